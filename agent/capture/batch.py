@@ -1,0 +1,32 @@
+"""The unit every reader yields: many records at once, as columns, so no Python object per packet."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+
+
+class RecordBatch(NamedTuple):
+    """Records whose bytes live in `data` (the reader's buffer: valid until the next batch)."""
+
+    data: U8
+    offset: I64
+    """Where each record's captured bytes start in `data`."""
+    caplen: I64
+    """Bytes captured."""
+    origlen: I64
+    """Bytes on the wire; more than `caplen` when the capture cut the packet short."""
+    ts_ns: I64
+    """Capture timestamp, nanoseconds since the epoch."""
+    linktype: I64
+    """LINKTYPE_* of the interface each record came from."""
+    file_offset: I64
+    """Where each record's header starts in the (uncompressed) file, for messages."""
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return int(self.offset.shape[0])

@@ -1,0 +1,107 @@
+"""Classic libpcap files: both byte orders, micro- and nanosecond magic, and the 24-byte
+record headers of the old "modified" (Kuznetzov) format."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import numpy as np
+from numba import njit
+
+from agent.capture.batch import I64, U8, RecordBatch
+from agent.capture.chunks import ChunkReader
+from agent.errors import CaptureError, CorruptCapture
+from agent.model import CaptureWarning
+from agent.wire.bytes import u32
+
+MAGICS = {
+    # magic as read little-endian -> (big-endian file, nanosecond stamps, record header length)
+    0xA1B2C3D4: (False, False, 16),
+    0xD4C3B2A1: (True, False, 16),
+    0xA1B23C4D: (False, True, 16),
+    0x4D3CB2A1: (True, True, 16),
+    0xA1B2CD34: (False, False, 24),
+    0x34CDB2A1: (True, False, 24),
+}
+MAX_RECORD = 262144
+"""libpcap's and Wireshark's largest record; a longer one means a corrupt header."""
+BATCH_RECORDS = 65536
+
+NEED_MORE, FULL, BAD_LENGTH = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def walk_records(
+    buf: U8, pos: int, end: int, big: bool, nano: bool, hdr_len: int, max_caplen: int,
+    off: I64, caplen: I64, origlen: I64, ts: I64, where: I64, n: int,
+) -> tuple[int, int, int]:  # fmt: skip
+    """Index the whole records in `buf[pos:end]` into the output columns from row `n` on."""
+    frac_ns = 1 if nano else 1000
+    while n < off.shape[0]:
+        if pos + hdr_len > end:
+            return pos, n, NEED_MORE
+        cap = u32(buf, pos + 8, big)
+        if cap > max_caplen:
+            return pos, n, BAD_LENGTH
+        if pos + hdr_len + cap > end:
+            return pos, n, NEED_MORE
+        ts[n] = u32(buf, pos, big) * 1_000_000_000 + u32(buf, pos + 4, big) * frac_ns
+        caplen[n] = cap
+        origlen[n] = u32(buf, pos + 12, big)
+        where[n] = pos
+        off[n] = pos + hdr_len
+        pos += hdr_len + cap
+        n += 1
+    return pos, n, FULL
+
+
+class PcapReader:
+    """Streams a classic pcap file in batches; `warnings` collects damage that did not stop it."""
+
+    def __init__(self, path: str, stream: BinaryIO, head: bytes) -> None:
+        if len(head) < 24:
+            raise CaptureError(path, len(head), "file ends inside the pcap file header")
+        self.path, self.stream = path, stream
+        self.big, self.nano, self.hdr_len = MAGICS[struct.unpack_from("<I", head)[0]]
+        end = ">" if self.big else "<"
+        _maj, _min, _zone, _sig, self.snaplen, link = struct.unpack_from(end + "HHiIII", head, 4)
+        self.linktype = link & 0x03FF_FFFF  # the upper bits carry the FCS length
+        self.warnings: list[CaptureWarning] = []
+
+    def batches(self) -> Iterator[RecordBatch]:
+        chunk = ChunkReader(self.stream, start=24)
+        chunk.refill(0)
+        cols = [np.empty(BATCH_RECORDS, np.int64) for _ in range(5)]
+        off, caplen, origlen, ts, where = cols
+        max_caplen = max(self.snaplen, MAX_RECORD)
+        pos = 0
+        while True:
+            pos, n, status = walk_records(
+                chunk.buf, pos, chunk.n, self.big, self.nano, self.hdr_len, max_caplen, *cols, 0
+            )
+            if n:
+                links = np.full(n, self.linktype, np.int64)
+                yield RecordBatch(
+                    chunk.buf, off[:n], caplen[:n], origlen[:n], ts[:n], links, where[:n] + chunk.base
+                )
+            if status == BAD_LENGTH:
+                cap = struct.unpack_from(">I" if self.big else "<I", chunk.buf, pos + 8)[0]
+                raise CorruptCapture(
+                    self.path,
+                    chunk.base + pos,
+                    f"record length {cap} is larger than the snaplen {self.snaplen} allows",
+                )
+            if status == NEED_MORE:
+                if chunk.eof:
+                    if pos < chunk.n:
+                        self.warnings.append(CaptureWarning(
+                            self.path, chunk.base + pos,
+                            f"last record cut off ({chunk.n - pos} of its bytes are in the file)",
+                        ))  # fmt: skip
+                    return
+                if pos == 0 and chunk.n == chunk.size:
+                    chunk.grow(chunk.size * 2)
+                chunk.refill(pos)
+                pos = 0

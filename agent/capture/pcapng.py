@@ -1,0 +1,223 @@
+"""pcapng files: every section in its own byte order, every interface with its own link type and
+clock, enhanced/simple/obsolete packet blocks; all other blocks are skipped by their length."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+from numba import njit
+
+from agent.capture.batch import I64, U8, RecordBatch
+from agent.capture.chunks import ChunkReader
+from agent.errors import CaptureError, CorruptCapture
+from agent.model import CaptureWarning
+from agent.wire.bytes import u16, u32
+
+SHB, IDB, PB, SPB, EPB = 0x0A0D0D0A, 1, 2, 3, 6
+BYTE_ORDER_MAGIC = 0x1A2B3C4D
+MAX_BLOCK = 16 << 20
+"""Larger than any sane block; a longer length field means the file is corrupt."""
+BATCH_RECORDS = 65536
+NO_TS = -1
+
+NEED_MORE, FULL, OTHER_BLOCK, BAD_LENGTH, BAD_TRAILER, BAD_CAPLEN = range(6)
+
+
+@njit(cache=True, nogil=True)
+def walk_blocks(
+    buf: U8, pos: int, end: int, big: bool, iface_base: int, n_ifaces: int, snaplen0: int,
+    off: I64, caplen: I64, origlen: I64, ts: I64, iface: I64, where: I64, n: int,
+) -> tuple[int, int, int]:  # fmt: skip
+    """Index packet blocks from `buf[pos:end]`; stop at any other block for the caller to read."""
+    while n < off.shape[0]:
+        if pos + 12 > end:
+            return pos, n, NEED_MORE
+        btype = u32(buf, pos, big)
+        if btype == SHB:
+            return pos, n, OTHER_BLOCK
+        blen = u32(buf, pos + 4, big)
+        if blen < 12 or blen % 4 or blen > MAX_BLOCK:
+            return pos, n, BAD_LENGTH
+        if pos + blen > end:
+            return pos, n, NEED_MORE
+        if u32(buf, pos + blen - 4, big) != blen:
+            return pos, n, BAD_TRAILER
+        if btype == EPB or btype == PB:
+            if blen < 32:
+                return pos, n, BAD_LENGTH
+            cap = u32(buf, pos + 20, big)
+            if 28 + cap + 4 > blen:
+                return pos, n, BAD_CAPLEN
+            local = u32(buf, pos + 8, big) if btype == EPB else u16(buf, pos + 8, big)
+            ts[n] = (u32(buf, pos + 12, big) << 32) | u32(buf, pos + 16, big)
+            caplen[n] = cap
+            origlen[n] = u32(buf, pos + 24, big)
+            off[n] = pos + 28
+        elif btype == SPB:
+            if blen < 16:
+                return pos, n, BAD_LENGTH
+            local = 0
+            wire = u32(buf, pos + 8, big)
+            cap = min(wire, blen - 16)
+            caplen[n] = min(cap, snaplen0) if snaplen0 > 0 else cap
+            origlen[n] = wire
+            ts[n] = NO_TS
+            off[n] = pos + 12
+        else:
+            return pos, n, OTHER_BLOCK
+        iface[n] = iface_base + local if local < n_ifaces else -1
+        where[n] = pos
+        pos += blen
+        n += 1
+    return pos, n, FULL
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    """An IDB: its link type, snaplen and clock (`if_tsresol`, `if_tsoffset`)."""
+
+    linktype: int
+    snaplen: int
+    tsresol: int = 6
+    tsoffset: int = 0
+
+    def to_ns(self, raw: I64) -> I64:
+        """Timestamp units since `tsoffset` -> nanoseconds since the epoch, in integers."""
+        u = raw.astype(np.uint64)
+        if self.tsresol & 0x80:  # a power of two
+            shift = np.uint64(self.tsresol & 0x7F)
+            whole = (u >> shift) * np.uint64(1_000_000_000)
+            part = ((u & ((np.uint64(1) << shift) - np.uint64(1))) * np.uint64(10**9)) >> shift
+            ns = whole + part
+        elif self.tsresol <= 9:
+            ns = u * np.uint64(10 ** (9 - self.tsresol))
+        else:
+            ns = u // np.uint64(10 ** (self.tsresol - 9))
+        return ns.astype(np.int64) + self.tsoffset * 1_000_000_000
+
+
+def parse_idb(body: bytes, big: bool) -> Interface:
+    """IDB body (after type and length) -> Interface, reading only the options we need."""
+    e = ">" if big else "<"
+    linktype, _reserved, snaplen = struct.unpack_from(e + "HHI", body)
+    tsresol, tsoffset, pos = 6, 0, 8
+    while pos + 4 <= len(body):
+        code, length = struct.unpack_from(e + "HH", body, pos)
+        value = body[pos + 4 : pos + 4 + length]
+        if code == 0:
+            break
+        if code == 9 and length >= 1:
+            tsresol = value[0]
+        elif code == 14 and length == 8:
+            tsoffset = struct.unpack(e + "q", value)[0]
+        pos += 4 + (length + 3) // 4 * 4
+    return Interface(linktype, snaplen, tsresol, tsoffset)
+
+
+class PcapngReader:
+    """Streams a pcapng file in batches; `warnings` collects damage that did not stop it."""
+
+    def __init__(self, path: str, stream: BinaryIO, head: bytes) -> None:
+        self.path, self.stream = path, stream
+        self.big = False
+        self.interfaces: list[Interface] = []
+        self.section_base = 0
+        self.warnings: list[CaptureWarning] = []
+        self._last_ts = 0
+
+    def batches(self) -> Iterator[RecordBatch]:
+        chunk = ChunkReader(self.stream, start=0)
+        chunk.refill(0)
+        cols = [np.empty(BATCH_RECORDS, np.int64) for _ in range(6)]
+        pos = n = 0
+        while True:
+            n_local = len(self.interfaces) - self.section_base
+            snaplen0 = self.interfaces[self.section_base].snaplen if n_local else 0
+            pos, n, status = walk_blocks(
+                chunk.buf, pos, chunk.n, self.big, self.section_base, n_local, snaplen0, *cols, n
+            )
+            if status == OTHER_BLOCK:
+                pos = self._read_block(chunk, pos)
+                if pos >= 0:
+                    continue
+                pos = -pos  # the block is not all in the window yet
+                status = NEED_MORE
+            if n:
+                yield self._batch(chunk, cols, n)
+                n = 0
+            if status == NEED_MORE:
+                if chunk.eof:
+                    if pos < chunk.n:
+                        self._cut_off(chunk, pos)
+                    return
+                if pos == 0 and chunk.n == chunk.size:
+                    chunk.grow(chunk.size * 2)
+                chunk.refill(pos)
+                pos = 0
+            elif status != FULL:
+                raise self._corrupt(chunk, pos, status)
+
+    def _read_block(self, chunk: ChunkReader, pos: int) -> int:
+        """Read the non-packet block at `pos`; the next position, or -pos when it is incomplete."""
+        buf, end = chunk.buf, chunk.n
+        if pos + 12 > end:
+            return -pos
+        btype = struct.unpack_from(">I", buf, pos)[0]
+        if btype == SHB:
+            magic = struct.unpack_from("<I", buf, pos + 8)[0]
+            if magic not in (BYTE_ORDER_MAGIC, 0x4D3C2B1A):
+                raise CaptureError(
+                    self.path, chunk.base + pos, f"bad section byte-order magic {magic:08x}"
+                )
+            self.big = magic != BYTE_ORDER_MAGIC
+            self.section_base = len(self.interfaces)
+        e = ">" if self.big else "<"
+        blen = struct.unpack_from(e + "I", buf, pos + 4)[0]
+        if blen < 12 or blen % 4 or blen > MAX_BLOCK:
+            raise self._corrupt(chunk, pos, BAD_LENGTH)
+        if pos + blen > end:
+            return -pos
+        if struct.unpack_from(e + "I", buf, pos + blen - 4)[0] != blen:
+            raise self._corrupt(chunk, pos, BAD_TRAILER)
+        if struct.unpack_from(e + "I", buf, pos)[0] == IDB:
+            if blen < 20:
+                raise self._corrupt(chunk, pos, BAD_LENGTH)
+            self.interfaces.append(parse_idb(bytes(buf[pos + 8 : pos + blen - 4]), self.big))
+        return pos + blen
+
+    def _batch(self, chunk: ChunkReader, cols: list[I64], n: int) -> RecordBatch:
+        off, caplen, origlen, raw, iface, where = (c[:n] for c in cols)
+        linktype = np.full(n, -1, np.int64)
+        ts = np.full(n, NO_TS, np.int64)
+        for i in np.unique(iface[iface >= 0]):
+            this = (iface == i) & (raw != NO_TS)
+            spec = self.interfaces[int(i)]
+            linktype[iface == i] = spec.linktype
+            ts[this] = spec.to_ns(raw[this])
+        missing = ts == NO_TS
+        if missing.any():  # simple packet blocks carry no time: they take the one before them
+            idx = np.where(missing, 0, np.arange(n))
+            np.maximum.accumulate(idx, out=idx)
+            ts = np.where(missing & (idx == 0) & missing[0], self._last_ts, ts[idx])
+        self._last_ts = int(ts[-1])
+        return RecordBatch(chunk.buf, off, caplen, origlen, ts, linktype, where + chunk.base)
+
+    def _cut_off(self, chunk: ChunkReader, pos: int) -> None:
+        have = chunk.n - pos
+        self.warnings.append(CaptureWarning(
+            self.path, chunk.base + pos, f"last block cut off ({have} of its bytes are in the file)"
+        ))  # fmt: skip
+
+    def _corrupt(self, chunk: ChunkReader, pos: int, status: int) -> CorruptCapture:
+        e = ">" if self.big else "<"
+        btype, blen = struct.unpack_from(e + "II", chunk.buf, pos)
+        reason = {
+            BAD_LENGTH: f"block type {btype:#x} has an impossible length {blen}",
+            BAD_TRAILER: f"block type {btype:#x} of length {blen} does not end with its length",
+            BAD_CAPLEN: f"packet block of length {blen} claims more captured bytes than it holds",
+        }[status]
+        return CorruptCapture(self.path, chunk.base + pos, reason)

@@ -1,0 +1,71 @@
+"""Opening a capture: the file's content, not its name, decides the reader (and gzip is seen through)."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO, Protocol
+
+from agent.capture.batch import RecordBatch
+from agent.capture.pcap import MAGICS, PcapReader
+from agent.capture.pcapng import SHB, PcapngReader
+from agent.errors import CaptureError, InputError
+from agent.model import CaptureWarning
+
+
+class PacketSource(Protocol):
+    """Anything that yields record batches: a capture file here, a live socket in the daemon."""
+
+    path: str
+    warnings: list[CaptureWarning]
+
+    def batches(self) -> Iterator[RecordBatch]: ...
+
+
+@contextmanager
+def open_capture(path: str) -> Iterator[PacketSource]:
+    """Open `path` as pcap or pcapng, gzipped or not; raise the project's errors for bad input."""
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError as err:
+        raise InputError(f"{path}: no such file") from err
+    except IsADirectoryError as err:
+        raise InputError(f"{path}: is a directory, not a capture file") from err
+    except PermissionError as err:
+        raise InputError(f"{path}: permission denied") from err
+    except OSError as err:
+        raise InputError(f"{path}: cannot open: {err.strerror}") from err
+    with raw:
+        stream: BinaryIO = raw
+        if raw.peek(2)[:2] == b"\x1f\x8b":
+            stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        try:
+            yield _reader(path, stream)
+        except (OSError, EOFError, zlib.error) as err:
+            if stream is raw:
+                raise InputError(f"{path}: read failed: {err}") from err
+            raise CaptureError(path, stream.tell(), f"gzip stream is damaged: {err}") from err
+
+
+def _reader(path: str, stream: BinaryIO) -> PacketSource:
+    head = _peek(stream, 24)
+    if not head:
+        raise CaptureError(path, 0, "empty file (0 bytes): not a capture")
+    if len(head) < 4:
+        raise CaptureError(path, 0, f"file is only {len(head)} bytes long: not a capture")
+    magic = struct.unpack_from("<I", head)[0]
+    if magic in MAGICS:
+        stream.read(24)
+        return PcapReader(path, stream, head)
+    if struct.unpack_from(">I", head)[0] == SHB:
+        return PcapngReader(path, stream, head)
+    raise CaptureError(path, 0, f"unknown magic {head[:4].hex()} (not pcap or pcapng)")
+
+
+def _peek(stream: BinaryIO, n: int) -> bytes:
+    peek = getattr(stream, "peek", None)
+    data = peek(n)[:n] if peek else b""
+    return bytes(data)

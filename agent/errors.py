@@ -1,0 +1,46 @@
+"""The one error tree; every message is meant for the user, and the CLI maps each class to an exit code.
+
+    ResidencyError                  exit 1
+    ├── InputError                  exit 3   a file we were asked to read cannot be opened
+    └── CaptureError                exit 4   the bytes are not a capture we can read
+        └── CorruptCapture          exit 5   a capture is damaged part-way; what came before is kept
+
+Warnings that do not stop the work (a record cut off at end of file) are records, not exceptions:
+see `agent.model.CaptureWarning`.
+"""
+
+from __future__ import annotations
+
+
+class ResidencyError(Exception):
+    """Something went wrong."""
+
+    exit_code = 1
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+
+class InputError(ResidencyError):
+    """An input file cannot be opened."""
+
+    exit_code = 3
+
+
+class CaptureError(ResidencyError):
+    """A file is not a capture that residency can read.
+
+    `path` and `offset` say where: the offset is in the uncompressed stream for gzipped files.
+    """
+
+    exit_code = 4
+
+    def __init__(self, path: str, offset: int, reason: str) -> None:
+        self.path, self.offset, self.reason = path, offset, reason
+        super().__init__(f"{path}: offset {offset}: {reason}")
+
+
+class CorruptCapture(CaptureError):
+    """A capture is damaged part-way: everything before `offset` was read and is kept."""
+
+    exit_code = 5

@@ -1,0 +1,78 @@
+"""The one chain both drivers run: record batches -> decoded rows -> flows (+ statistics).
+
+Sans-IO: it is fed batches and returns finished flows; files and sockets stay with the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from agent.capture import PacketSource, RecordBatch
+from agent.errors import CaptureError
+from agent.flows import FlowTable
+from agent.model import CaptureStats, Flow
+from agent.wire import decode as D
+from agent.wire.reasons import NAMES
+
+SWEEP_EVERY_NS = 10 * 1_000_000_000
+
+
+class FlowPipeline:
+    def __init__(self, idle_timeout: float = 0.0, active_timeout: float = 0.0) -> None:
+        self.table = FlowTable(idle_timeout, active_timeout)
+        self.decoder = D.Decoder()
+        self.stats = CaptureStats()
+        self._swept = 0
+
+    def feed(self, batch: RecordBatch) -> list[Flow]:
+        """Account one batch; return the flows that ended in it."""
+        self._count_records(batch)
+        for rows in self.decoder.decode(batch):
+            self.table.add(rows, batch.ts_ns, batch.origlen)
+            self._count_rows(rows)
+        timed = self.table.idle or self.table.active
+        if timed and self.table.now - self._swept >= SWEEP_EVERY_NS:
+            self.table.expire()
+            self._swept = self.table.now
+        return self.table.pop_ended()
+
+    def finish(self) -> list[Flow]:
+        """End every flow still open (end of capture)."""
+        self.table.expire(flush=True)
+        return self.table.pop_ended()
+
+    def _count_records(self, batch: RecordBatch) -> None:
+        s = self.stats
+        s.records += len(batch)
+        s.snaplen_cut += int(np.count_nonzero(batch.origlen > batch.caplen))
+        kinds, counts = np.unique(batch.linktype, return_counts=True)
+        for kind, count in zip(kinds.tolist(), counts.tolist(), strict=True):
+            s.link_types[kind] += count
+
+    def _count_rows(self, rows: D.Rows) -> None:
+        """A record with a flow row is decoded; one without is skipped under its reason."""
+        rec, reason = rows[:, D.REC], rows[:, D.REASON]
+        good = np.unique(rec[reason == 0])
+        self.stats.decoded += len(good)
+        bad = reason != 0
+        inside = np.isin(rec[bad], good)
+        for where, mask in ((self.stats.anomalies, inside), (self.stats.skipped, ~inside)):
+            codes, counts = np.unique(reason[bad][mask], return_counts=True)
+            for code, count in zip(codes.tolist(), counts.tolist(), strict=True):
+                where[NAMES[code]] += count
+
+
+def flows_from(source: PacketSource, pipeline: FlowPipeline) -> Iterator[Flow]:
+    """Run a source through the pipeline. If the source turns out damaged part-way, the flows
+    read before the damage are still yielded, then the error is raised."""
+    try:
+        for batch in source.batches():
+            yield from pipeline.feed(batch)
+    except CaptureError:
+        yield from pipeline.finish()
+        raise
+    finally:
+        pipeline.stats.warnings.extend(source.warnings)
+    yield from pipeline.finish()

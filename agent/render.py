@@ -1,0 +1,57 @@
+"""Flows and statistics as text: an aligned table, JSON Lines, or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import TextIO
+
+from agent.model import CaptureStats, Flow, tcp_flags_text
+
+PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 58: "icmp6", 132: "sctp"}
+FIELDS = list(Flow.__dataclass_fields__)
+
+
+def endpoint(addr: str, port: int) -> str:
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+def write_jsonl(flows: Iterable[Flow], out: TextIO, capture: str) -> None:
+    for f in flows:
+        out.write(json.dumps({"capture": capture, **f.as_dict()}) + "\n")
+
+
+def write_csv(flows: Iterable[Flow], out: TextIO, capture: str, header: bool) -> None:
+    w = csv.writer(out, lineterminator="\n")
+    names = ["capture", *Flow(0, "", 0, "", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "").as_dict()]
+    if header:
+        w.writerow(names)
+    for f in flows:
+        w.writerow([capture, *f.as_dict().values()])
+
+
+TABLE_HEAD = f"{'proto':<6}{'initiator':>42}    {'responder':<42}{'pkts >':>9}{'bytes >':>12}" \
+             f"{'< pkts':>9}{'< bytes':>12}{'secs':>10} tcp"  # fmt: skip
+
+
+def write_table(flows: Iterable[Flow], out: TextIO) -> None:
+    out.write(TABLE_HEAD + "\n")
+    for f in flows:
+        proto = PROTO_NAMES.get(f.proto, str(f.proto)) + ("^" * f.depth)
+        secs = (f.last_ns - f.first_ns) / 1e9
+        flags = tcp_flags_text(f.tcp_flags_fwd | f.tcp_flags_rev) if f.proto == 6 else ""
+        out.write(
+            f"{proto:<6}{endpoint(f.src, f.sport):>42} -> {endpoint(f.dst, f.dport):<42}"
+            f"{f.packets_fwd:>9}{f.bytes_fwd:>12}{f.packets_rev:>9}{f.bytes_rev:>12}{secs:>10.3f} {flags}\n"
+        )
+
+
+def stats_line(path: str, s: CaptureStats) -> str:
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(s.skipped.items())) or "none"
+    line = f"{path}: {s.records} records read, {s.decoded} decoded, skipped: {skipped}"
+    if s.anomalies:
+        line += "; inside decoded records: " + ", ".join(f"{k} {v}" for k, v in sorted(s.anomalies.items()))
+    if s.snaplen_cut:
+        line += f"; {s.snaplen_cut} cut short by the snaplen (counted at their wire length)"
+    return line

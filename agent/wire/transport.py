@@ -1,0 +1,28 @@
+"""Transport headers: the ports that key a flow, and TCP's flags that start and end one."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from agent.wire import reasons as R
+from agent.wire.bytes import Buf, u16be
+
+IP_ICMP, IP_IPIP, IP_TCP, IP_UDP, IP_IPV6, IP_GRE, IP_ICMPV6, IP_SCTP = 1, 4, 6, 17, 41, 47, 58, 132
+TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+
+@njit(cache=True)
+def has_ports(proto: int) -> bool:
+    return proto == IP_TCP or proto == IP_UDP or proto == IP_SCTP or proto == 136 or proto == 33
+
+
+@njit(cache=True)
+def parse_transport(buf: Buf, pos: int, end: int, proto: int) -> tuple[int, int, int, int]:
+    """-> (reason, source port, destination port, TCP flags); port-less protocols give zeros."""
+    if not has_ports(proto):
+        return R.OK, 0, 0, 0
+    if pos + 4 > end:
+        return R.TRUNCATED_TRANSPORT, 0, 0, 0
+    flags = np.int64(buf[pos + 13]) if proto == IP_TCP and pos + 14 <= end else 0
+    return R.OK, u16be(buf, pos), u16be(buf, pos + 2), flags
