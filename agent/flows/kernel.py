@@ -140,7 +140,6 @@ def account(
         F[fid, IP_A + side] += row[D.IP_LEN]
         F[fid, FRAME_A + side] += frame_len[row[D.REC]]
         F[fid, FLAGS_A + side] |= flags
-        F[fid, FIRST] = min(np.int64(F[fid, FIRST]), t)
         F[fid, LAST] = max(np.int64(F[fid, LAST]), t)
         if tcp:
             if flags & TH_RST:

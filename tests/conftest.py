@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.truth import PCAPS
+
+
+@pytest.fixture(scope="session")
+def pcaps() -> object:
+    if not PCAPS.is_dir():
+        pytest.skip(f"the shared capture corpus is not at {PCAPS} (CI always has it)")
+    return PCAPS
