@@ -57,7 +57,7 @@ def flows(
     idle_timeout: float, active_timeout: float,
 ) -> None:  # fmt: skip
     """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first."""
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     for n, path in enumerate(captures):
         pipe = FlowPipeline(idle_timeout, active_timeout)
         try:

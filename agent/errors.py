@@ -1,4 +1,4 @@
-"""The one error tree; every message is meant for the user, and the CLI maps each class to an exit code.
+"""The one error tree. Every message is for the user; the CLI maps each class to an exit code.
 
     ResidencyError                  exit 1
     ├── InputError                  exit 3   a file we were asked to read cannot be opened

@@ -45,7 +45,7 @@ class FlowPipeline:
 
     def _count_records(self, batch: RecordBatch) -> None:
         s = self.stats
-        s.records += len(batch)
+        s.records += batch.size
         s.snaplen_cut += int(np.count_nonzero(batch.origlen > batch.caplen))
         kinds, counts = np.unique(batch.linktype, return_counts=True)
         for kind, count in zip(kinds.tolist(), counts.tolist(), strict=True):

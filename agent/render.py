@@ -43,7 +43,8 @@ def write_table(flows: Iterable[Flow], out: TextIO) -> None:
         flags = tcp_flags_text(f.tcp_flags_fwd | f.tcp_flags_rev) if f.proto == 6 else ""
         out.write(
             f"{proto:<6}{endpoint(f.src, f.sport):>42} -> {endpoint(f.dst, f.dport):<42}"
-            f"{f.packets_fwd:>9}{f.bytes_fwd:>12}{f.packets_rev:>9}{f.bytes_rev:>12}{secs:>10.3f} {flags}\n"
+            f"{f.packets_fwd:>9}{f.bytes_fwd:>12}{f.packets_rev:>9}{f.bytes_rev:>12}"
+            f"{secs:>10.3f} {flags}\n"
         )
 
 
@@ -51,7 +52,9 @@ def stats_line(path: str, s: CaptureStats) -> str:
     skipped = ", ".join(f"{k} {v}" for k, v in sorted(s.skipped.items())) or "none"
     line = f"{path}: {s.records} records read, {s.decoded} decoded, skipped: {skipped}"
     if s.anomalies:
-        line += "; inside decoded records: " + ", ".join(f"{k} {v}" for k, v in sorted(s.anomalies.items()))
+        line += "; inside decoded records: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(s.anomalies.items())
+        )
     if s.snaplen_cut:
         line += f"; {s.snaplen_cut} cut short by the snaplen (counted at their wire length)"
     return line

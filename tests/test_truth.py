@@ -18,7 +18,9 @@ from tests.truth import (
 )
 
 CAPTURES = sorted(
-    p.name for p in (PCAPS.iterdir() if PCAPS.is_dir() else []) if (p.parent / (p.name + ".truth.json")).exists()
+    p.name
+    for p in (PCAPS.iterdir() if PCAPS.is_dir() else [])
+    if (p.parent / (p.name + ".truth.json")).exists()
 )
 
 # Where residency and tshark differ on purpose: capture -> {key: (ours, tshark's)}.
@@ -29,7 +31,9 @@ SIX_IN_FOUR = ("cafe::babe", 13000), ("dead::beef", 30000)
 EXPECTED = {
     # tshark counts a fragmented datagram once, on the frame where it reassembled it, with that
     # frame's length. Every fragment crossed the wire, so residency counts all three, whole.
-    "zeek_fragmented-1.pcap": {FRAG_V4: ([((3, 548, 498), (0, 0, 0))], [((1, 338, 324), (0, 0, 0))])},
+    "zeek_fragmented-1.pcap": {
+        FRAG_V4: ([((3, 548, 498), (0, 0, 0))], [((1, 338, 324), (0, 0, 0))])
+    },
     "zeek_ipv6-fragmented-dns.pcap": {
         FRAG_V6: ([((2, 272, 244), (3, 3424, 3382))], [((2, 272, 244), (1, 436, 422))])
     },
@@ -77,9 +81,7 @@ def test_conversation_timestamps(pcaps: Path, name: str) -> None:
         pytest.skip("records without timestamps")
     capture = pcaps / name
     flows, _stats, _err = analyze(capture)
-    ours = sorted(
-        (f.first_ns, f.last_ns) for f in flows if f.proto in (6, 17)
-    )
+    ours = sorted((f.first_ns, f.last_ns) for f in flows if f.proto in (6, 17))
     theirs = sorted(
         (int(Decimal(c["first_ts"]) * 10**9), int(Decimal(c["last_ts"]) * 10**9))
         for kind in ("tcp", "udp")

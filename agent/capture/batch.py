@@ -1,4 +1,4 @@
-"""The unit every reader yields: many records at once, as columns, so no Python object per packet."""
+"""The unit every reader yields: many records at once, as columns, not an object per packet."""
 
 from __future__ import annotations
 
@@ -28,5 +28,6 @@ class RecordBatch(NamedTuple):
     file_offset: I64
     """Where each record's header starts in the (uncompressed) file, for messages."""
 
-    def __len__(self) -> int:  # type: ignore[override]
+    @property
+    def size(self) -> int:
         return int(self.offset.shape[0])

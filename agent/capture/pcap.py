@@ -84,10 +84,16 @@ class PcapReader:
             if n:
                 links = np.full(n, self.linktype, np.int64)
                 yield RecordBatch(
-                    chunk.buf, off[:n], caplen[:n], origlen[:n], ts[:n], links, where[:n] + chunk.base
+                    chunk.buf,
+                    off[:n],
+                    caplen[:n],
+                    origlen[:n],
+                    ts[:n],
+                    links,
+                    where[:n] + chunk.base,
                 )
             if status == BAD_LENGTH:
-                cap = struct.unpack_from(">I" if self.big else "<I", chunk.buf, pos + 8)[0]
+                cap = struct.unpack_from(">I" if self.big else "<I", chunk.buf.data, pos + 8)[0]
                 raise CorruptCapture(
                     self.path,
                     chunk.base + pos,

@@ -166,9 +166,9 @@ class PcapngReader:
         buf, end = chunk.buf, chunk.n
         if pos + 12 > end:
             return -pos
-        btype = struct.unpack_from(">I", buf, pos)[0]
+        btype = struct.unpack_from(">I", buf.data, pos)[0]
         if btype == SHB:
-            magic = struct.unpack_from("<I", buf, pos + 8)[0]
+            magic = struct.unpack_from("<I", buf.data, pos + 8)[0]
             if magic not in (BYTE_ORDER_MAGIC, 0x4D3C2B1A):
                 raise CaptureError(
                     self.path, chunk.base + pos, f"bad section byte-order magic {magic:08x}"
@@ -176,14 +176,14 @@ class PcapngReader:
             self.big = magic != BYTE_ORDER_MAGIC
             self.section_base = len(self.interfaces)
         e = ">" if self.big else "<"
-        blen = struct.unpack_from(e + "I", buf, pos + 4)[0]
+        blen = struct.unpack_from(e + "I", buf.data, pos + 4)[0]
         if blen < 12 or blen % 4 or blen > MAX_BLOCK:
             raise self._corrupt(chunk, pos, BAD_LENGTH)
         if pos + blen > end:
             return -pos
-        if struct.unpack_from(e + "I", buf, pos + blen - 4)[0] != blen:
+        if struct.unpack_from(e + "I", buf.data, pos + blen - 4)[0] != blen:
             raise self._corrupt(chunk, pos, BAD_TRAILER)
-        if struct.unpack_from(e + "I", buf, pos)[0] == IDB:
+        if struct.unpack_from(e + "I", buf.data, pos)[0] == IDB:
             if blen < 20:
                 raise self._corrupt(chunk, pos, BAD_LENGTH)
             self.interfaces.append(parse_idb(bytes(buf[pos + 8 : pos + blen - 4]), self.big))
@@ -214,7 +214,7 @@ class PcapngReader:
 
     def _corrupt(self, chunk: ChunkReader, pos: int, status: int) -> CorruptCapture:
         e = ">" if self.big else "<"
-        btype, blen = struct.unpack_from(e + "II", chunk.buf, pos)
+        btype, blen = struct.unpack_from(e + "II", chunk.buf.data, pos)
         reason = {
             BAD_LENGTH: f"block type {btype:#x} has an impossible length {blen}",
             BAD_TRAILER: f"block type {btype:#x} of length {blen} does not end with its length",

@@ -1,4 +1,4 @@
-"""Opening a capture: the file's content, not its name, decides the reader (and gzip is seen through)."""
+"""Opening a capture: its content, not its name, picks the reader; gzip is seen through."""
 
 from __future__ import annotations
 

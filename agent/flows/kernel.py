@@ -15,6 +15,7 @@ from numba import njit, types
 
 from agent.wire import decode as D
 from agent.wire import reasons as R
+from agent.wire.bytes import Int
 from agent.wire.ip import FRAG_FIRST, FRAG_LAST, FRAG_MIDDLE
 from agent.wire.transport import IP_TCP, TH_ACK, TH_FIN, TH_RST, TH_SYN
 
@@ -74,7 +75,7 @@ def _start(F: Cols, fid: int, key: tuple[Any, ...], side: int, flags: int, ts: i
 
 
 @njit(cache=True)
-def _ends_before(F: Cols, fid: int, tcp: bool, flags: int, ts: int, idle: int, active: int) -> int:
+def _ends_before(F: Cols, fid: int, tcp: bool, flags: int, ts: int, idle: int, active: int) -> Int:
     """Does this packet belong to a new flow on the same key? -> END_* reason, or -1."""
     if idle and ts - np.int64(F[fid, LAST]) > idle:
         return END_IDLE
@@ -91,7 +92,7 @@ def _ends_before(F: Cols, fid: int, tcp: bool, flags: int, ts: int, idle: int, a
 def account(
     rows: Cols, start: int, ts: I64, frame_len: I64, index: Any, frags: Any,
     F: Cols, free: I64, out: Cols, state: I64, idle: int, active: int, status: I64,
-) -> int:  # fmt: skip
+) -> Int:  # fmt: skip
     """Account rows from `start`; -> the next row. `state` = [free ids, ended in `out`].
 
     Stops early with `status[0]` = NEED_ROWS (grow `F`) or OUT_FULL (drain `out`). Rows that
@@ -122,7 +123,15 @@ def account(
         else:
             key, side = _key(row)
             if frag == FRAG_FIRST:
-                frags[_frag_key(row)] = (key[0], key[1], key[2], key[3], key[4], np.uint64(side), np.uint64(t))
+                frags[_frag_key(row)] = (
+                    key[0],
+                    key[1],
+                    key[2],
+                    key[3],
+                    key[4],
+                    np.uint64(side),
+                    np.uint64(t),
+                )
         flags = int(row[D.TCP_FLAGS])
         tcp = row[D.PROTO] == IP_TCP
         if key in index:
@@ -158,7 +167,7 @@ def expire(
 
     Returns False when `out` filled up first: drain it and call again.
     """
-    done = []
+    done: list[tuple[Any, Int, Int]] = []
     complete = True
     for key, fid in index.items():  # collect first: a dict cannot change while iterated
         if state[1] + len(done) >= out.shape[0]:

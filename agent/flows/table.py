@@ -17,7 +17,10 @@ SECOND = 1_000_000_000
 
 
 class FlowTable:
-    """Rows in (`add`), ended flows out (`pop_ended`). Timeouts are in capture time; 0 turns one off."""
+    """Rows in (`add`), ended flows out (`pop_ended`).
+
+    Timeouts are in capture time, in seconds; 0 turns one off.
+    """
 
     def __init__(
         self, idle_timeout: float = 0.0, active_timeout: float = 0.0, capacity: int = 1 << 14
@@ -99,7 +102,12 @@ def address(hi: int, lo: int, version: int) -> str:
 def to_flow(c: list[int]) -> Flow:
     """One row of flow columns -> the frozen record, oriented initiator first."""
     tail = c[K.K4]
-    ports, proto, depth, version = (tail >> 48, tail >> 32 & 0xFFFF), tail >> 16 & 0xFF, tail >> 8 & 0xFF, tail & 0xFF
+    ports, proto, depth, version = (
+        (tail >> 48, tail >> 32 & 0xFFFF),
+        tail >> 16 & 0xFF,
+        tail >> 8 & 0xFF,
+        tail & 0xFF,
+    )
     a, b = address(c[K.K0], c[K.K1], version), address(c[K.K2], c[K.K3], version)
     fwd, rev = (0, 1) if c[K.A_STARTED] else (1, 0)
     ends = (a, b)

@@ -7,21 +7,24 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-Buf = Any  # a 1-D uint8 array; numba types it at compile time
+Buf = Any
+"""A 1-D uint8 array."""
+Int = Any
+"""A machine integer inside compiled code: numba infers its width, which mypy cannot see."""
 
 
 @njit(cache=True, inline="always")
-def u8(buf: Buf, pos: int) -> int:
+def u8(buf: Buf, pos: int) -> Int:
     return np.int64(buf[pos])
 
 
 @njit(cache=True, inline="always")
-def u16be(buf: Buf, pos: int) -> int:
+def u16be(buf: Buf, pos: int) -> Int:
     return (np.int64(buf[pos]) << 8) | np.int64(buf[pos + 1])
 
 
 @njit(cache=True, inline="always")
-def u32be(buf: Buf, pos: int) -> int:
+def u32be(buf: Buf, pos: int) -> Int:
     return (u16be(buf, pos) << 16) | u16be(buf, pos + 2)
 
 
@@ -31,20 +34,20 @@ def u64be(buf: Buf, pos: int) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
-def u16le(buf: Buf, pos: int) -> int:
+def u16le(buf: Buf, pos: int) -> Int:
     return np.int64(buf[pos]) | (np.int64(buf[pos + 1]) << 8)
 
 
 @njit(cache=True, inline="always")
-def u32le(buf: Buf, pos: int) -> int:
+def u32le(buf: Buf, pos: int) -> Int:
     return u16le(buf, pos) | (u16le(buf, pos + 2) << 16)
 
 
 @njit(cache=True, inline="always")
-def u16(buf: Buf, pos: int, big: bool) -> int:
+def u16(buf: Buf, pos: int, big: bool) -> Int:
     return u16be(buf, pos) if big else u16le(buf, pos)
 
 
 @njit(cache=True, inline="always")
-def u32(buf: Buf, pos: int, big: bool) -> int:
+def u32(buf: Buf, pos: int, big: bool) -> Int:
     return u32be(buf, pos) if big else u32le(buf, pos)

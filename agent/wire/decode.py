@@ -15,10 +15,18 @@ from numba import njit
 
 from agent.capture.batch import I64, U8, RecordBatch
 from agent.wire import reasons as R
-from agent.wire.bytes import Buf
+from agent.wire.bytes import Buf, Int
 from agent.wire.ip import FRAG_FIRST, FRAG_LAST, FRAG_MIDDLE, parse_ipv4, parse_ipv6
 from agent.wire.link import (
-    L_ETHER, L_IP_ANY, L_IPV4, L_IPV6, L_NONE, L_PPP, parse_ether, parse_link, parse_ppp,
+    L_ETHER,
+    L_IP_ANY,
+    L_IPV4,
+    L_IPV6,
+    L_NONE,
+    L_PPP,
+    parse_ether,
+    parse_link,
+    parse_ppp,
 )  # fmt: skip
 from agent.wire.transport import parse_transport
 from agent.wire.tunnel import inner_layer
@@ -34,13 +42,13 @@ ROWS_PER_RECORD = MAX_DEPTH + 2
 
 
 @njit(cache=True, inline="always")
-def _reason(rows: Rows, n: int, rec: int, depth: int, reason: int) -> int:
+def _reason(rows: Rows, n: int, rec: int, depth: int, reason: int) -> Int:
     rows[n, REC], rows[n, DEPTH], rows[n, REASON] = rec, depth, reason
     return n + 1
 
 
 @njit(cache=True)
-def decode_record(buf: Buf, pos: int, end: int, linktype: int, rec: int, rows: Rows, n: int) -> int:
+def decode_record(buf: Buf, pos: int, end: int, linktype: int, rec: int, rows: Rows, n: int) -> Int:
     """Append the rows of one record at `rows[n]`; return the new row count."""
     if linktype < 0:
         return _reason(rows, n, rec, 0, R.UNKNOWN_INTERFACE)
@@ -75,8 +83,18 @@ def decode_record(buf: Buf, pos: int, end: int, linktype: int, rec: int, rows: R
             if reason != R.OK:
                 return _reason(rows, n, rec, depth, reason)
         row = rows[n]
-        row[REC], row[DEPTH], row[VERSION], row[PROTO] = rec, depth, 4 if layer == L_IPV4 else 6, ip.proto
-        row[SRC_HI], row[SRC_LO], row[DST_HI], row[DST_LO] = ip.src_hi, ip.src_lo, ip.dst_hi, ip.dst_lo
+        row[REC], row[DEPTH], row[VERSION], row[PROTO] = (
+            rec,
+            depth,
+            4 if layer == L_IPV4 else 6,
+            ip.proto,
+        )
+        row[SRC_HI], row[SRC_LO], row[DST_HI], row[DST_LO] = (
+            ip.src_hi,
+            ip.src_lo,
+            ip.dst_hi,
+            ip.dst_lo,
+        )
         row[SPORT], row[DPORT], row[IP_LEN], row[TCP_FLAGS] = sport, dport, ip.length, flags
         row[FRAG], row[FRAG_ID], row[REASON] = ip.frag, ip.frag_id, R.OK
         n += 1
@@ -90,7 +108,7 @@ def decode_record(buf: Buf, pos: int, end: int, linktype: int, rec: int, rows: R
 @njit(cache=True, nogil=True)
 def decode_records(
     buf: U8, offset: I64, caplen: I64, linktype: I64, start: int, rows: Rows
-) -> tuple[int, int]:
+) -> tuple[Int, Int]:
     """Decode records from `start` until done or `rows` is nearly full; -> (next record, rows)."""
     n = 0
     i = start
@@ -110,7 +128,7 @@ class Decoder:
 
     def decode(self, batch: RecordBatch) -> Iterator[Rows]:
         start = 0
-        while start < len(batch):
+        while start < batch.size:
             start, n = decode_records(
                 batch.data, batch.offset, batch.caplen, batch.linktype, start, self.rows
             )

@@ -12,31 +12,38 @@ import numpy as np
 from numba import njit
 
 from agent.wire import reasons as R
-from agent.wire.bytes import Buf, u16be, u32be, u64be
+from agent.wire.bytes import Buf, Int, u16be, u32be, u64be
 
 FRAG_NONE, FRAG_FIRST, FRAG_MIDDLE, FRAG_LAST = range(4)
 IPV4_MAPPED = np.uint64(0xFFFF_0000_0000)
 
-EXT_HOP_BY_HOP, EXT_ROUTING, EXT_FRAGMENT, EXT_AH, EXT_DEST_OPTS, EXT_MOBILITY = 0, 43, 44, 51, 60, 135
+EXT_HOP_BY_HOP, EXT_ROUTING, EXT_FRAGMENT, EXT_AH, EXT_DEST_OPTS, EXT_MOBILITY = (
+    0,
+    43,
+    44,
+    51,
+    60,
+    135,
+)
 MAX_EXTENSIONS = 12
 
 
 class IpHeader(NamedTuple):
-    reason: int
-    proto: int
+    reason: Int
+    proto: Int
     """The transport protocol: the last next-header value of the chain."""
-    payload: int
+    payload: Int
     """Offset of the transport header."""
-    payload_end: int
+    payload_end: Int
     """End of this datagram's bytes in the capture (Ethernet padding excluded)."""
-    length: int
+    length: Int
     """IPv4 total length, or IPv6 payload length + 40."""
     src_hi: np.uint64
     src_lo: np.uint64
     dst_hi: np.uint64
     dst_lo: np.uint64
-    frag: int
-    frag_id: int
+    frag: Int
+    frag_id: Int
 
 
 @njit(cache=True)
@@ -46,7 +53,7 @@ def _fail(reason: int) -> IpHeader:
 
 
 @njit(cache=True)
-def _frag_kind(offset: int, more: int) -> int:
+def _frag_kind(offset: int, more: int) -> Int:
     if offset:
         return FRAG_MIDDLE if more else FRAG_LAST
     return FRAG_FIRST if more else FRAG_NONE
@@ -66,7 +73,7 @@ def parse_ipv4(buf: Buf, pos: int, end: int) -> IpHeader:
         return _fail(R.BAD_IP_HEADER)
     if pos + ihl > end:
         return _fail(R.TRUNCATED_IP)
-    stop: int = min(end, pos + total)
+    stop: Int = min(end, pos + total)
     flags = u16be(buf, pos + 6)
     z = np.uint64(0)
     return IpHeader(
@@ -85,10 +92,11 @@ def parse_ipv6(buf: Buf, pos: int, end: int) -> IpHeader:
         return _fail(R.BAD_IP_HEADER)
     payload_len = u16be(buf, pos + 4)
     total = payload_len + 40 if payload_len else end - pos  # 0: jumbogram or offload
-    stop: int = min(end, pos + total)
+    stop: Int = min(end, pos + total)
     nh = np.int64(buf[pos + 6])
     p = pos + 40
     frag, frag_id = FRAG_NONE, 0
+    size: Int = 0
     for _ in range(MAX_EXTENSIONS):
         if nh == EXT_FRAGMENT:
             if p + 8 > stop:

@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit
 
 from agent.wire import reasons as R
-from agent.wire.bytes import Buf, u16be, u32be, u32le
+from agent.wire.bytes import Buf, Int, u16be, u32be, u32le
 
 # What follows a header: the layer kinds the decoder walks through.
 L_NONE, L_ETHER, L_IPV4, L_IPV6, L_IP_ANY, L_PPP = range(6)
@@ -32,7 +32,7 @@ MAX_LABELS = 8
 
 
 @njit(cache=True)
-def parse_link(buf: Buf, pos: int, end: int, linktype: int) -> tuple[int, int, int]:
+def parse_link(buf: Buf, pos: int, end: int, linktype: int) -> tuple[Int, Int, Int]:
     """The record's link header -> the layer after it."""
     if linktype == LINKTYPE_ETHERNET:
         return L_ETHER, pos, R.OK
@@ -65,7 +65,7 @@ def parse_link(buf: Buf, pos: int, end: int, linktype: int) -> tuple[int, int, i
 
 
 @njit(cache=True)
-def parse_ether(buf: Buf, pos: int, end: int) -> tuple[int, int, int]:
+def parse_ether(buf: Buf, pos: int, end: int) -> tuple[Int, Int, Int]:
     if pos + 14 > end:
         return L_NONE, pos, R.TRUNCATED_LINK
     etype = u16be(buf, pos + 12)
@@ -75,7 +75,7 @@ def parse_ether(buf: Buf, pos: int, end: int) -> tuple[int, int, int]:
 
 
 @njit(cache=True)
-def after_ethertype(buf: Buf, pos: int, end: int, etype: int) -> tuple[int, int, int]:
+def after_ethertype(buf: Buf, pos: int, end: int, etype: int) -> tuple[Int, Int, Int]:
     """Walk VLAN tags, an MPLS label stack or a PPPoE session header to the IP header."""
     while etype == ETH_VLAN or etype == ETH_QINQ or etype == ETH_QINQ_OLD:
         if pos + 4 > end:
@@ -96,7 +96,7 @@ def after_ethertype(buf: Buf, pos: int, end: int, etype: int) -> tuple[int, int,
 
 
 @njit(cache=True)
-def parse_mpls(buf: Buf, pos: int, end: int) -> tuple[int, int, int]:
+def parse_mpls(buf: Buf, pos: int, end: int) -> tuple[Int, Int, Int]:
     for _ in range(MAX_LABELS):
         if pos + 4 > end:
             return L_NONE, pos, R.TRUNCATED_LINK
@@ -117,7 +117,7 @@ def parse_mpls(buf: Buf, pos: int, end: int) -> tuple[int, int, int]:
 
 
 @njit(cache=True)
-def parse_ppp(buf: Buf, pos: int, end: int) -> tuple[int, int, int]:
+def parse_ppp(buf: Buf, pos: int, end: int) -> tuple[Int, Int, Int]:
     """PPP: optional ff03 address/control, then a one- or two-byte protocol field."""
     if pos + 2 <= end and buf[pos] == 0xFF and buf[pos + 1] == 0x03:
         pos += 2

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 from agent.wire import reasons as R
-from agent.wire.bytes import Buf, u16be
+from agent.wire.bytes import Buf, Int, u16be
 
 IP_ICMP, IP_IPIP, IP_TCP, IP_UDP, IP_IPV6, IP_GRE, IP_ICMPV6, IP_SCTP = 1, 4, 6, 17, 41, 47, 58, 132
 TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
@@ -18,7 +18,7 @@ def has_ports(proto: int) -> bool:
 
 
 @njit(cache=True)
-def parse_transport(buf: Buf, pos: int, end: int, proto: int) -> tuple[int, int, int, int]:
+def parse_transport(buf: Buf, pos: int, end: int, proto: int) -> tuple[Int, Int, Int, Int]:
     """-> (reason, source port, destination port, TCP flags); port-less protocols give zeros."""
     if not has_ports(proto):
         return R.OK, 0, 0, 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from numba import njit
 
 from agent.wire import reasons as R
-from agent.wire.bytes import Buf, u16be
+from agent.wire.bytes import Buf, Int, u16be
 from agent.wire.link import ETH_IPV4, ETH_IPV6, L_ETHER, L_IPV4, L_IPV6, L_NONE, L_PPP
 from agent.wire.transport import IP_GRE, IP_IPIP, IP_IPV6, IP_UDP
 
@@ -18,7 +18,7 @@ GRE_CSUM, GRE_KEY, GRE_SEQ, GRE_ACK = 0x8000, 0x2000, 0x1000, 0x0080
 @njit(cache=True)
 def inner_layer(
     buf: Buf, pos: int, end: int, proto: int, sport: int, dport: int
-) -> tuple[int, int, int]:
+) -> tuple[Int, Int, Int]:
     """The payload at `pos` of an IP packet with this transport -> the tunnelled layer, if any."""
     if proto == IP_IPIP:
         return L_IPV4, pos, R.OK
@@ -38,14 +38,14 @@ def inner_layer(
 
 
 @njit(cache=True)
-def _checked(layer: int, pos: int, end: int) -> tuple[int, int, int]:
+def _checked(layer: int, pos: int, end: int) -> tuple[Int, Int, Int]:
     if pos > end:
         return L_NONE, pos, R.BAD_TUNNEL_HEADER
     return layer, pos, R.OK
 
 
 @njit(cache=True)
-def _by_ethertype(etype: int, pos: int, end: int) -> tuple[int, int, int]:
+def _by_ethertype(etype: int, pos: int, end: int) -> tuple[Int, Int, Int]:
     if etype == ETH_TRANSPARENT_BRIDGING:
         return _checked(L_ETHER, pos, end)
     if etype == ETH_IPV4:
@@ -58,14 +58,14 @@ def _by_ethertype(etype: int, pos: int, end: int) -> tuple[int, int, int]:
 
 
 @njit(cache=True)
-def parse_geneve(buf: Buf, pos: int, end: int) -> tuple[int, int, int]:
+def parse_geneve(buf: Buf, pos: int, end: int) -> tuple[Int, Int, Int]:
     if pos + 8 > end:
         return L_NONE, pos, R.BAD_TUNNEL_HEADER
     return _by_ethertype(u16be(buf, pos + 2), pos + 8 + (buf[pos] & 0x3F) * 4, end)
 
 
 @njit(cache=True)
-def parse_gre(buf: Buf, pos: int, end: int) -> tuple[int, int, int]:
+def parse_gre(buf: Buf, pos: int, end: int) -> tuple[Int, Int, Int]:
     """GRE (RFC 2784/2890) and PPTP's enhanced GRE (version 1, RFC 2637)."""
     if pos + 4 > end:
         return L_NONE, pos, R.BAD_TUNNEL_HEADER
@@ -80,7 +80,7 @@ def parse_gre(buf: Buf, pos: int, end: int) -> tuple[int, int, int]:
 
 
 @njit(cache=True)
-def parse_teredo(buf: Buf, pos: int, end: int) -> tuple[int, int, int]:
+def parse_teredo(buf: Buf, pos: int, end: int) -> tuple[Int, Int, Int]:
     """Teredo (RFC 4380): optional authentication and origin indication, then IPv6."""
     if pos + 2 <= end and u16be(buf, pos) == 1:  # authentication header
         if pos + 4 > end:
