@@ -1,8 +1,9 @@
 """Compiled per-packet flow accounting over decoder rows.
 
-Flows are rows of one uint64 array `F`, found through a typed dict from the canonical key (the
-smaller endpoint first) to the row. A flow ends when its TCP 5-tuple is reused after a close, or
-when it idles or lives past the timeouts; ended flows are copied to `out` and their row is reused.
+Flows are rows of one uint64 array `F`, found by their canonical key (the smaller endpoint
+first) through an open-addressing table. A flow ends when its TCP 5-tuple is reused after a
+close, or when it idles or lives past the timeouts; ended flows are copied to `out` and their
+row is reused. Fragments after the first find their flow through a second, small table `FR`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit, types
+from numba import njit
 
+from agent.flows.hashing import EMPTY, find, remove
 from agent.wire import decode as D
 from agent.wire import reasons as R
 from agent.wire.bytes import Int
@@ -21,24 +23,27 @@ from agent.wire.transport import IP_TCP, TH_ACK, TH_FIN, TH_RST, TH_SYN
 
 Cols = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
-KEY = types.UniTuple(types.uint64, 5)
-FRAG_VALUE = types.UniTuple(types.uint64, 7)
 
 # Flow columns: the key, who started it, then counters for side A (the smaller endpoint) and B.
 (K0, K1, K2, K3, K4, A_STARTED, PKT_A, PKT_B, IP_A, IP_B, FRAME_A, FRAME_B,
  FLAGS_A, FLAGS_B, FIRST, LAST, STATE, END) = range(18)  # fmt: skip
 N_COLUMNS = 18
+# Fragment columns: the datagram's key, then its flow's key, side and time.
+FLOW_KEY, FRAG_SIDE, FRAG_TS = 5, 10, 11
+N_FRAG_COLUMNS = 12
 
 FIN_A, FIN_B, RESET = 1, 2, 4
 END_EOF, END_IDLE, END_ACTIVE, END_REUSED = 0, 1, 2, 3
 END_NAMES = ("eof", "idle", "active", "reused")
 
+# `state` cells and `account` outcomes.
+FREE_FLOWS, ENDED, FREE_FRAGS = 0, 1, 2
 OK, NEED_ROWS, OUT_FULL = 0, 1, 2
 FRAGMENT_TTL_NS = 60 * 10**9
 
 
 @njit(cache=True, inline="always")
-def _key(row: Cols) -> tuple[tuple[Any, ...], int]:
+def _key(row: Cols) -> tuple[tuple[Any, ...], Int]:
     """-> (canonical key, 0 when the packet's source is side A else 1)."""
     s = (row[D.SRC_HI], row[D.SRC_LO], row[D.SPORT])
     d = (row[D.DST_HI], row[D.DST_LO], row[D.DPORT])
@@ -57,16 +62,17 @@ def _frag_key(row: Cols) -> tuple[Any, ...]:
 
 
 @njit(cache=True)
-def _end(F: Cols, fid: int, why: int, out: Cols, state: I64) -> None:
+def _end(F: Cols, fid: Int, why: Int, out: Cols, state: I64) -> None:
     F[fid, END] = why
-    out[state[1]] = F[fid]
-    state[1] += 1
+    out[state[ENDED]] = F[fid]
+    state[ENDED] += 1
 
 
 @njit(cache=True)
-def _start(F: Cols, fid: int, key: tuple[Any, ...], side: int, flags: int, ts: int) -> None:
+def _start(F: Cols, fid: Int, key: tuple[Any, ...], side: Int, flags: Int, ts: Int) -> None:
     F[fid] = 0
-    F[fid, K0], F[fid, K1], F[fid, K2], F[fid, K3], F[fid, K4] = key
+    for c in range(5):
+        F[fid, K0 + c] = key[c]
     starter = side
     if flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
         starter = 1 - side  # a SYN/ACK answers: its receiver started the connection
@@ -75,7 +81,7 @@ def _start(F: Cols, fid: int, key: tuple[Any, ...], side: int, flags: int, ts: i
 
 
 @njit(cache=True)
-def _ends_before(F: Cols, fid: int, tcp: bool, flags: int, ts: int, idle: int, active: int) -> Int:
+def _ends_before(F: Cols, fid: Int, tcp: bool, flags: Int, ts: Int, idle: Int, active: Int) -> Int:
     """Does this packet belong to a new flow on the same key? -> END_* reason, or -1."""
     if idle and ts - np.int64(F[fid, LAST]) > idle:
         return END_IDLE
@@ -89,21 +95,42 @@ def _ends_before(F: Cols, fid: int, tcp: bool, flags: int, ts: int, idle: int, a
 
 
 @njit(cache=True)
+def _remember_fragment(
+    row: Cols, key: tuple[Any, ...], side: Int, ts: Int, fslots: I64, FR: Cols, ffree: I64,
+    state: I64,
+) -> None:  # fmt: skip
+    """Note which flow a first fragment went to, for the fragments that follow it."""
+    fkey = _frag_key(row)
+    slot, fr = find(fslots, FR, fkey)
+    if fr == EMPTY:
+        if state[FREE_FRAGS] == 0:
+            return  # table full: the rest of this datagram will count as orphans
+        state[FREE_FRAGS] -= 1
+        fr = ffree[state[FREE_FRAGS]]
+        fslots[slot] = fr
+    for c in range(5):
+        FR[fr, c] = fkey[c]
+        FR[fr, FLOW_KEY + c] = key[c]
+    FR[fr, FRAG_SIDE], FR[fr, FRAG_TS] = side, ts
+
+
+@njit(cache=True)
 def account(
-    rows: Cols, start: int, ts: I64, frame_len: I64, index: Any, frags: Any,
-    F: Cols, free: I64, out: Cols, state: I64, idle: int, active: int, status: I64,
+    rows: Cols, start: Int, ts: I64, frame_len: I64, slots: I64, F: Cols, free: I64,
+    fslots: I64, FR: Cols, ffree: I64, out: Cols, state: I64, idle: Int, active: Int,
+    status: I64,
 ) -> Int:  # fmt: skip
-    """Account rows from `start`; -> the next row. `state` = [free ids, ended in `out`].
+    """Account rows from `start`; -> the next row.
 
     Stops early with `status[0]` = NEED_ROWS (grow `F`) or OUT_FULL (drain `out`). Rows that
     cannot be accounted get their reason written in place (fragments whose first part was not seen).
     """
     status[0] = OK
     for i in range(start, rows.shape[0]):
-        if state[0] == 0:
+        if state[FREE_FLOWS] == 0:
             status[0] = NEED_ROWS
             return i
-        if state[1] + 2 > out.shape[0]:
+        if state[ENDED] + 2 > out.shape[0]:
             status[0] = OUT_FULL
             return i
         row = rows[i]
@@ -112,39 +139,34 @@ def account(
         t = ts[row[D.REC]]
         frag = row[D.FRAG]
         if frag == FRAG_MIDDLE or frag == FRAG_LAST:
-            fkey = _frag_key(row)
-            if fkey not in frags:
+            fslot, fr = find(fslots, FR, _frag_key(row))
+            if fr == EMPTY:
                 row[D.REASON] = R.FRAGMENT_WITHOUT_FIRST
                 continue
-            v = frags[fkey]
-            key, side = (v[0], v[1], v[2], v[3], v[4]), np.int64(v[5])
+            v = FR[fr]
+            key = (v[FLOW_KEY], v[FLOW_KEY + 1], v[FLOW_KEY + 2], v[FLOW_KEY + 3], v[FLOW_KEY + 4])
+            side = np.int64(v[FRAG_SIDE])
             if frag == FRAG_LAST:
-                del frags[fkey]
+                remove(fslots, FR, fslot)
+                ffree[state[FREE_FRAGS]] = fr
+                state[FREE_FRAGS] += 1
         else:
             key, side = _key(row)
             if frag == FRAG_FIRST:
-                frags[_frag_key(row)] = (
-                    key[0],
-                    key[1],
-                    key[2],
-                    key[3],
-                    key[4],
-                    np.uint64(side),
-                    np.uint64(t),
-                )
-        flags = int(row[D.TCP_FLAGS])
+                _remember_fragment(row, key, side, t, fslots, FR, ffree, state)
+        flags = np.int64(row[D.TCP_FLAGS])
         tcp = row[D.PROTO] == IP_TCP
-        if key in index:
-            fid = index[key]
+        slot, fid = find(slots, F, key)
+        if fid == EMPTY:
+            state[FREE_FLOWS] -= 1
+            fid = free[state[FREE_FLOWS]]
+            slots[slot] = fid
+            _start(F, fid, key, side, flags, t)
+        else:
             why = _ends_before(F, fid, tcp, flags, t, idle, active)
             if why >= 0:
                 _end(F, fid, why, out, state)
                 _start(F, fid, key, side, flags, t)
-        else:
-            state[0] -= 1
-            fid = free[state[0]]
-            index[key] = fid
-            _start(F, fid, key, side, flags, t)
         F[fid, PKT_A + side] += 1
         F[fid, IP_A + side] += row[D.IP_LEN]
         F[fid, FRAME_A + side] += frame_len[row[D.REC]]
@@ -160,31 +182,40 @@ def account(
 
 @njit(cache=True)
 def expire(
-    index: Any, frags: Any, F: Cols, free: I64, out: Cols, state: I64, now: int, idle: int,
-    active: int, flush: bool,
+    slots: I64, F: Cols, free: I64, fslots: I64, FR: Cols, ffree: I64, out: Cols, state: I64,
+    now: Int, idle: Int, active: Int, flush: bool,
 ) -> bool:  # fmt: skip
     """End flows idle or active too long at capture time `now` (all of them when `flush`).
 
     Returns False when `out` filled up first: drain it and call again.
     """
-    done: list[tuple[Any, Int, Int]] = []
-    complete = True
-    for key, fid in index.items():  # collect first: a dict cannot change while iterated
-        if state[1] + len(done) >= out.shape[0]:
-            complete = False
+    done = []
+    room = out.shape[0] - state[ENDED]
+    for fid in slots:  # collect first: removal moves entries around
+        if fid == EMPTY:
+            continue
+        if len(done) == room:
             break
         if flush:
-            done.append((key, fid, END_EOF))
+            done.append((fid, END_EOF))
         elif idle and now - np.int64(F[fid, LAST]) > idle:
-            done.append((key, fid, END_IDLE))
+            done.append((fid, END_IDLE))
         elif active and now - np.int64(F[fid, FIRST]) > active:
-            done.append((key, fid, END_ACTIVE))
-    for key, fid, why in done:
-        del index[key]
+            done.append((fid, END_ACTIVE))
+    for fid, why in done:
+        slot, _ = find(slots, F, F[fid])
+        remove(slots, F, slot)
         _end(F, fid, why, out, state)
-        free[state[0]] = fid
-        state[0] += 1
-    stale = [k for k, v in frags.items() if flush or now - np.int64(v[6]) > FRAGMENT_TTL_NS]
-    for k in stale:
-        del frags[k]
-    return complete
+        free[state[FREE_FLOWS]] = fid
+        state[FREE_FLOWS] += 1
+    stale = [
+        fr
+        for fr in fslots
+        if fr != EMPTY and (flush or now - np.int64(FR[fr, FRAG_TS]) > FRAGMENT_TTL_NS)
+    ]
+    for fr in stale:
+        slot, _ = find(fslots, FR, FR[fr])
+        remove(fslots, FR, slot)
+        ffree[state[FREE_FRAGS]] = fr
+        state[FREE_FRAGS] += 1
+    return len(done) < room

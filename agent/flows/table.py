@@ -6,14 +6,15 @@ from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address
 
 import numpy as np
-from numba import types
-from numba.typed import Dict
 
 from agent.flows import kernel as K
+from agent.flows.hashing import EMPTY, rehash
 from agent.model import Flow
 from agent.wire.decode import Rows
 
 SECOND = 1_000_000_000
+FRAGMENTS = 4096
+"""Datagrams whose later fragments can be waited for at once."""
 
 
 class FlowTable:
@@ -27,27 +28,31 @@ class FlowTable:
     ) -> None:
         self.idle = int(idle_timeout * SECOND)
         self.active = int(active_timeout * SECOND)
-        self._index = Dict.empty(K.KEY, types.int64)
-        self._frags = Dict.empty(K.KEY, K.FRAG_VALUE)
         self._flows = np.zeros((capacity, K.N_COLUMNS), np.uint64)
+        self._slots = np.full(2 * capacity, EMPTY, np.int64)
         self._free = np.arange(capacity - 1, -1, -1, dtype=np.int64)
+        self._frags = np.zeros((FRAGMENTS, K.N_FRAG_COLUMNS), np.uint64)
+        self._frag_slots = np.full(2 * FRAGMENTS, EMPTY, np.int64)
+        self._frag_free = np.arange(FRAGMENTS - 1, -1, -1, dtype=np.int64)
         self._out = np.zeros((1 << 14, K.N_COLUMNS), np.uint64)
-        self._state = np.array([capacity, 0], np.int64)
+        self._state = np.array([capacity, 0, FRAGMENTS], np.int64)
         self._status = np.zeros(1, np.int64)
         self._ended: list[K.Cols] = []
         self.now = 0
         """The latest capture time seen, ns."""
 
     def __len__(self) -> int:
-        return len(self._index)
+        """Flows open now."""
+        return len(self._flows) - int(self._state[K.FREE_FLOWS])
 
     def add(self, rows: Rows, ts_ns: K.I64, frame_len: K.I64) -> None:
         """Account decoder rows; unaccountable rows get their reason written into `rows`."""
         i = 0
         while i < len(rows):
             i = K.account(
-                rows, i, ts_ns, frame_len, self._index, self._frags, self._flows, self._free,
-                self._out, self._state, self.idle, self.active, self._status,
+                rows, i, ts_ns, frame_len, self._slots, self._flows, self._free,
+                self._frag_slots, self._frags, self._frag_free, self._out, self._state,
+                self.idle, self.active, self._status,
             )  # fmt: skip
             if self._status[0] == K.NEED_ROWS:
                 self._grow()
@@ -60,8 +65,8 @@ class FlowTable:
         """End the flows that timed out by `now_ns` (default: the latest packet), or all."""
         now = self.now if now_ns is None else now_ns
         while not K.expire(
-            self._index, self._frags, self._flows, self._free, self._out, self._state,
-            now, self.idle, self.active, flush,
+            self._slots, self._flows, self._free, self._frag_slots, self._frags,
+            self._frag_free, self._out, self._state, now, self.idle, self.active, flush,
         ):  # fmt: skip
             self._drain()
 
@@ -76,20 +81,18 @@ class FlowTable:
         return [to_flow(row) for row in cols.tolist()]
 
     def _drain(self) -> None:
-        n = int(self._state[1])
+        n = int(self._state[K.ENDED])
         if n:
             self._ended.append(self._out[:n].copy())
-            self._state[1] = 0
+            self._state[K.ENDED] = 0
 
     def _grow(self) -> None:
+        """Double the flow rows (all in use) and rehash into twice as many slots."""
         old = len(self._flows)
         self._flows = np.concatenate([self._flows, np.zeros_like(self._flows)])
-        free = np.empty(2 * old, np.int64)
-        top = int(self._state[0])
-        free[:top] = self._free[:top]
-        free[top : top + old] = np.arange(2 * old - 1, old - 1, -1)
-        self._free = free
-        self._state[0] = top + old
+        self._free = np.arange(2 * old - 1, -1, -1, dtype=np.int64)  # ids old.. are the free ones
+        self._state[K.FREE_FLOWS] = old
+        self._slots = rehash(self._slots, self._flows, 4 * old)
 
 
 @lru_cache(maxsize=1 << 16)
