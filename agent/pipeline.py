@@ -47,21 +47,23 @@ class FlowPipeline:
         s = self.stats
         s.records += batch.size
         s.snaplen_cut += int(np.count_nonzero(batch.origlen > batch.caplen))
-        kinds, counts = np.unique(batch.linktype, return_counts=True)
-        for kind, count in zip(kinds.tolist(), counts.tolist(), strict=True):
-            s.link_types[kind] += count
+        counts = np.bincount(batch.linktype + 1)  # +1: -1 marks a record of no known interface
+        for kind in np.flatnonzero(counts).tolist():
+            s.link_types[kind - 1] += int(counts[kind])
 
     def _count_rows(self, rows: D.Rows) -> None:
         """A record with a flow row is decoded; one without is skipped under its reason."""
         rec, reason = rows[:, D.REC], rows[:, D.REASON]
-        good = np.unique(rec[reason == 0])
-        self.stats.decoded += len(good)
-        bad = reason != 0
-        inside = np.isin(rec[bad], good)
+        ok = reason == 0
+        good = rec[ok]  # records come in order, so distinct records are the steps
+        self.stats.decoded += int(np.count_nonzero(np.diff(good))) + 1 if len(good) else 0
+        if ok.all():
+            return
+        bad_rec, bad_reason = rec[~ok], reason[~ok]
+        inside = np.isin(bad_rec, good)
         for where, mask in ((self.stats.anomalies, inside), (self.stats.skipped, ~inside)):
-            codes, counts = np.unique(reason[bad][mask], return_counts=True)
-            for code, count in zip(codes.tolist(), counts.tolist(), strict=True):
-                where[NAMES[code]] += count
+            for code in bad_reason[mask].tolist():
+                where[NAMES[code]] += 1
 
 
 def flows_from(source: PacketSource, pipeline: FlowPipeline) -> Iterator[Flow]:
