@@ -189,7 +189,7 @@ def expire(
 
     Returns False when `out` filled up first: drain it and call again.
     """
-    done = []
+    done: list[tuple[Int, Int]] = []
     room = out.shape[0] - state[ENDED]
     for fid in slots:  # collect first: removal moves entries around
         if fid == EMPTY:
