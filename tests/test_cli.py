@@ -1,0 +1,123 @@
+"""`residency flows` as users meet it: output formats, and bad input as one line and an exit code."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import main
+
+REQUIRED = {"proto", "src", "sport", "dst", "dport", "packets_fwd", "bytes_fwd", "packets_rev",
+            "bytes_rev", "frame_bytes_fwd", "frame_bytes_rev", "first", "last"}  # fmt: skip
+
+
+def flows(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["flows", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_lines_carry_the_documented_fields(pcaps: Path) -> None:
+    code, out, err = flows("--json", str(pcaps / "zeek_get.pcap"))
+    assert code == 0
+    [line] = out.splitlines()
+    flow = json.loads(line)
+    assert REQUIRED <= set(flow)
+    assert (flow["src"], flow["sport"], flow["dst"], flow["dport"]) == (
+        "141.142.228.5", 59856, "192.150.187.43", 80,
+    )  # fmt: skip
+    assert (flow["packets_fwd"], flow["bytes_fwd"], flow["frame_bytes_rev"]) == (7, 512, 5477)
+    assert "14 records read, 14 decoded" in err
+
+
+def test_csv_has_one_header_for_several_captures(pcaps: Path) -> None:
+    code, out, _ = flows("--csv", str(pcaps / "zeek_get.pcap"), str(pcaps / "cs_dns.pcap"))
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == 1 + 7
+    assert REQUIRED <= set(rows[0])
+    assert {r["capture"].rsplit("/", 1)[1] for r in rows} == {"zeek_get.pcap", "cs_dns.pcap"}
+
+
+def test_table_and_stats(pcaps: Path) -> None:
+    code, out, err = flows("--stats", "--json", str(pcaps / "rpp_wireshark_samples-test.pcapng"))
+    stats = json.loads(err.splitlines()[-1])["stats"]
+    assert code == 0
+    assert stats["records"] == 5898 and stats["skipped"] == {"not_ip": 1810}
+    code, out, err = flows(str(pcaps / "tcpdump_geneve.pcap"))
+    assert code == 0 and "tcp^" in out  # the SSH session inside the tunnel, marked by depth
+
+
+def test_cut_off_record_warns_with_offset_and_keeps_the_rest(pcaps: Path) -> None:
+    code, out, err = flows("--json", str(pcaps / "dpkt_truncated_dns_2.pcap"))
+    assert code == 0
+    assert len(out.splitlines()) == 1
+    [warning] = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert "dpkt_truncated_dns_2.pcap: offset 240: last record cut off" in warning
+
+
+def test_corrupt_record_length_exits_5_after_the_flows_before_it(pcaps: Path) -> None:
+    code, out, err = flows(
+        "--json", str(pcaps / "suri_bug-1450-04__tls_DER-incomplete-header.pcap")
+    )
+    assert code == 5
+    [flow] = [json.loads(line) for line in out.splitlines()]
+    assert flow["packets_fwd"] + flow["packets_rev"] == 6
+    assert err.splitlines()[-1] == (
+        f"error: {pcaps}/suri_bug-1450-04__tls_DER-incomplete-header.pcap: offset 5035: "
+        "record length 4325376 is larger than the snaplen 262144 allows"
+    )
+
+
+@pytest.mark.parametrize(
+    "make, code, message",
+    [
+        (lambda d: d / "missing.pcap", 3, "no such file"),
+        (lambda d: d, 3, "is a directory"),
+        (lambda d: (d / "empty.pcap", (d / "empty.pcap").write_bytes(b""))[0], 4, "empty file"),
+        (lambda d: (d / "t.pcap", (d / "t.pcap").write_bytes(b"\xd4\xc3"))[0], 4, "only 2 bytes"),
+        (
+            lambda d: (d / "h.pcap", (d / "h.pcap").write_bytes(b"\xd4\xc3\xb2\xa1" + b"\0" * 8))[
+                0
+            ],
+            4,
+            "offset 12: file ends inside the pcap file header",
+        ),  # fmt: skip
+        (lambda d: (d / "x.txt", (d / "x.txt").write_text("hello world"))[0], 4, "unknown magic"),
+    ],
+)
+def test_unusable_inputs(tmp_path: Path, make: object, code: int, message: str) -> None:
+    path = make(tmp_path)  # type: ignore[operator]
+    got, out, err = flows(str(path))
+    assert got == code
+    assert out == ""
+    [line] = [x for x in err.splitlines() if x.startswith("error:")]
+    assert message in line and str(path) in line
+
+
+def test_bad_magic_from_the_corpus(pcaps: Path) -> None:
+    code, _, err = flows(str(pcaps / "rpp_err-eof.bin"))
+    assert code == 4
+    assert "rpp_err-eof.bin: offset 0: unknown magic 06000000 (not pcap or pcapng)" in err
+
+
+def test_empty_capture_is_fine(pcaps: Path) -> None:
+    code, out, err = flows("--json", str(pcaps / "tcpdump_empty.pcap"))
+    assert (code, out) == (0, "")
+    assert "0 records read" in err
+
+
+def test_a_real_process_prints_no_traceback(pcaps: Path, tmp_path: Path) -> None:
+    for path, code in ((tmp_path / "nope", 3), (pcaps / "rpp_err-eof.bin", 4)):
+        run = subprocess.run(
+            [sys.executable, "-m", "agent", "flows", str(path)], capture_output=True, text=True
+        )
+        assert run.returncode == code
+        assert "Traceback" not in run.stderr
+        assert run.stderr.count("error:") == 1
