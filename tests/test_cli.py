@@ -1,4 +1,4 @@
-"""`residency flows` as users meet it: output formats, and bad input as one line and an exit code."""
+"""`residency flows` as users meet it: output formats; bad input as one line and an exit code."""
 
 from __future__ import annotations
 
