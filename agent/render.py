@@ -31,20 +31,19 @@ def write_csv(flows: Iterable[Flow], out: TextIO, capture: str, header: bool) ->
         w.writerow([capture, *f.as_dict().values()])
 
 
-TABLE_HEAD = f"{'proto':<6}{'initiator':>42}    {'responder':<42}{'pkts >':>9}{'bytes >':>12}" \
-             f"{'< pkts':>9}{'< bytes':>12}{'secs':>10} tcp"  # fmt: skip
-
-
 def write_table(flows: Iterable[Flow], out: TextIO) -> None:
-    out.write(TABLE_HEAD + "\n")
+    out.write(f"{'proto':<6}{'initiator':>26}    {'responder':<26}{'pkts>':>7}{'bytes>':>10}"
+              f"{'<pkts':>7}{'<bytes':>10}{'secs':>9}  tcp\n")  # fmt: skip
     for f in flows:
         proto = PROTO_NAMES.get(f.proto, str(f.proto)) + ("^" * f.depth)
+        ported = f.proto in (6, 17, 132)
+        src = endpoint(f.src, f.sport) if ported else f.src
+        dst = endpoint(f.dst, f.dport) if ported else f.dst
         secs = (f.last_ns - f.first_ns) / 1e9
         flags = tcp_flags_text(f.tcp_flags_fwd | f.tcp_flags_rev) if f.proto == 6 else ""
         out.write(
-            f"{proto:<6}{endpoint(f.src, f.sport):>42} -> {endpoint(f.dst, f.dport):<42}"
-            f"{f.packets_fwd:>9}{f.bytes_fwd:>12}{f.packets_rev:>9}{f.bytes_rev:>12}"
-            f"{secs:>10.3f} {flags}\n"
+            f"{proto:<6}{src:>26} -> {dst:<26}{f.packets_fwd:>7}{f.bytes_fwd:>10}"
+            f"{f.packets_rev:>7}{f.bytes_rev:>10}{secs:>9.3f}  {flags}".rstrip() + "\n"
         )
 
 
