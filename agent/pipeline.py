@@ -26,7 +26,7 @@ class FlowPipeline:
         self.stats = CaptureStats()
         self._swept = 0
 
-    def feed(self, batch: RecordBatch) -> list[Flow]:
+    def feed(self, batch: RecordBatch) -> Iterator[Flow]:
         """Account one batch; return the flows that ended in it."""
         self._count_records(batch)
         for rows in self.decoder.decode(batch):
@@ -38,7 +38,7 @@ class FlowPipeline:
             self._swept = self.table.now
         return self.table.pop_ended()
 
-    def finish(self) -> list[Flow]:
+    def finish(self) -> Iterator[Flow]:
         """End every flow still open (end of capture)."""
         self.table.expire(flush=True)
         return self.table.pop_ended()

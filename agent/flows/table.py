@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address
 
@@ -70,15 +71,15 @@ class FlowTable:
         ):  # fmt: skip
             self._drain()
 
-    def pop_ended(self) -> list[Flow]:
-        """The flows that ended since the last call, oldest first."""
+    def pop_ended(self) -> Iterator[Flow]:
+        """The flows that ended since the last call, oldest first. Taken now, made into records
+        as they are consumed: a million flows ending at once cost columns, not objects."""
         self._drain()
         ended, self._ended = self._ended, []
         if not ended:
-            return []
+            return iter(())
         cols = np.concatenate(ended)
-        cols = cols[np.argsort(cols[:, K.FIRST], kind="stable")]
-        return [to_flow(row) for row in cols.tolist()]
+        return _records(cols[np.argsort(cols[:, K.FIRST], kind="stable")])
 
     def _drain(self) -> None:
         n = int(self._state[K.ENDED])
@@ -93,6 +94,11 @@ class FlowTable:
         self._free = np.arange(2 * old - 1, -1, -1, dtype=np.int64)  # ids old.. are the free ones
         self._state[K.FREE_FLOWS] = old
         self._slots = rehash(self._slots, self._flows, 4 * old)
+
+
+def _records(cols: K.Cols, step: int = 4096) -> Iterator[Flow]:
+    for start in range(0, len(cols), step):
+        yield from map(to_flow, cols[start : start + step].tolist())
 
 
 @lru_cache(maxsize=1 << 16)
