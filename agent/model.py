@@ -4,66 +4,58 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 TCP_FLAG_LETTERS = "FSRPAUEC"  # bit 0 (FIN) .. bit 7 (CWR), as in the TCP header
+TCP_FLAGS_TEXT = tuple(
+    "".join(letter for i, letter in enumerate(TCP_FLAG_LETTERS) if bits >> i & 1)
+    for bits in range(256)
+)
+"""`SA` style rendering of every OR of TCP flag bits, in header order."""
 
 
-def tcp_flags_text(bits: int) -> str:
-    """`SA` style rendering of an OR of TCP flag bits, in header order."""
-    return "".join(letter for i, letter in enumerate(TCP_FLAG_LETTERS) if bits >> i & 1)
+def seconds(ns: int) -> str:
+    """Nanoseconds since the epoch as exact decimal seconds: a float would lose the last digits."""
+    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
 
 
-@dataclass(frozen=True, slots=True)
-class Flow:
-    """One bidirectional conversation; "fwd" is the initiator's direction."""
+class Flow(NamedTuple):
+    """One bidirectional conversation; "fwd" is the initiator's direction.
+
+    `src` is the initiator: the sender of the SYN, else of the first packet seen. `depth` is the
+    tunnel depth: 0 for the flow that leaves the host, 1 inside one tunnel, and so on. `bytes_*`
+    are IP bytes (IPv4 total length, IPv6 payload length + 40) of the carrying IP header;
+    `frame_bytes_*` the original on-the-wire frame lengths, even where the capture cut a frame
+    short. Times are capture timestamps in ns since the epoch, never the clock: `first_ns` is the
+    first packet's, `last_ns` the latest. `end` says why the flow ended: `eof`, `idle`, `active`,
+    or `reused` (a TCP 5-tuple reused after a close).
+    """
 
     proto: int
-    """IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 47 GRE ...)."""
     src: str
-    """The initiator: the sender of the SYN, else of the first packet seen."""
     sport: int
     dst: str
     dport: int
     depth: int
-    """Tunnel depth: 0 for the flow that leaves the host, 1 inside one tunnel, ..."""
     packets_fwd: int
     bytes_fwd: int
-    """IP bytes (IPv4 total length, IPv6 payload + 40) of the carrying IP header."""
     frame_bytes_fwd: int
-    """Original on-the-wire frame length, even when the capture cut the frame short."""
     packets_rev: int
     bytes_rev: int
     frame_bytes_rev: int
     first_ns: int
-    """Capture timestamps (ns since the epoch); never the clock."""
     last_ns: int
     tcp_flags_fwd: int
     tcp_flags_rev: int
     end: str
-    """Why the flow ended: `eof`, `idle`, `active`, `reused` (a TCP 5-tuple reused after close)."""
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "proto": self.proto,
-            "src": self.src,
-            "sport": self.sport,
-            "dst": self.dst,
-            "dport": self.dport,
-            "depth": self.depth,
-            "packets_fwd": self.packets_fwd,
-            "bytes_fwd": self.bytes_fwd,
-            "frame_bytes_fwd": self.frame_bytes_fwd,
-            "packets_rev": self.packets_rev,
-            "bytes_rev": self.bytes_rev,
-            "frame_bytes_rev": self.frame_bytes_rev,
-            "first": round(self.first_ns / 1e9, 6),
-            "last": round(self.last_ns / 1e9, 6),
-            "first_ns": self.first_ns,
-            "last_ns": self.last_ns,
-            "tcp_flags_fwd": tcp_flags_text(self.tcp_flags_fwd),
-            "tcp_flags_rev": tcp_flags_text(self.tcp_flags_rev),
-            "end": self.end,
-        }
+        """The JSON form: times also as decimal seconds, TCP flags as letters."""
+        d: dict[str, object] = self._asdict()
+        d["first"], d["last"] = float(seconds(self.first_ns)), float(seconds(self.last_ns))
+        d["tcp_flags_fwd"] = TCP_FLAGS_TEXT[self.tcp_flags_fwd]
+        d["tcp_flags_rev"] = TCP_FLAGS_TEXT[self.tcp_flags_rev]
+        return d
 
 
 @dataclass(frozen=True, slots=True)

@@ -480,67 +480,44 @@ def story(rng: random.Random) -> Capture:
     def port() -> int:
         return rng.randrange(49152, 65535)
 
+    def lookup(
+        t: int,
+        name: str,
+        qtype: int,
+        answers: list[tuple[int, str]],
+        asker: Peer = client,
+        vlan: int | None = None,
+    ) -> int:
+        return dns(cap, rng, t, asker, resolver, name, qtype, answers, vlan)
+
     arp(cap, t0, client, gateway)
-    t = dns(cap, rng, t0 + 21 * MS, client, resolver, "api.tiktokv.us", 1, [(1, str(api.addr))])
-    dns(cap, rng, t0 + 21 * MS + 90 * US, client, resolver, "api.tiktokv.us", 28, [])
+    t = lookup(t0 + 21 * MS, "api.tiktokv.us", 1, [(1, str(api.addr))])
+    lookup(t0 + 21 * MS + 90 * US, "api.tiktokv.us", 28, [])
     api_flow = TcpFlow(cap, rng, client, api, (port(), 443), t + 2 * MS, 11 * MS)
-    tls_session(
-        api_flow,
-        "api.tiktokv.us",
-        [(620, 4800), (910, 12800), (540, 2300), (1800, 6400), (480, 900)],
-    )
+    exchanges = [(620, 4800), (910, 12800), (540, 2300), (1800, 6400), (480, 900)]
+    tls_session(api_flow, "api.tiktokv.us", exchanges)
     ping(cap, t0 + 400 * MS, client, api, 11 * MS, 2)
 
-    t = dns(
-        cap,
-        rng,
-        t0 + 1200 * MS,
-        client,
-        resolver,
-        "v16m.tiktokcdn-us.com",
-        1,
-        [(5, "v16m-useast1.tiktokcdn-us.com"), (1, str(cdn.addr))],
-    )
+    cname = (5, "v16m-useast1.tiktokcdn-us.com")
+    t = lookup(t0 + 1200 * MS, "v16m.tiktokcdn-us.com", 1, [cname, (1, str(cdn.addr))])
     video = TcpFlow(cap, rng, client, cdn, (port(), 443), t + 1 * MS, 4 * MS)
     tls_session(video, "v16m.tiktokcdn-us.com", [(760, 152_000), (690, 48_000)])
 
-    t = dns(
-        cap,
-        rng,
-        t0 + 3100 * MS,
-        client,
-        resolver,
-        "p16-sign.tiktokcdn-us.com",
-        1,
-        [(1, str(img.addr))],
-    )
-    http_get(
-        TcpFlow(cap, rng, client, img, (port(), 80), t + MS, 4 * MS),
-        "p16-sign.tiktokcdn-us.com",
-        "/obj/tos-useast5-p-0068-tx/thumb-7342.jpeg",
-        9200,
-    )
+    t = lookup(t0 + 3100 * MS, "p16-sign.tiktokcdn-us.com", 1, [(1, str(img.addr))])
+    thumb = TcpFlow(cap, rng, client, img, (port(), 80), t + MS, 4 * MS)
+    http_get(thumb, "p16-sign.tiktokcdn-us.com", "/obj/tos-useast5-p-0068-tx/thumb-7342.jpeg", 9200)
 
-    t = dns(cap, rng, t0 + 4200 * MS, client, resolver, "im.tiktokv.us", 28, [(28, str(im6.addr))])
+    t = lookup(t0 + 4200 * MS, "im.tiktokv.us", 28, [(28, str(im6.addr))])
     im = TcpFlow(cap, rng, client6, im6, (port(), 443), t + MS, 6 * MS)
     tls_session(im, "im.tiktokv.us", [(350, 1200), (420, 9800), (300, 640)])
 
-    t = dns(cap, rng, t0 + 5300 * MS, client, resolver, "log.tiktokv.us", 1, [(1, str(log.addr))])
+    t = lookup(t0 + 5300 * MS, "log.tiktokv.us", 1, [(1, str(log.addr))])
     quic_session(cap, rng, client, log, t + MS, 11 * MS)
 
-    t = dns(cap, rng, t0 + 6500 * MS, tv, resolver, "api.tiktokv.us", 1, [(1, str(api.addr))], 20)
-    dns(cap, rng, t + 80 * US, tv, resolver, "api.tiktokv.us", 28, [], 20)
+    t = lookup(t0 + 6500 * MS, "api.tiktokv.us", 1, [(1, str(api.addr))], tv, vlan=20)
+    lookup(t + 80 * US, "api.tiktokv.us", 28, [], tv, vlan=20)
 
-    t = dns(
-        cap,
-        rng,
-        t0 + 8200 * MS,
-        client,
-        resolver,
-        "sg-backup.bytedance.example",
-        1,
-        [(1, str(sg.addr))],
-    )
+    t = lookup(t0 + 8200 * MS, "sg-backup.bytedance.example", 1, [(1, str(sg.addr))])
     backup = TcpFlow(cap, rng, client, sg, (port(), 443), t + MS, 228 * MS)
     tls_session(backup, "sg-backup.bytedance.example", [(64_000, 420), (18_000, 420)])
     return cap

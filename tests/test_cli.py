@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
+from agent.render import json_line
+from tests.truth import analyze
 
 REQUIRED = {"proto", "src", "sport", "dst", "dport", "packets_fwd", "bytes_fwd", "packets_rev",
             "bytes_rev", "frame_bytes_fwd", "frame_bytes_rev", "first", "last"}  # fmt: skip
@@ -35,6 +37,13 @@ def test_json_lines_carry_the_documented_fields(pcaps: Path) -> None:
     )  # fmt: skip
     assert (flow["packets_fwd"], flow["bytes_fwd"], flow["frame_bytes_rev"]) == (7, 512, 5477)
     assert "14 records read, 14 decoded" in err
+
+
+def test_json_lines_are_the_records_as_dicts(pcaps: Path) -> None:
+    """The hand-built JSON line says exactly what `Flow.as_dict` says."""
+    flows, _, _ = analyze(pcaps / "cs_http_espn.pcapng")
+    for flow in flows:
+        assert json.loads(json_line(flow, '"c\\"x"')) == {"capture": 'c"x', **flow.as_dict()}
 
 
 def test_csv_has_one_header_for_several_captures(pcaps: Path) -> None:

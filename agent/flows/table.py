@@ -110,21 +110,20 @@ def address(hi: int, lo: int, version: int) -> str:
 
 def to_flow(c: list[int]) -> Flow:
     """One row of flow columns -> the frozen record, oriented initiator first."""
-    tail = c[K.K4]
-    ports, proto, depth, version = (
-        (tail >> 48, tail >> 32 & 0xFFFF),
+    k0, k1, k2, k3, tail, a_started, pa, pb, ia, ib, fa, fb, ta, tb, first, last, _, end = c
+    version = tail & 0xFF
+    a, b = address(k0, k1, version), address(k2, k3, version)
+    port_a, port_b, proto, depth = (
+        tail >> 48,
+        tail >> 32 & 0xFFFF,
         tail >> 16 & 0xFF,
         tail >> 8 & 0xFF,
-        tail & 0xFF,
     )
-    a, b = address(c[K.K0], c[K.K1], version), address(c[K.K2], c[K.K3], version)
-    fwd, rev = (0, 1) if c[K.A_STARTED] else (1, 0)
-    ends = (a, b)
+    why = K.END_NAMES[end]
+    if a_started:
+        return Flow(
+            proto, a, port_a, b, port_b, depth, pa, ia, fa, pb, ib, fb, first, last, ta, tb, why
+        )
     return Flow(
-        proto=proto, src=ends[fwd], sport=ports[fwd], dst=ends[rev], dport=ports[rev], depth=depth,
-        packets_fwd=c[K.PKT_A + fwd], bytes_fwd=c[K.IP_A + fwd], frame_bytes_fwd=c[K.FRAME_A + fwd],
-        packets_rev=c[K.PKT_A + rev], bytes_rev=c[K.IP_A + rev], frame_bytes_rev=c[K.FRAME_A + rev],
-        first_ns=c[K.FIRST], last_ns=c[K.LAST],
-        tcp_flags_fwd=c[K.FLAGS_A + fwd], tcp_flags_rev=c[K.FLAGS_A + rev],
-        end=K.END_NAMES[c[K.END]],
-    )  # fmt: skip
+        proto, b, port_b, a, port_a, depth, pb, ib, fb, pa, ia, fa, first, last, tb, ta, why
+    )
