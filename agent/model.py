@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 TCP_FLAG_LETTERS = "FSRPAUEC"  # bit 0 (FIN) .. bit 7 (CWR), as in the TCP header
 TCP_FLAGS_TEXT = tuple(
@@ -56,6 +57,26 @@ class Flow(NamedTuple):
         d["tcp_flags_fwd"] = TCP_FLAGS_TEXT[self.tcp_flags_fwd]
         d["tcp_flags_rev"] = TCP_FLAGS_TEXT[self.tcp_flags_rev]
         return d
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBatch:
+    """Flows that ended together, as arrays in `Flow`'s field order (int64, or str objects for
+    addresses and end reasons): writers take whole columns at once, and `records()` makes one
+    `Flow` each for consumers that want objects."""
+
+    columns: tuple[Any, ...]
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def slices(self, size: int) -> Iterator[FlowBatch]:
+        """The batch in parts of at most `size` flows, to bound what a writer holds at once."""
+        for start in range(0, len(self), size):
+            yield FlowBatch(tuple(c[start : start + size] for c in self.columns))
+
+    def records(self) -> Iterator[Flow]:
+        return map(Flow._make, zip(*(c.tolist() for c in self.columns), strict=True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import numpy as np
 from agent.capture import PacketSource, RecordBatch
 from agent.errors import CaptureError
 from agent.flows import FlowTable
-from agent.model import CaptureStats, Flow
+from agent.model import CaptureStats, FlowBatch
 from agent.wire import decode as D
 from agent.wire.reasons import NAMES
 
@@ -26,7 +26,7 @@ class FlowPipeline:
         self.stats = CaptureStats()
         self._swept = 0
 
-    def feed(self, batch: RecordBatch) -> Iterator[Flow]:
+    def feed(self, batch: RecordBatch) -> FlowBatch:
         """Account one batch; return the flows that ended in it."""
         self._count_records(batch)
         for rows in self.decoder.decode(batch):
@@ -38,7 +38,7 @@ class FlowPipeline:
             self._swept = self.table.now
         return self.table.pop_ended()
 
-    def finish(self) -> Iterator[Flow]:
+    def finish(self) -> FlowBatch:
         """End every flow still open (end of capture)."""
         self.table.expire(flush=True)
         return self.table.pop_ended()
@@ -66,15 +66,15 @@ class FlowPipeline:
                 where[NAMES[code]] += 1
 
 
-def flows_from(source: PacketSource, pipeline: FlowPipeline) -> Iterator[Flow]:
-    """Run a source through the pipeline. If the source turns out damaged part-way, the flows
-    read before the damage are still yielded, then the error is raised."""
+def flows_from(source: PacketSource, pipeline: FlowPipeline) -> Iterator[FlowBatch]:
+    """Run a source through the pipeline, yielding flows as they end. If the source turns out
+    damaged part-way, the flows read before the damage are still yielded, then the error raised."""
     try:
         for batch in source.batches():
-            yield from pipeline.feed(batch)
+            yield pipeline.feed(batch)
     except CaptureError:
-        yield from pipeline.finish()
+        yield pipeline.finish()
         raise
     finally:
         pipeline.stats.warnings.extend(source.warnings)
-    yield from pipeline.finish()
+    yield pipeline.finish()

@@ -4,53 +4,63 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from agent.model import TCP_FLAGS_TEXT, CaptureStats, Flow, seconds
+from agent.model import TCP_FLAGS_TEXT, CaptureStats, Flow, FlowBatch, seconds
 
 PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 58: "icmp6", 132: "sctp"}
+
+
+def records(batches: Iterable[FlowBatch]) -> Iterator[Flow]:
+    for batch in batches:
+        yield from batch.records()
 
 
 def endpoint(addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 
 
-def json_line(f: Flow, capture: str) -> str:
-    """One flow as a JSON object (`capture` already JSON-encoded): built by hand because
-    `json.dumps` of a dict per flow was most of the run time on captures with many flows."""
-    return (
-        f'{{"capture": {capture}, "proto": {f.proto}, "src": "{f.src}", "sport": {f.sport}, '
-        f'"dst": "{f.dst}", "dport": {f.dport}, "depth": {f.depth}, '
-        f'"packets_fwd": {f.packets_fwd}, "bytes_fwd": {f.bytes_fwd}, '
-        f'"frame_bytes_fwd": {f.frame_bytes_fwd}, "packets_rev": {f.packets_rev}, '
-        f'"bytes_rev": {f.bytes_rev}, "frame_bytes_rev": {f.frame_bytes_rev}, '
-        f'"first": {seconds(f.first_ns)}, "last": {seconds(f.last_ns)}, '
-        f'"first_ns": {f.first_ns}, "last_ns": {f.last_ns}, '
-        f'"tcp_flags_fwd": "{TCP_FLAGS_TEXT[f.tcp_flags_fwd]}", '
-        f'"tcp_flags_rev": "{TCP_FLAGS_TEXT[f.tcp_flags_rev]}", "end": "{f.end}"}}\n'
-    )
+JSON_LINE = (
+    '{{"capture": {capture}, "proto": {}, "src": "{}", "sport": {}, "dst": "{}", "dport": {}, '
+    '"depth": {}, "packets_fwd": {}, "bytes_fwd": {}, "frame_bytes_fwd": {}, "packets_rev": {}, '
+    '"bytes_rev": {}, "frame_bytes_rev": {}, "first_ns": {}, "last_ns": {}, '
+    '"tcp_flags_fwd": "{}", "tcp_flags_rev": "{}", "end": "{}", "first": {}, "last": {}}}\n'
+)
+"""Built by hand, not with `json.dumps`, which was most of the run time for many flows."""
 
 
-def write_jsonl(flows: Iterable[Flow], out: TextIO, capture: str) -> None:
-    name = json.dumps(capture)
-    out.writelines(json_line(f, name) for f in flows)
+def json_lines(batch: FlowBatch, capture: str) -> list[str]:
+    """The batch as JSON objects, one line each; whole columns are converted at once."""
+    cols = [c.tolist() for c in batch.columns]
+    flags = TCP_FLAGS_TEXT
+    cols[14] = [flags[f] for f in cols[14]]
+    cols[15] = [flags[f] for f in cols[15]]
+    first, last = (list(map(seconds, cols[i])) for i in (12, 13))
+    line = JSON_LINE.replace("{capture}", json.dumps(capture).replace("{", "{{").replace("}", "}}"))
+    return [line.format(*row) for row in zip(*cols, first, last, strict=True)]
 
 
-def write_csv(flows: Iterable[Flow], out: TextIO, capture: str, header: bool) -> None:
+def write_jsonl(batches: Iterable[FlowBatch], out: TextIO, capture: str) -> None:
+    for batch in batches:
+        for part in batch.slices(8192):
+            out.writelines(json_lines(part, capture))
+
+
+def write_csv(batches: Iterable[FlowBatch], out: TextIO, capture: str, header: bool) -> None:
     w = csv.writer(out, lineterminator="\n")
     names = ["capture", *Flow._fields, "first", "last"]
     if header:
         w.writerow(names)
-    for f in flows:
+    for f in records(batches):
         flags = TCP_FLAGS_TEXT[f.tcp_flags_fwd], TCP_FLAGS_TEXT[f.tcp_flags_rev]
         w.writerow([capture, *f[:-3], *flags, f.end, seconds(f.first_ns), seconds(f.last_ns)])
 
 
-def write_table(flows: Iterable[Flow], out: TextIO) -> None:
+def write_table(batches: Iterable[FlowBatch], out: TextIO) -> None:
     out.write(f"{'proto':<6}{'initiator':>26}    {'responder':<26}{'pkts>':>7}{'bytes>':>10}"
               f"{'<pkts':>7}{'<bytes':>10}{'secs':>9}  tcp\n")  # fmt: skip
-    for f in flows:
+    for f in records(batches):
         proto = PROTO_NAMES.get(f.proto, str(f.proto)) + ("^" * f.depth)
         ported = f.proto in (6, 17, 132)
         src = endpoint(f.src, f.sport) if ported else f.src

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from agent.capture import open_capture
 from agent.cli import main
-from agent.render import json_line
-from tests.truth import analyze
+from agent.pipeline import FlowPipeline, flows_from
+from agent.render import json_lines
 
 REQUIRED = {"proto", "src", "sport", "dst", "dport", "packets_fwd", "bytes_fwd", "packets_rev",
             "bytes_rev", "frame_bytes_fwd", "frame_bytes_rev", "first", "last"}  # fmt: skip
@@ -40,10 +41,14 @@ def test_json_lines_carry_the_documented_fields(pcaps: Path) -> None:
 
 
 def test_json_lines_are_the_records_as_dicts(pcaps: Path) -> None:
-    """The hand-built JSON line says exactly what `Flow.as_dict` says."""
-    flows, _, _ = analyze(pcaps / "cs_http_espn.pcapng")
-    for flow in flows:
-        assert json.loads(json_line(flow, '"c\\"x"')) == {"capture": 'c"x', **flow.as_dict()}
+    """The hand-built JSON lines say exactly what `Flow.as_dict` says."""
+    pipe = FlowPipeline()
+    with open_capture(str(pcaps / "cs_http_espn.pcapng")) as source:
+        [*_, batch] = flows_from(source, pipe)
+    lines = json_lines(batch, 'c"{x}')
+    assert len(lines) == len(batch) == 39
+    for line, flow in zip(lines, batch.records(), strict=True):
+        assert json.loads(line) == {"capture": 'c"{x}', **flow.as_dict()}
 
 
 def test_csv_has_one_header_for_several_captures(pcaps: Path) -> None:

@@ -30,7 +30,8 @@ def analyze(capture: Path) -> tuple[list[Flow], CaptureStats, CaptureError | Non
     found: list[Flow] = []
     try:
         with open_capture(str(capture)) as source:
-            found.extend(flows_from(source, pipe))
+            for batch in flows_from(source, pipe):
+                found.extend(batch.records())
     except CaptureError as err:
         return found, pipe.stats, err
     return found, pipe.stats, None

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from agent.flows import kernel as K
 from agent.flows.hashing import EMPTY, rehash
-from agent.model import Flow
+from agent.model import FlowBatch
 from agent.wire.decode import Rows
 
 SECOND = 1_000_000_000
@@ -71,15 +72,12 @@ class FlowTable:
         ):  # fmt: skip
             self._drain()
 
-    def pop_ended(self) -> Iterator[Flow]:
-        """The flows that ended since the last call, oldest first. Taken now, made into records
-        as they are consumed: a million flows ending at once cost columns, not objects."""
+    def pop_ended(self) -> FlowBatch:
+        """The flows that ended since the last call, oldest first."""
         self._drain()
         ended, self._ended = self._ended, []
-        if not ended:
-            return iter(())
-        cols = np.concatenate(ended)
-        return _records(cols[np.argsort(cols[:, K.FIRST], kind="stable")])
+        cols = np.concatenate(ended) if ended else np.zeros((0, K.N_COLUMNS), np.uint64)
+        return to_batch(cols[np.argsort(cols[:, K.FIRST], kind="stable")])
 
     def _drain(self) -> None:
         n = int(self._state[K.ENDED])
@@ -96,11 +94,6 @@ class FlowTable:
         self._slots = rehash(self._slots, self._flows, 4 * old)
 
 
-def _records(cols: K.Cols, step: int = 4096) -> Iterator[Flow]:
-    for start in range(0, len(cols), step):
-        yield from map(to_flow, cols[start : start + step].tolist())
-
-
 @lru_cache(maxsize=1 << 16)
 def address(hi: int, lo: int, version: int) -> str:
     if version == 4:
@@ -108,22 +101,37 @@ def address(hi: int, lo: int, version: int) -> str:
     return str(IPv6Address(hi << 64 | lo))
 
 
-def to_flow(c: list[int]) -> Flow:
-    """One row of flow columns -> the frozen record, oriented initiator first."""
-    k0, k1, k2, k3, tail, a_started, pa, pb, ia, ib, fa, fb, ta, tb, first, last, _, end = c
-    version = tail & 0xFF
-    a, b = address(k0, k1, version), address(k2, k3, version)
-    port_a, port_b, proto, depth = (
-        tail >> 48,
-        tail >> 32 & 0xFFFF,
-        tail >> 16 & 0xFF,
-        tail >> 8 & 0xFF,
+def _addresses(hi: K.Cols, lo: K.Cols, version: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+    """Formatted through `address`'s cache: a capture has far fewer addresses than flows."""
+    words = zip(hi.tolist(), lo.tolist(), version.tolist(), strict=True)
+    return np.array([address(*w) for w in words] or [""], dtype=object)[: len(hi)]
+
+
+def to_batch(c: K.Cols) -> FlowBatch:
+    """Flow columns (side A, side B) -> a batch oriented initiator first."""
+    tail = c[:, K.K4]
+    a_first = c[:, K.A_STARTED] == 1
+
+    def oriented(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], ...]:
+        return np.where(a_first, a, b), np.where(a_first, b, a)
+
+    version = (tail & np.uint64(0xFF)).astype(np.int64)
+    port_a = (tail >> np.uint64(48)).astype(np.int64)
+    port_b, proto, depth = (
+        (tail >> np.uint64(s)).astype(np.int64) & m
+        for s, m in ((32, 0xFFFF), (16, 0xFF), (8, 0xFF))
     )
-    why = K.END_NAMES[end]
-    if a_started:
-        return Flow(
-            proto, a, port_a, b, port_b, depth, pa, ia, fa, pb, ib, fb, first, last, ta, tb, why
-        )
-    return Flow(
-        proto, b, port_b, a, port_a, depth, pb, ib, fb, pa, ia, fa, first, last, tb, ta, why
+    src, dst = oriented(
+        _addresses(c[:, K.K0], c[:, K.K1], version), _addresses(c[:, K.K2], c[:, K.K3], version)
     )
+    sport, dport = oriented(port_a, port_b)
+    n = c.astype(np.int64)
+    packets, ip, frame, flags = (
+        oriented(n[:, a], n[:, a + 1]) for a in (K.PKT_A, K.IP_A, K.FRAME_A, K.FLAGS_A)
+    )
+    ends = np.array(K.END_NAMES, dtype=object)[n[:, K.END]]
+    return FlowBatch((
+        proto, src, sport, dst, dport, depth,
+        packets[0], ip[0], frame[0], packets[1], ip[1], frame[1],
+        n[:, K.FIRST], n[:, K.LAST], flags[0], flags[1], ends,
+    ))  # fmt: skip

@@ -27,7 +27,7 @@ def batch_of(packets: list[tuple[float, Packet | bytes]]) -> RecordBatch:
 
 def run(packets: list[tuple[float, Packet | bytes]], **timeouts: float) -> list[Flow]:
     pipe = FlowPipeline(**timeouts)
-    return [*pipe.feed(batch_of(packets)), *pipe.finish()]
+    return [*pipe.feed(batch_of(packets)).records(), *pipe.finish().records()]
 
 
 def tcp(src: str, dst: str, sport: int, dport: int, flags: str, payload: int = 0) -> Packet:
@@ -105,10 +105,10 @@ def test_active_timeout_cuts_long_flows() -> None:
 
 def test_idle_flows_are_swept_as_capture_time_passes() -> None:
     pipe = FlowPipeline(idle_timeout=30)
-    assert list(pipe.feed(batch_of([dns(0, sport=1)]))) == []
-    [ended] = pipe.feed(batch_of([dns(t, sport=2) for t in range(0, 100, 5)]))
+    assert len(pipe.feed(batch_of([dns(0, sport=1)]))) == 0
+    [ended] = pipe.feed(batch_of([dns(t, sport=2) for t in range(0, 100, 5)])).records()
     assert (ended.sport, ended.end) == (1, "idle")
-    assert [f.sport for f in pipe.finish()] == [2]
+    assert [f.sport for f in pipe.finish().records()] == [2]
 
 
 def fragments(ident: int) -> list[Packet]:
@@ -126,8 +126,8 @@ def test_later_fragments_join_the_flow_of_the_first() -> None:
 def test_fragments_before_their_first_are_counted_not_guessed() -> None:
     parts = fragments(10)
     pipe = FlowPipeline()
-    assert list(pipe.feed(batch_of([(1, parts[-1]), (2, parts[0])]))) == []
-    [f] = pipe.finish()
+    assert len(pipe.feed(batch_of([(1, parts[-1]), (2, parts[0])]))) == 0
+    [f] = pipe.finish().records()
     assert f.packets_fwd == 1
     assert pipe.stats.skipped == {"fragment_without_first": 1}
     assert pipe.stats.decoded == 1
