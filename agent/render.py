@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
+import numpy as np
+
 from agent.model import TCP_FLAGS_TEXT, CaptureStats, Flow, FlowBatch, seconds
 
 PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 58: "icmp6", 132: "sctp"}
@@ -25,7 +27,8 @@ JSON_LINE = (
     '{{"capture": {capture}, "proto": {}, "src": "{}", "sport": {}, "dst": "{}", "dport": {}, '
     '"depth": {}, "packets_fwd": {}, "bytes_fwd": {}, "frame_bytes_fwd": {}, "packets_rev": {}, '
     '"bytes_rev": {}, "frame_bytes_rev": {}, "first_ns": {}, "last_ns": {}, '
-    '"tcp_flags_fwd": "{}", "tcp_flags_rev": "{}", "end": "{}", "first": {}, "last": {}}}\n'
+    '"tcp_flags_fwd": "{}", "tcp_flags_rev": "{}", "end": "{}", '
+    '"first": {}.{:09d}, "last": {}.{:09d}}}\n'
 )
 """Built by hand, not with `json.dumps`, which was most of the run time for many flows."""
 
@@ -36,9 +39,9 @@ def json_lines(batch: FlowBatch, capture: str) -> list[str]:
     flags = TCP_FLAGS_TEXT
     cols[14] = [flags[f] for f in cols[14]]
     cols[15] = [flags[f] for f in cols[15]]
-    first, last = (list(map(seconds, cols[i])) for i in (12, 13))
+    times = [x.tolist() for ns in batch.columns[12:14] for x in np.divmod(ns, 1_000_000_000)]
     line = JSON_LINE.replace("{capture}", json.dumps(capture).replace("{", "{{").replace("}", "}}"))
-    return [line.format(*row) for row in zip(*cols, first, last, strict=True)]
+    return [line.format(*row) for row in zip(*cols, *times, strict=True)]
 
 
 def write_jsonl(batches: Iterable[FlowBatch], out: TextIO, capture: str) -> None:
