@@ -1,8 +1,11 @@
-"""Fixed-size reading window over a file: memory stays bounded whatever the capture size."""
+"""A fixed-size reading window over a file: memory stays bounded whatever the capture size, and
+the next part of the file is read while the current one is decoded."""
 
 from __future__ import annotations
 
 import mmap
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
 from typing import BinaryIO
 
 import numpy as np
@@ -11,44 +14,65 @@ from agent.capture.batch import U8
 
 CHUNK_BYTES = 8 << 20
 """Small enough that a chunk walked by the record walker is still in cache when it is decoded."""
+MAX_RECORD = 16 << 20
+"""The longest record (pcap) or block (pcapng) the readers accept; the window always holds one."""
 
 
 class ChunkReader:
-    """A sliding window: `refill(keep)` moves the unread tail `[keep:]` to the front and reads more.
+    """A window `buf[:n]` onto the stream at file offset `base`, double-buffered.
 
-    The buffer is an anonymous mmap: page-aligned and filled by `readinto` without copies.
+    While the caller decodes one buffer, a thread reads the next `size` bytes into the other.
+    `refill(keep)` then puts the unread tail `[keep:n]` of the window in front of that data (each
+    buffer keeps MAX_RECORD bytes of room before its data for this), so a record cut by the end
+    of one read is whole in the next window. Buffers are anonymous mmaps: page-aligned, and
+    filled by `readinto` without copies.
     """
 
     def __init__(self, stream: BinaryIO, start: int, size: int = CHUNK_BYTES) -> None:
-        self._stream = stream
-        self._map = mmap.mmap(-1, size)
-        self.buf: U8 = np.frombuffer(self._map, dtype=np.uint8)
-        self.size = size
+        self._stream, self.size = stream, size
+        self._arrays = [
+            np.frombuffer(mmap.mmap(-1, MAX_RECORD + size), np.uint8) for _ in range(2)
+        ]
+        self._cur = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="capture-read")
+        self._next: Future[int] = self._pool.submit(self._read, 0)
+        self.buf: U8 = self._arrays[0][:0]
         self.n = 0
         """Valid bytes in `buf`."""
         self.base = start
         """File offset of `buf[0]`."""
         self.eof = False
+        """True once the window holds the end of the file."""
+
+    def __enter__(self) -> ChunkReader:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _read(self, which: int) -> int:
+        """Fill buffer `which` after its reserve; -> bytes read (fewer than size: end of file)."""
+        view = self._arrays[which].data[MAX_RECORD:]
+        got = 0
+        while got < self.size:
+            n = self._stream.readinto(view[got:])  # type: ignore[attr-defined]
+            if not n:
+                break
+            got += n
+        view.release()
+        return got
 
     def refill(self, keep: int) -> None:
-        """Drop `buf[:keep]`, then read until the buffer is full or the file ends."""
+        """Drop `buf[:keep]`; the rest, then the bytes read meanwhile, become the new window."""
         tail = self.n - keep
-        if tail:
-            self.buf[:tail] = self.buf[keep : self.n]
+        got = self._next.result()
+        other = self._arrays[1 - self._cur] if self.n else self._arrays[self._cur]
+        if self.n:
+            other[MAX_RECORD - tail : MAX_RECORD] = self.buf[keep : self.n]
+            self._cur = 1 - self._cur
+        self.buf = other[MAX_RECORD - tail : MAX_RECORD + got]
         self.base += keep
-        self.n = tail
-        view = memoryview(self._map)
-        while self.n < self.size and not self.eof:
-            got = self._stream.readinto(view[self.n :])  # type: ignore[attr-defined]
-            if not got:
-                self.eof = True
-            else:
-                self.n += got
-        view.release()
-
-    def grow(self, size: int) -> None:
-        """Make room for one record larger than the window."""
-        bigger = mmap.mmap(-1, size)
-        bigger[: self.n] = self._map[: self.n]
-        self._map, self.size = bigger, size
-        self.buf = np.frombuffer(self._map, dtype=np.uint8)
+        self.n = tail + got
+        self.eof = got < self.size
+        if not self.eof:
+            self._next = self._pool.submit(self._read, 1 - self._cur)

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from agent.capture.batch import I64, U8, RecordBatch
-from agent.capture.chunks import ChunkReader
+from agent.capture.chunks import MAX_RECORD, ChunkReader
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import CaptureWarning
 from agent.wire.bytes import u32
@@ -25,8 +25,9 @@ MAGICS = {
     0xA1B2CD34: (False, False, 24),
     0x34CDB2A1: (True, False, 24),
 }
-MAX_RECORD = 262144
-"""libpcap's and Wireshark's largest record; a longer one means a corrupt header."""
+LARGEST_PACKET = 262144
+"""libpcap's and Wireshark's largest record; a longer one means a corrupt header (unless the
+file's snaplen says more, up to what the reading window holds)."""
 BATCH_RECORDS = 65536
 
 NEED_MORE, FULL, BAD_LENGTH = 0, 1, 2
@@ -71,11 +72,14 @@ class PcapReader:
         self.warnings: list[CaptureWarning] = []
 
     def batches(self) -> Iterator[RecordBatch]:
-        chunk = ChunkReader(self.stream, start=24)
+        with ChunkReader(self.stream, start=24) as chunk:
+            yield from self._walk(chunk)
+
+    def _walk(self, chunk: ChunkReader) -> Iterator[RecordBatch]:
         chunk.refill(0)
         cols = [np.empty(BATCH_RECORDS, np.int64) for _ in range(5)]
         off, caplen, origlen, ts, where = cols
-        max_caplen = max(self.snaplen, MAX_RECORD)
+        max_caplen = min(max(self.snaplen, LARGEST_PACKET), MAX_RECORD - self.hdr_len)
         pos = 0
         while True:
             pos, n, status = walk_records(
@@ -107,7 +111,5 @@ class PcapReader:
                             f"last record cut off ({chunk.n - pos} of its bytes are in the file)",
                         ))  # fmt: skip
                     return
-                if pos == 0 and chunk.n == chunk.size:
-                    chunk.grow(chunk.size * 2)
                 chunk.refill(pos)
                 pos = 0

@@ -12,14 +12,14 @@ import numpy as np
 from numba import njit
 
 from agent.capture.batch import I64, U8, RecordBatch
-from agent.capture.chunks import ChunkReader
+from agent.capture.chunks import MAX_RECORD, ChunkReader
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import CaptureWarning
 from agent.wire.bytes import u16, u32
 
 SHB, IDB, PB, SPB, EPB = 0x0A0D0D0A, 1, 2, 3, 6
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
-MAX_BLOCK = 16 << 20
+MAX_BLOCK = MAX_RECORD
 """Larger than any sane block; a longer length field means the file is corrupt."""
 BATCH_RECORDS = 65536
 NO_TS = -1
@@ -130,7 +130,10 @@ class PcapngReader:
         self._last_ts = 0
 
     def batches(self) -> Iterator[RecordBatch]:
-        chunk = ChunkReader(self.stream, start=0)
+        with ChunkReader(self.stream, start=0) as chunk:
+            yield from self._walk(chunk)
+
+    def _walk(self, chunk: ChunkReader) -> Iterator[RecordBatch]:
         chunk.refill(0)
         cols = [np.empty(BATCH_RECORDS, np.int64) for _ in range(6)]
         pos = n = 0
@@ -154,8 +157,6 @@ class PcapngReader:
                     if pos < chunk.n:
                         self._cut_off(chunk, pos)
                     return
-                if pos == 0 and chunk.n == chunk.size:
-                    chunk.grow(chunk.size * 2)
                 chunk.refill(pos)
                 pos = 0
             elif status != FULL:

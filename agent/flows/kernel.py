@@ -114,7 +114,7 @@ def _remember_fragment(
     FR[fr, FRAG_SIDE], FR[fr, FRAG_TS] = side, ts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def account(
     rows: Cols, start: Int, ts: I64, frame_len: I64, slots: I64, F: Cols, free: I64,
     fslots: I64, FR: Cols, ffree: I64, out: Cols, state: I64, idle: Int, active: Int,
@@ -180,7 +180,7 @@ def account(
     return rows.shape[0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def expire(
     slots: I64, F: Cols, free: I64, fslots: I64, FR: Cols, ffree: I64, out: Cols, state: I64,
     now: Int, idle: Int, active: Int, flush: bool,
