@@ -2,8 +2,9 @@
 
     ResidencyError                  exit 1
     ├── InputError                  exit 3   a file we were asked to read cannot be opened
-    └── CaptureError                exit 4   the bytes are not a capture we can read
-        └── CorruptCapture          exit 5   a capture is damaged part-way; what came before is kept
+    ├── CaptureError                exit 4   the bytes are not a capture we can read
+    │   └── CorruptCapture          exit 5   a capture is damaged part-way; what came before is kept
+    └── RangeFileError              exit 6   a range, country or sites file cannot be used
 
 Warnings that do not stop the work (a record cut off at end of file) are records, not exceptions:
 see `agent.model.CaptureWarning`.
@@ -44,3 +45,16 @@ class CorruptCapture(CaptureError):
     """A capture is damaged part-way: everything before `offset` was read and is kept."""
 
     exit_code = 5
+
+
+class RangeFileError(ResidencyError):
+    """A range, country or sites file is damaged or not what it claims to be.
+
+    `where` names the entry (JSON path, CSV line, YAML line) so the user can find it.
+    """
+
+    exit_code = 6
+
+    def __init__(self, path: str, where: str, reason: str) -> None:
+        self.path, self.where, self.reason = path, where, reason
+        super().__init__(f"{path}: {where}: {reason}" if where else f"{path}: {reason}")
