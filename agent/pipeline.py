@@ -47,9 +47,13 @@ class FlowPipeline:
         s = self.stats
         s.records += batch.size
         s.snaplen_cut += int(np.count_nonzero(batch.origlen > batch.caplen))
-        counts = np.bincount(batch.linktype + 1)  # +1: -1 marks a record of no known interface
-        for kind in np.flatnonzero(counts).tolist():
-            s.link_types[kind - 1] += int(counts[kind])
+        first = batch.linktype[:1]
+        if batch.size and np.all(batch.linktype == first):  # the usual case, and cheap
+            s.link_types[int(first[0])] += batch.size
+            return
+        kinds, counts = np.unique(batch.linktype, return_counts=True)
+        for kind, count in zip(kinds.tolist(), counts.tolist(), strict=True):
+            s.link_types[kind] += count
 
     def _count_rows(self, rows: D.Rows) -> None:
         """A record with a flow row is decoded; one without is skipped under its reason."""

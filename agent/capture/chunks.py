@@ -3,7 +3,9 @@ the next part of the file is read while the current one is decoded."""
 
 from __future__ import annotations
 
+import gzip
 import mmap
+import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import BinaryIO
@@ -11,6 +13,7 @@ from typing import BinaryIO
 import numpy as np
 
 from agent.capture.batch import U8
+from agent.errors import CorruptCapture
 
 CHUNK_BYTES = 8 << 20
 """Small enough that a chunk walked by the record walker is still in cache when it is decoded."""
@@ -28,10 +31,10 @@ class ChunkReader:
     filled by `readinto` without copies.
     """
 
-    def __init__(self, stream: BinaryIO, start: int, size: int = CHUNK_BYTES) -> None:
-        self._stream, self.size = stream, size
+    def __init__(self, path: str, stream: BinaryIO, start: int, size: int | None = None) -> None:
+        self.path, self._stream, self.size = path, stream, size or CHUNK_BYTES
         self._arrays = [
-            np.frombuffer(mmap.mmap(-1, MAX_RECORD + size), np.uint8) for _ in range(2)
+            np.frombuffer(mmap.mmap(-1, MAX_RECORD + self.size), np.uint8) for _ in range(2)
         ]
         self._cur = 0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="capture-read")
@@ -65,7 +68,14 @@ class ChunkReader:
     def refill(self, keep: int) -> None:
         """Drop `buf[:keep]`; the rest, then the bytes read meanwhile, become the new window."""
         tail = self.n - keep
-        got = self._next.result()
+        try:
+            got = self._next.result()
+        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+            raise CorruptCapture(
+                self.path, self.base + self.n, f"gzip stream is damaged: {err}"
+            ) from err
+        except OSError as err:
+            raise CorruptCapture(self.path, self.base + self.n, f"read failed: {err}") from err
         other = self._arrays[1 - self._cur] if self.n else self._arrays[self._cur]
         if self.n:
             other[MAX_RECORD - tail : MAX_RECORD] = self.buf[keep : self.n]

@@ -72,7 +72,7 @@ class PcapReader:
         self.warnings: list[CaptureWarning] = []
 
     def batches(self) -> Iterator[RecordBatch]:
-        with ChunkReader(self.stream, start=24) as chunk:
+        with ChunkReader(self.path, self.stream, start=24) as chunk:
             yield from self._walk(chunk)
 
     def _walk(self, chunk: ChunkReader) -> Iterator[RecordBatch]:

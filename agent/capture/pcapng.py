@@ -23,6 +23,9 @@ MAX_BLOCK = MAX_RECORD
 """Larger than any sane block; a longer length field means the file is corrupt."""
 BATCH_RECORDS = 65536
 NO_TS = -1
+MAX_DECIMAL_RESOL, MAX_BINARY_RESOL = 19, 0x80 | 63
+MAX_TSOFFSET = 4_000_000_000
+"""Seconds; keeps nanosecond times inside 64 bits."""
 
 NEED_MORE, FULL, OTHER_BLOCK, BAD_LENGTH, BAD_TRAILER, BAD_CAPLEN = range(6)
 
@@ -89,7 +92,12 @@ class Interface:
         """Timestamp units since `tsoffset` -> nanoseconds since the epoch, in integers."""
         u = raw.astype(np.uint64)
         if self.tsresol & 0x80:  # a power of two
-            shift = np.uint64(self.tsresol & 0x7F)
+            bits = self.tsresol & 0x7F
+            if bits > 34:  # the fraction times 10^9 would not fit 64 bits
+                return np.array(
+                    [(x * 10**9 >> bits) + self.tsoffset * 10**9 for x in u.tolist()], np.int64
+                )
+            shift = np.uint64(bits)
             whole = (u >> shift) * np.uint64(1_000_000_000)
             part = ((u & ((np.uint64(1) << shift) - np.uint64(1))) * np.uint64(10**9)) >> shift
             ns = whole + part
@@ -101,8 +109,13 @@ class Interface:
 
 
 def parse_idb(body: bytes, big: bool) -> Interface:
-    """IDB body (after type and length) -> Interface, reading only the options we need."""
+    """IDB body (after type and length) -> Interface, reading only the options we need.
+
+    Raises ValueError (with the reason) for options a clock cannot be made from.
+    """
     e = ">" if big else "<"
+    if len(body) < 8:
+        raise ValueError(f"body of {len(body)} bytes is shorter than its 8 fixed bytes")
     linktype, _reserved, snaplen = struct.unpack_from(e + "HHI", body)
     tsresol, tsoffset, pos = 6, 0, 8
     while pos + 4 <= len(body):
@@ -110,10 +123,20 @@ def parse_idb(body: bytes, big: bool) -> Interface:
         value = body[pos + 4 : pos + 4 + length]
         if code == 0:
             break
-        if code == 9 and length >= 1:
+        if len(value) < length:
+            raise ValueError(f"option {code} runs past the end of the block")
+        if code == 9:
+            if length != 1:
+                raise ValueError(f"if_tsresol has length {length}, not 1")
             tsresol = value[0]
-        elif code == 14 and length == 8:
+            if tsresol > MAX_BINARY_RESOL if tsresol & 0x80 else tsresol > MAX_DECIMAL_RESOL:
+                raise ValueError(f"if_tsresol {tsresol:#x} is finer than any clock")
+        elif code == 14:
+            if length != 8:
+                raise ValueError(f"if_tsoffset has length {length}, not 8")
             tsoffset = struct.unpack(e + "q", value)[0]
+            if abs(tsoffset) > MAX_TSOFFSET:
+                raise ValueError(f"if_tsoffset {tsoffset} s is out of range")
         pos += 4 + (length + 3) // 4 * 4
     return Interface(linktype, snaplen, tsresol, tsoffset)
 
@@ -128,9 +151,10 @@ class PcapngReader:
         self.section_base = 0
         self.warnings: list[CaptureWarning] = []
         self._last_ts = 0
+        self._sections = 0
 
     def batches(self) -> Iterator[RecordBatch]:
-        with ChunkReader(self.stream, start=0) as chunk:
+        with ChunkReader(self.path, self.stream, start=0) as chunk:
             yield from self._walk(chunk)
 
     def _walk(self, chunk: ChunkReader) -> Iterator[RecordBatch]:
@@ -144,11 +168,16 @@ class PcapngReader:
                 chunk.buf, pos, chunk.n, self.big, self.section_base, n_local, snaplen0, *cols, n
             )
             if status == OTHER_BLOCK:
-                pos = self._read_block(chunk, pos)
-                if pos >= 0:
+                try:
+                    after = self._read_block(chunk, pos)
+                except CaptureError:
+                    if n:  # the records before the damage are kept
+                        yield self._batch(chunk, cols, n)
+                    raise
+                if after is not None:
+                    pos = after
                     continue
-                pos = -pos  # the block is not all in the window yet
-                status = NEED_MORE
+                status = NEED_MORE  # the block is not all in the window yet
             if n:
                 yield self._batch(chunk, cols, n)
                 n = 0
@@ -162,32 +191,38 @@ class PcapngReader:
             elif status != FULL:
                 raise self._corrupt(chunk, pos, status)
 
-    def _read_block(self, chunk: ChunkReader, pos: int) -> int:
-        """Read the non-packet block at `pos`; the next position, or -pos when it is incomplete."""
+    def _read_block(self, chunk: ChunkReader, pos: int) -> int | None:
+        """Read the non-packet block at `pos`; -> the next position, None if it is incomplete."""
         buf, end = chunk.buf, chunk.n
         if pos + 12 > end:
-            return -pos
+            return None
+        big = self.big
         btype = struct.unpack_from(">I", buf.data, pos)[0]
         if btype == SHB:
             magic = struct.unpack_from("<I", buf.data, pos + 8)[0]
             if magic not in (BYTE_ORDER_MAGIC, 0x4D3C2B1A):
-                raise CaptureError(
+                raise CorruptCapture(
                     self.path, chunk.base + pos, f"bad section byte-order magic {magic:08x}"
                 )
-            self.big = magic != BYTE_ORDER_MAGIC
-            self.section_base = len(self.interfaces)
-        e = ">" if self.big else "<"
-        blen = struct.unpack_from(e + "I", buf.data, pos + 4)[0]
-        if blen < 12 or blen % 4 or blen > MAX_BLOCK:
-            raise self._corrupt(chunk, pos, BAD_LENGTH)
+            big = magic != BYTE_ORDER_MAGIC
+        e = ">" if big else "<"
+        btype, blen = struct.unpack_from(e + "II", buf.data, pos)
+        if blen < 12 or blen % 4 or blen > MAX_BLOCK or (btype == SHB and blen < 28):
+            raise self._corrupt(chunk, pos, BAD_LENGTH, big)
         if pos + blen > end:
-            return -pos
+            return None
         if struct.unpack_from(e + "I", buf.data, pos + blen - 4)[0] != blen:
-            raise self._corrupt(chunk, pos, BAD_TRAILER)
-        if struct.unpack_from(e + "I", buf.data, pos)[0] == IDB:
-            if blen < 20:
-                raise self._corrupt(chunk, pos, BAD_LENGTH)
-            self.interfaces.append(parse_idb(bytes(buf[pos + 8 : pos + blen - 4]), self.big))
+            raise self._corrupt(chunk, pos, BAD_TRAILER, big)
+        if btype == SHB:
+            self.big, self.section_base = big, len(self.interfaces)
+            self._sections += 1
+        elif btype == IDB:
+            try:
+                self.interfaces.append(parse_idb(bytes(buf[pos + 8 : pos + blen - 4]), big))
+            except ValueError as err:
+                raise CorruptCapture(
+                    self.path, chunk.base + pos, f"interface description block: {err}"
+                ) from err
         return pos + blen
 
     def _batch(self, chunk: ChunkReader, cols: list[I64], n: int) -> RecordBatch:
@@ -209,12 +244,18 @@ class PcapngReader:
 
     def _cut_off(self, chunk: ChunkReader, pos: int) -> None:
         have = chunk.n - pos
+        if not self._sections:
+            raise CaptureError(
+                self.path, chunk.base + pos, "file ends inside its first section header"
+            )
         self.warnings.append(CaptureWarning(
             self.path, chunk.base + pos, f"last block cut off ({have} of its bytes are in the file)"
         ))  # fmt: skip
 
-    def _corrupt(self, chunk: ChunkReader, pos: int, status: int) -> CorruptCapture:
-        e = ">" if self.big else "<"
+    def _corrupt(
+        self, chunk: ChunkReader, pos: int, status: int, big: bool | None = None
+    ) -> CorruptCapture:
+        e = ">" if (self.big if big is None else big) else "<"
         btype, blen = struct.unpack_from(e + "II", chunk.buf.data, pos)
         reason = {
             BAD_LENGTH: f"block type {btype:#x} has an impossible length {blen}",
