@@ -4,7 +4,8 @@
     ├── InputError                  exit 3   a file we were asked to read cannot be opened
     ├── CaptureError                exit 4   the bytes are not a capture we can read
     │   └── CorruptCapture          exit 5   a capture is damaged part-way; what came before is kept
-    └── RangeFileError              exit 6   a range, country or sites file cannot be used
+    ├── RangeFileError              exit 6   a range, country or sites file cannot be used
+    └── FetchError                  exit 7   a download failed (agent.intel.fetch)
 
 Warnings that do not stop the work (a record cut off at end of file) are records, not exceptions:
 see `agent.model.CaptureWarning`.

@@ -57,6 +57,9 @@ class RangeSet:
     label: I64
     """Index into `labels`."""
     labels: tuple[Label, ...]
+    slot: str = ""
+    """Set where one kind has several current files (Azure: the cloud, "Public" or
+    "AzureGovernment"), so a newer version replaces only its own."""
 
     def __len__(self) -> int:
         return len(self.label)

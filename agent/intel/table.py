@@ -1,0 +1,213 @@
+"""The compiled lookup table: each layer (special-purpose, sites, providers, country) flattened to
+disjoint segments, merged on their boundaries, and searched in batches by a compiled binary search.
+
+One probe per address answers every layer at once; IPv4 and IPv6 share the 128-bit space.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from agent.intel import special
+from agent.intel.flatten import as_arrays, disjoint, flatten, join
+from agent.intel.records import COUNTRY, I64, PROVIDERS, SITES, U64, Label, RangeSet
+
+LAYERS = (SITES, PROVIDERS, COUNTRY)
+V4_MAPPED = 0xFFFF_0000_0000
+FORMAT = 1
+"""Bumped when the on-disk layout changes, so old caches are not read."""
+
+
+@njit(cache=True, nogil=True)
+def locate(starts_hi: U64, starts_lo: U64, hi: U64, lo: U64) -> I64:
+    """For each address, the index of the last segment starting at or before it."""
+    out = np.empty(hi.shape[0], np.int64)
+    n = starts_hi.shape[0]
+    for i in range(hi.shape[0]):
+        h, w = hi[i], lo[i]
+        a, b = 0, n
+        while a < b:
+            mid = (a + b) >> 1
+            sh = starts_hi[mid]
+            if sh < h or (sh == h and starts_lo[mid] <= w):
+                a = mid + 1
+            else:
+                b = mid
+        out[i] = a - 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A range a segment points at: what it says, its text, and the source that said it."""
+
+    label: Label
+    prefix: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Who and where one address is, and which evidence decided."""
+
+    address: str
+    klass: str
+    """`global`, or the special-purpose class (`private`, `loopback`, `documentation` ...)."""
+    provider: str | None
+    region: str | None
+    border_group: str | None
+    services: tuple[str, ...]
+    country: str | None
+    city: str | None
+    site: str | None
+    prefix: str | None
+    """The most specific matching range of the deciding source."""
+    source: str | None
+    """Which source version decided: a site, a provider file, or country data (weakest)."""
+    country_source: str | None
+    """Where `country` came from: the deciding source's region table, or country data."""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["services"] = list(self.services)
+        return d
+
+
+def prefix_text(first: int, last: int, plen: int) -> str:
+    v4 = first >> 32 == 0xFFFF and plen >= 96 or (first >> 32 == 0xFFFF and last >> 32 == 0xFFFF)
+    if plen < 0:
+        a, b = (
+            (ipaddress.IPv4Address(x & 0xFFFF_FFFF) for x in (first, last))
+            if v4
+            else (ipaddress.IPv6Address(x) for x in (first, last))
+        )
+        return f"{a}-{b}"
+    if v4:
+        return f"{ipaddress.IPv4Address(first & 0xFFFF_FFFF)}/{plen - 96}"
+    return f"{ipaddress.IPv6Address(first)}/{plen}"
+
+
+def _special_layer() -> tuple[list[int], list[int], list[str]]:
+    first, last, names = [], [], []
+    for table, mapped in ((special.IPV4, True), (special.IPV6, False)):
+        for text, name in table.items():
+            net = ipaddress.ip_network(text)
+            base = V4_MAPPED if mapped else 0
+            first.append(base | int(net.network_address))
+            last.append(base | int(net.broadcast_address))
+            names.append(name)
+    return first, last, names
+
+
+ENTRY_COLUMNS = ("first_hi", "first_lo", "last_hi", "last_lo", "prefix_len")
+
+
+class RangeTable:
+    """Compiled from RangeSets; saved to and loaded from one .npz file."""
+
+    def __init__(self, arrays: dict[str, Any], labels: list[Label], sources: list[str],
+                 special_names: list[str]) -> None:  # fmt: skip
+        self.a = arrays
+        """starts_hi/lo: segment starts; ids: per segment the special class and the site,
+        provider and country entry (-1: none); entry columns (ENTRY_COLUMNS, label, source)."""
+        self.labels, self.sources, self.special_names = labels, sources, special_names
+
+    @classmethod
+    def compile(cls, sets: Sequence[RangeSet]) -> RangeTable:
+        labels: list[Label] = []
+        sources: list[str] = []
+        cols: dict[str, list[Any]] = {k: [] for k in (*ENTRY_COLUMNS, "label", "source", "layer")}
+        for rs in sets:
+            cols["label"].append(rs.label + len(labels))
+            cols["source"].append(np.full(len(rs), len(sources), np.int64))
+            cols["layer"].append(np.full(len(rs), LAYERS.index(rs.layer), np.int64))
+            for k in ENTRY_COLUMNS:
+                cols[k].append(getattr(rs, k))
+            labels.extend(rs.labels)
+            sources.append(f"{rs.kind} {rs.version}")
+        e: dict[str, Any] = {
+            k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in cols.items()
+        }
+        for k in ENTRY_COLUMNS[:4]:
+            e[k] = e[k].astype(np.uint64)
+        s_first, s_last, names = _special_layer()
+        layers = [as_arrays(*flatten(s_first, s_last))]
+        for n in range(len(LAYERS)):
+            idx = np.flatnonzero(e["layer"] == n)
+            cut = [e[k][idx] for k in ENTRY_COLUMNS[:4]]
+            fast = disjoint(*cut)
+            hi, lo, own = fast if fast else as_arrays(*flatten(join(*cut[:2]), join(*cut[2:])))
+            layers.append((hi, lo, np.where(own >= 0, idx[own], -1)))
+        # Merge: every boundary of any layer starts a segment; each layer's entry there.
+        all_hi = np.concatenate([x[0] for x in layers])
+        all_lo = np.concatenate([x[1] for x in layers])
+        order = np.lexsort((all_lo, all_hi))
+        hi, lo = all_hi[order], all_lo[order]
+        new = np.ones(len(hi), bool)
+        new[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
+        hi, lo = hi[new], lo[new]
+        ids = np.stack([own[locate(h, w, hi, lo)] for h, w, own in layers], axis=1)
+        arrays = {"starts_hi": hi, "starts_lo": lo, "ids": ids.astype(np.int64)}
+        arrays.update({f"e_{k}": e[k] for k in (*ENTRY_COLUMNS, "label", "source")})
+        return cls(arrays, labels, sources, names)
+
+    def locate(self, hi: U64, lo: U64) -> I64:
+        """Segment rows (special, site, provider, country) for many addresses at once."""
+        return self.a["ids"][locate(self.a["starts_hi"], self.a["starts_lo"], hi, lo)]  # type: ignore[no-any-return]
+
+    def entry(self, i: int) -> Entry:
+        a = self.a
+        first = int(a["e_first_hi"][i]) << 64 | int(a["e_first_lo"][i])
+        last = int(a["e_last_hi"][i]) << 64 | int(a["e_last_lo"][i])
+        return Entry(
+            self.labels[int(a["e_label"][i])],
+            prefix_text(first, last, int(a["e_prefix_len"][i])),
+            self.sources[int(a["e_source"][i])],
+        )
+
+    def answer(self, address: str, row: Sequence[int], mapped_v6: bool = False) -> Answer:
+        """The answer for one address from its segment row; stronger layers decide first."""
+        spec, site, prov, country = (-1, -1, -1, -1) if mapped_v6 else row
+        klass = special.IPV4_MAPPED if mapped_v6 else (
+            self.special_names[spec] if spec >= 0 else special.GLOBAL)  # fmt: skip
+        decider = next((self.entry(i) for i in (site, prov, country) if i >= 0), None)
+        lab = decider.label if decider else Label()
+        cc, city = lab.country, lab.city
+        cc_source = decider.source if decider and cc else None
+        if cc is None and country >= 0:
+            geo = self.entry(country)
+            cc, city, cc_source = geo.label.country, geo.label.city, geo.source
+        return Answer(
+            address, klass, lab.provider, lab.region, lab.border_group, lab.services, cc, city,
+            lab.site, decider.prefix if decider else None, decider.source if decider else None,
+            cc_source,
+        )  # fmt: skip
+
+    def save(self, path: Path) -> None:
+        meta = {"format": FORMAT, "special": self.special_names, "sources": self.sources,
+                "labels": [asdict(lab) for lab in self.labels]}  # fmt: skip
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **self.a)
+        tmp.replace(path)  # never a half-written cache
+
+    @classmethod
+    def load(cls, path: Path) -> RangeTable | None:
+        """The cached table, or None if it is missing, damaged or from another format."""
+        try:
+            with np.load(path) as z:
+                meta = json.loads(z["meta"].tobytes())
+                if meta.get("format") != FORMAT:
+                    return None
+                arrays = {k: z[k] for k in z.files if k != "meta"}
+        except (OSError, ValueError, KeyError):
+            return None
+        labels = [Label(**{**lab, "services": tuple(lab["services"])}) for lab in meta["labels"]]
+        return cls(arrays, labels, meta["sources"], meta["special"])
