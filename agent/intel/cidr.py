@@ -68,8 +68,11 @@ def parse_cidr(text: str) -> Cidr:
     if value & host:
         net = value & ~host
         shown = socket.inet_ntop(
-            *((socket.AF_INET, (net & 0xFFFF_FFFF).to_bytes(4, "big")) if v4
-              else (socket.AF_INET6, net.to_bytes(16, "big")))  # fmt: skip
+            *(
+                (socket.AF_INET, (net & 0xFFFF_FFFF).to_bytes(4, "big"))
+                if v4
+                else (socket.AF_INET6, net.to_bytes(16, "big"))
+            )  # fmt: skip
         )
         raise ValueError(f"host bits set in {text!r} (the network is {shown}/{n})")
     last = value | host

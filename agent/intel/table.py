@@ -145,7 +145,9 @@ class RangeTable:
             cut = [e[k][idx] for k in ENTRY_COLUMNS[:4]]
             fast = disjoint(*cut)
             hi, lo, own = fast if fast else as_arrays(*flatten(join(*cut[:2]), join(*cut[2:])))
-            layers.append((hi, lo, np.where(own >= 0, idx[own], -1)))
+            entry = np.full(len(own), -1, np.int64)
+            entry[own >= 0] = idx[own[own >= 0]]  # layer-local range -> entry
+            layers.append((hi, lo, entry))
         # Merge: every boundary of any layer starts a segment; each layer's entry there.
         all_hi = np.concatenate([x[0] for x in layers])
         all_lo = np.concatenate([x[1] for x in layers])

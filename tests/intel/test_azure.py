@@ -110,9 +110,11 @@ def test_one_prefix_in_two_regions_has_no_region() -> None:
     ), "t.json")  # fmt: skip
     rows = by_prefix(rs)
     assert rows["20.0.0.0/24"] == Label(
-        "azure", None, ("AzureCloud.eastus", "AzureCloud.westus", "Storage"), None, "US", None)
+        "azure", None, ("AzureCloud.eastus", "AzureCloud.westus", "Storage"), None, "US", None
+    )
     assert rows["20.0.1.0/24"] == Label(
-        "azure", None, ("AzureCloud.eastus", "AzureCloud.northeurope"), None, None, None)
+        "azure", None, ("AzureCloud.eastus", "AzureCloud.northeurope"), None, None, None
+    )
 
 
 def test_bad_inputs_name_the_entry(parsed: dict[str, tuple[bytes, Any, RangeSet]]) -> None:

@@ -103,11 +103,13 @@ STORAGE = Label("azure", None, ("Storage",))
 def test_merge_unites_services_and_keeps_what_all_agree_on() -> None:
     assert merge_labels([EAST]) is EAST
     assert merge_labels([STORAGE, EAST]) == Label(
-        "azure", "eastus", ("AzureCloud.eastus", "Storage"), None, "US", "Virginia")
+        "azure", "eastus", ("AzureCloud.eastus", "Storage"), None, "US", "Virginia"
+    )
     # Two regions for one prefix: the file contradicts itself, so no region is picked; the
     # country stays where both regions are in it, the city does not.
     assert merge_labels([EAST, WEST]) == Label(
-        "azure", None, ("AzureCloud.eastus", "AzureCloud.westus"), None, "US", None)
+        "azure", None, ("AzureCloud.eastus", "AzureCloud.westus"), None, "US", None
+    )
     assert merge_labels([EAST, DUBLIN, STORAGE]).country is None
 
 
