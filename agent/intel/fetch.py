@@ -37,6 +37,9 @@ def get(url: str, timeout: float) -> bytes:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
             data: bytes = answer.read(LIMIT + 1)
+    except urllib.error.HTTPError as err:
+        err.close()
+        raise FetchError(f"{url}: HTTP {err.code} {err.reason}") from err
     except (urllib.error.URLError, OSError, ValueError) as err:
         raise FetchError(f"{url}: {getattr(err, 'reason', err)}") from err
     if len(data) > LIMIT:
