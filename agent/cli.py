@@ -25,7 +25,7 @@ from agent.intel.fetch import OFFICIAL, download
 from agent.intel.lookup import lookup as lookup_addresses
 from agent.intel.store import Store, read_bytes, stale, utcnow
 from agent.pipeline import FlowPipeline, flows_from
-from agent.render import stats_line, write_csv, write_jsonl, write_table
+from agent.render import stats_line, stats_section, write_csv, write_jsonl, write_table
 
 
 def reports_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,6 +87,8 @@ def _report(path: str, pipe: FlowPipeline, as_json: bool, full: bool) -> None:
         click.echo(f"warning: {warning}", err=True)
     if full and as_json:
         click.echo(json.dumps({"capture": path, "stats": s.as_dict()}), err=True)
+    elif full:
+        click.echo(stats_section(path, s), err=True)
     else:
         click.echo(stats_line(path, s), err=True)
 

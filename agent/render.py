@@ -87,3 +87,13 @@ def stats_line(path: str, s: CaptureStats) -> str:
     if s.snaplen_cut:
         line += f"; {s.snaplen_cut} cut short by the snaplen (counted at their wire length)"
     return line
+
+
+def stats_section(path: str, s: CaptureStats) -> str:
+    """The full statistics, one fact a line, for `--stats`."""
+    lines = [f"{path}:", f"  records read       {s.records}", f"  decoded            {s.decoded}"]
+    lines += [f"  skipped {k:<26} {v}" for k, v in sorted(s.skipped.items())]
+    lines += [f"  inside decoded: {k:<19} {v}" for k, v in sorted(s.anomalies.items())]
+    lines.append(f"  cut by snaplen     {s.snaplen_cut} (counted at their wire length)")
+    lines += [f"  link type {k:<8} {v} records" for k, v in sorted(s.link_types.items())]
+    return "\n".join(lines)

@@ -66,6 +66,8 @@ def test_table_and_stats(pcaps: Path) -> None:
     assert stats["records"] == 5898 and stats["skipped"] == {"not_ip": 1810}
     code, out, err = flows(str(pcaps / "tcpdump_geneve.pcap"))
     assert code == 0 and "tcp^" in out  # the SSH session inside the tunnel, marked by depth
+    code, _, err = flows("--stats", str(pcaps / "zeek_trunc-hdr.pcap"))
+    assert "skipped truncated_link_header" in err and "cut by snaplen     1" in err
 
 
 def test_cut_off_record_warns_with_offset_and_keeps_the_rest(pcaps: Path) -> None:
