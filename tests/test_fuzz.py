@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import signal
 import struct
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +26,7 @@ from agent.errors import CaptureError, ResidencyError
 from agent.model import CaptureStats, Flow
 from agent.wire import decode as D
 from agent.wire.reasons import NAMES
+from tests.support import deadline
 from tests.truth import PCAPS, analyze
 
 CAPTURES = [
@@ -92,24 +90,6 @@ def first_shb_incomplete(data: bytes) -> bool:
         return False
     blen: int = struct.unpack_from(order + "I", data, 4)[0]
     return 12 <= blen <= 16 << 20 and blen % 4 == 0 and blen > len(data)
-
-
-class Hang(Exception):
-    pass
-
-
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    def fire(_signum: int, _frame: object) -> None:
-        raise Hang(f"still reading after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def check_flow(f: Flow) -> None:

@@ -13,6 +13,7 @@ from agent.capture.batch import RecordBatch
 from agent.capture.pcap import MAGICS, PcapReader
 from agent.capture.pcapng import SHB, PcapngReader
 from agent.errors import CaptureError, InputError
+from agent.files import open_input
 from agent.model import CaptureWarning
 
 
@@ -28,16 +29,7 @@ class PacketSource(Protocol):
 @contextmanager
 def open_capture(path: str) -> Iterator[PacketSource]:
     """Open `path` as pcap or pcapng, gzipped or not; raise the project's errors for bad input."""
-    try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError as err:
-        raise InputError(f"{path}: no such file") from err
-    except IsADirectoryError as err:
-        raise InputError(f"{path}: is a directory, not a capture file") from err
-    except PermissionError as err:
-        raise InputError(f"{path}: permission denied") from err
-    except OSError as err:
-        raise InputError(f"{path}: cannot open: {err.strerror}") from err
+    raw = open_input(path)
     with raw:
         stream: BinaryIO = raw
         if raw.peek(2)[:2] == b"\x1f\x8b":

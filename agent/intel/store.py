@@ -18,7 +18,8 @@ from pathlib import Path
 
 import platformdirs
 
-from agent.errors import InputError, RangeFileError
+from agent.errors import RangeFileError
+from agent.files import open_input
 from agent.intel.detect import detect_kind
 from agent.intel.parse import parse
 from agent.intel.records import RangeSet
@@ -59,14 +60,8 @@ class Stored:
 
 def read_bytes(path: str) -> bytes:
     """A file's content, gunzipped when it is gzip (by content, not by name)."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError as err:
-        raise InputError(f"{path}: no such file") from err
-    except IsADirectoryError as err:
-        raise InputError(f"{path}: is a directory") from err
-    except OSError as err:
-        raise InputError(f"{path}: cannot read: {err.strerror}") from err
+    with open_input(path) as f:
+        data = f.read()
     if data[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(data)

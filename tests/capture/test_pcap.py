@@ -18,7 +18,7 @@ import agent.capture.chunks as chunks
 from agent.capture import open_capture
 from agent.capture.chunks import CHUNK_BYTES
 from agent.errors import CaptureError, CorruptCapture
-from agent.model import Flow
+from tests.support import outcome
 from tests.truth import analyze, truth
 
 SEC = 1_000_000_000
@@ -101,28 +101,6 @@ def header_offsets(records: tuple[Record, ...] | list[Record], hdr: int = 16) ->
         offsets.append(pos)
         pos += hdr + len(r.data)
     return offsets
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Everything `analyze` reports, in a form that compares across file names."""
-
-    flows: list[Flow]
-    stats: dict[str, object]
-    warnings: list[tuple[int, str]]
-    error: tuple[type, int, str] | None
-
-
-def outcome(path: Path) -> Outcome:
-    flows, stats, err = analyze(path)
-    summary = stats.as_dict()
-    del summary["warnings"]
-    return Outcome(
-        sorted(flows, key=repr),
-        summary,
-        [(w.offset, w.reason) for w in stats.warnings],
-        None if err is None else (type(err), err.offset, err.reason),
-    )
 
 
 @dataclass(frozen=True)

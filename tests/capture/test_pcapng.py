@@ -7,11 +7,8 @@ by a tiny block writer carrying packets taken from real classic pcap captures.
 
 from __future__ import annotations
 
-import signal
 import struct
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +20,7 @@ from agent.capture import open_capture
 from agent.capture.chunks import CHUNK_BYTES
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import Flow
+from tests.support import deadline, outcome
 from tests.truth import analyze, truth
 
 SEC = 1_000_000_000
@@ -160,26 +158,6 @@ def records_of(path: Path) -> list[Seen]:
     return seen
 
 
-@dataclass(frozen=True)
-class Outcome:
-    flows: list[Flow]
-    stats: dict[str, object]
-    warnings: list[tuple[int, str]]
-    error: tuple[type, int, str] | None
-
-
-def outcome(path: Path) -> Outcome:
-    flows, stats, err = analyze(path)
-    summary = stats.as_dict()
-    del summary["warnings"]
-    return Outcome(
-        sorted(flows, key=repr),
-        summary,
-        [(w.offset, w.reason) for w in stats.warnings],
-        None if err is None else (type(err), err.offset, err.reason),
-    )
-
-
 def epoch_ns(text: str) -> int:
     return int(Decimal(text) * SEC)
 
@@ -195,26 +173,6 @@ def packet_block_offsets(raw: bytes) -> list[int]:
             found.append(pos)
         pos += blen
     return found
-
-
-class Hang(Exception):
-    pass
-
-
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Turn a reader that never returns into a test failure instead of a stuck test run."""
-
-    def fire(_signum: int, _frame: object) -> None:
-        raise Hang(f"still reading after {seconds} s: the reader loops forever")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def set_window(monkeypatch: pytest.MonkeyPatch, size: int) -> None:

@@ -1,0 +1,22 @@
+"""Opening a user's file: the one place where the OS's reasons become `InputError` lines."""
+
+from __future__ import annotations
+
+from io import BufferedReader
+
+from agent.errors import InputError
+
+
+def open_input(path: str) -> BufferedReader:
+    """Open `path` for reading, buffered; a missing file, a directory or no permission is one
+    clear line naming the file."""
+    try:
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except FileNotFoundError as err:
+        raise InputError(f"{path}: no such file") from err
+    except IsADirectoryError as err:
+        raise InputError(f"{path}: is a directory, not a file") from err
+    except PermissionError as err:
+        raise InputError(f"{path}: permission denied") from err
+    except OSError as err:
+        raise InputError(f"{path}: cannot open: {err.strerror}") from err
