@@ -24,12 +24,14 @@ EMPTY = -1
 
 @njit(cache=True, inline="always")
 def hash_key(k: Any) -> np.uint64:
-    """Mixes the five key words (a splitmix64 finaliser over a multiply-xor fold)."""
+    """The five key words folded, then splitmix64's finaliser, so that every input bit reaches
+    the low bits the table indexes by (ports sit in the top bits of the last word)."""
     h = np.uint64(0x9E3779B97F4A7C15)
     for i in range(5):
-        h = (h ^ k[i]) * np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(31)
-    return h
+        h = (h ^ k[i]) * np.uint64(0x100000001B3)
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
 
 
 @njit(cache=True, inline="always")
