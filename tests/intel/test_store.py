@@ -105,6 +105,7 @@ def test_as_of_a_date_picks_the_versions_current_then(tmp_path: Path, ranges_dir
     assert (then["region"], then["source"]) == ("us-west-2", "aws syncToken=1700000000")
     before = cli(home, "lookup", "--json", "--as-of", "2020-01-01", "3.80.0.20")
     assert json.loads(before.stdout)["provider"] is None  # no AWS data existed yet
+    assert "warning: no range data" in before.stderr and "as of 2020-01-01" in before.stderr
 
 
 @pytest.fixture
