@@ -143,9 +143,9 @@ def lookup(addresses: tuple[str, ...], as_json: bool, as_of: datetime | None) ->
     when = as_of.replace(tzinfo=UTC) if as_of else None
     chosen = store.current(when)
     if not chosen:
-        click.echo(f"warning: no range data in {store.root}"
-                   f"{' as of ' + str(as_of.date()) if as_of else ''}: only special-purpose "
-                   "classes can be answered; use `residency ranges import` or `update`", err=True)  # fmt: skip
+        then = f" as of {as_of.date()}" if as_of else ""
+        click.echo(f"warning: no range data in {store.root}{then}: only special-purpose classes "
+                   "can be answered; use `residency ranges import` or `update`", err=True)  # fmt: skip
     for warning in stale(chosen, when or utcnow()):
         click.echo(f"warning: {warning}", err=True)
     answers = lookup_addresses(store.table(chosen), addresses)
