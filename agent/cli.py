@@ -144,8 +144,9 @@ def lookup(addresses: tuple[str, ...], as_json: bool, as_of: datetime | None) ->
     chosen = store.current(when)
     if not chosen:
         then = f" as of {as_of.date()}" if as_of else ""
-        click.echo(f"warning: no range data in {store.root}{then}: only special-purpose classes "
-                   "can be answered; use `residency ranges import` or `update`", err=True)  # fmt: skip
+        hint = "use `residency ranges import` or `update`"
+        click.echo(f"warning: no range data in {store.root}{then}: only special-purpose "
+                   f"classes can be answered; {hint}", err=True)  # fmt: skip
     for warning in stale(chosen, when or utcnow()):
         click.echo(f"warning: {warning}", err=True)
     answers = lookup_addresses(store.table(chosen), addresses)
