@@ -137,3 +137,14 @@ def test_a_real_process_prints_no_traceback(pcaps: Path, tmp_path: Path) -> None
         assert run.returncode == code
         assert "Traceback" not in run.stderr
         assert run.stderr.count("error:") == 1
+
+
+def test_standard_input_streams(pcaps: Path) -> None:
+    """`-` reads a capture from a pipe, as `tcpdump -w - | residency flows -` would give it."""
+    data = (pcaps / "cs_http_espn.pcapng").read_bytes()
+    run = subprocess.run(
+        [sys.executable, "-m", "agent", "flows", "--json", "-"], input=data, capture_output=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert len(run.stdout.splitlines()) == 39
+    assert b"-: 956 records read, 956 decoded" in run.stderr

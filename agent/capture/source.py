@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import struct
+import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, Protocol
+from io import BufferedReader
+from typing import BinaryIO, Protocol, cast
 
 from agent.capture.batch import RecordBatch
 from agent.capture.pcap import MAGICS, PcapReader
@@ -28,8 +30,9 @@ class PacketSource(Protocol):
 
 @contextmanager
 def open_capture(path: str) -> Iterator[PacketSource]:
-    """Open `path` as pcap or pcapng, gzipped or not; raise the project's errors for bad input."""
-    raw = open_input(path)
+    """Open `path` (`-`: standard input) as pcap or pcapng, gzipped or not; raise the project's
+    errors for bad input."""
+    raw = open_input(path) if path != "-" else cast(BufferedReader, sys.stdin.buffer)
     with raw:
         stream: BinaryIO = raw
         if raw.peek(2)[:2] == b"\x1f\x8b":
