@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.capture import open_capture
 from agent.model import Flow
 from tests.truth import analyze
 
@@ -32,6 +33,25 @@ def outcome(path: Path) -> Outcome:
         [(w.offset, w.reason) for w in stats.warnings],
         None if err is None else (type(err), err.offset, err.reason),
     )
+
+
+@dataclass(frozen=True)
+class Seen:
+    ts_ns: int
+    caplen: int
+    origlen: int
+    linktype: int
+    file_offset: int
+
+
+def records_of(path: Path) -> list[Seen]:
+    """What the reader itself yields, record by record."""
+    seen: list[Seen] = []
+    with open_capture(str(path)) as source:
+        for b in source.batches():
+            rows = zip(b.ts_ns, b.caplen, b.origlen, b.linktype, b.file_offset, strict=True)
+            seen.extend(Seen(*map(int, row)) for row in rows)
+    return seen
 
 
 class Hang(Exception):

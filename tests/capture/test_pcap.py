@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 import agent.capture.chunks as chunks
-from agent.capture import open_capture
 from agent.capture.chunks import CHUNK_BYTES
 from agent.errors import CaptureError, CorruptCapture
-from tests.support import outcome
+from tests.support import outcome, records_of
 from tests.truth import analyze, truth
 
 SEC = 1_000_000_000
@@ -101,25 +100,6 @@ def header_offsets(records: tuple[Record, ...] | list[Record], hdr: int = 16) ->
         offsets.append(pos)
         pos += hdr + len(r.data)
     return offsets
-
-
-@dataclass(frozen=True)
-class Seen:
-    ts_ns: int
-    caplen: int
-    origlen: int
-    linktype: int
-    file_offset: int
-
-
-def records_of(path: Path) -> list[Seen]:
-    """What the reader itself yields, record by record."""
-    seen: list[Seen] = []
-    with open_capture(str(path)) as source:
-        for b in source.batches():
-            rows = zip(b.ts_ns, b.caplen, b.origlen, b.linktype, b.file_offset, strict=True)
-            seen.extend(Seen(*map(int, row)) for row in rows)
-    return seen
 
 
 def tshark_times(capture: Path) -> list[int]:

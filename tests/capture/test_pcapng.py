@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 
 import agent.capture.chunks as chunks
-from agent.capture import open_capture
 from agent.capture.chunks import CHUNK_BYTES
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import Flow
-from tests.support import deadline, outcome
+from tests.support import deadline, outcome, records_of
 from tests.truth import analyze, truth
 
 SEC = 1_000_000_000
@@ -138,24 +137,6 @@ def write_nano_pcap(path: Path, link: int, records: list[Record]) -> Path:
 
 
 # --- looking at the results -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Seen:
-    ts_ns: int
-    caplen: int
-    origlen: int
-    linktype: int
-    file_offset: int
-
-
-def records_of(path: Path) -> list[Seen]:
-    seen: list[Seen] = []
-    with open_capture(str(path)) as source:
-        for b in source.batches():
-            rows = zip(b.ts_ns, b.caplen, b.origlen, b.linktype, b.file_offset, strict=True)
-            seen.extend(Seen(*map(int, row)) for row in rows)
-    return seen
 
 
 def epoch_ns(text: str) -> int:
