@@ -14,8 +14,9 @@ def _numba_cache_dir() -> str:
     root = Path(__file__).parent
     files = sorted(root.rglob("*.py"))
     stamp = hashlib.sha256(
-        "".join(f"{p.relative_to(root)}:{p.stat().st_size}:{p.stat().st_mtime_ns};" for p in files)
-        .encode()
+        "".join(
+            f"{p.relative_to(root)}:{p.stat().st_size}:{p.stat().st_mtime_ns};" for p in files
+        ).encode()
     ).hexdigest()[:16]
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return str(Path(base) / "residency" / f"numba-{__version__}-{stamp}")

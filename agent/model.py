@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
+
 TCP_FLAG_LETTERS = "FSRPAUEC"  # bit 0 (FIN) .. bit 7 (CWR), as in the TCP header
 TCP_FLAGS_TEXT = tuple(
     "".join(letter for i, letter in enumerate(TCP_FLAG_LETTERS) if bits >> i & 1)
@@ -29,7 +31,9 @@ class Flow(NamedTuple):
     `frame_bytes_*` the original on-the-wire frame lengths, even where the capture cut a frame
     short. Times are capture timestamps in ns since the epoch, never the clock: `first_ns` is the
     first packet's, `last_ns` the latest. `end` says why the flow ended: `eof`, `idle`, `active`,
-    or `reused` (a TCP 5-tuple reused after a close).
+    or `reused` (a TCP 5-tuple reused after a close). `serial` numbers the flows of one capture
+    in the order they began. `names` are (source, name): `sni`, `quic` and `http` from the flow
+    itself, `dns` from the last answer that gave the responder's address before the flow began.
     """
 
     proto: int
@@ -49,6 +53,8 @@ class Flow(NamedTuple):
     tcp_flags_fwd: int
     tcp_flags_rev: int
     end: str
+    serial: int = 0
+    names: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form: times also as decimal seconds, TCP flags as letters."""
@@ -56,6 +62,7 @@ class Flow(NamedTuple):
         d["first"], d["last"] = float(seconds(self.first_ns)), float(seconds(self.last_ns))
         d["tcp_flags_fwd"] = TCP_FLAGS_TEXT[self.tcp_flags_fwd]
         d["tcp_flags_rev"] = TCP_FLAGS_TEXT[self.tcp_flags_rev]
+        d["names"] = [{"source": source, "name": name} for source, name in self.names]
         return d
 
 
@@ -74,6 +81,11 @@ class FlowBatch:
         """The batch in parts of at most `size` flows, to bound what a writer holds at once."""
         for start in range(0, len(self), size):
             yield FlowBatch(tuple(c[start : start + size] for c in self.columns))
+
+    def with_names(self, names: list[tuple[tuple[str, str], ...]]) -> FlowBatch:
+        column = np.empty(len(names), dtype=object)
+        column[:] = names
+        return FlowBatch((*self.columns, column))
 
     def records(self) -> Iterator[Flow]:
         return map(Flow._make, zip(*(c.tolist() for c in self.columns), strict=True))

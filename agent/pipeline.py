@@ -13,6 +13,7 @@ from agent.capture import PacketSource, RecordBatch
 from agent.errors import CaptureError
 from agent.flows import FlowTable
 from agent.model import CaptureStats, FlowBatch
+from agent.names import NameFinder
 from agent.wire import decode as D
 from agent.wire.reasons import NAMES
 
@@ -24,6 +25,7 @@ class FlowPipeline:
         self.table = FlowTable(idle_timeout, active_timeout)
         self.decoder = D.Decoder()
         self.stats = CaptureStats()
+        self.names = NameFinder()
         self._swept = 0
 
     def feed(self, batch: RecordBatch) -> FlowBatch:
@@ -31,17 +33,23 @@ class FlowPipeline:
         self._count_records(batch)
         for rows in self.decoder.decode(batch):
             self.table.add(rows, batch.ts_ns, batch.origlen)
+            self.names.feed(batch, rows)
             self._count_rows(rows)
         timed = self.table.idle or self.table.active
         if timed and self.table.now - self._swept >= SWEEP_EVERY_NS:
             self.table.expire()
             self._swept = self.table.now
-        return self.table.pop_ended()
+        return self._named(self.table.pop_ended())
 
     def finish(self) -> FlowBatch:
         """End every flow still open (end of capture)."""
         self.table.expire(flush=True)
-        return self.table.pop_ended()
+        return self._named(self.table.pop_ended())
+
+    def _named(self, batch: FlowBatch) -> FlowBatch:
+        serial, dst, first = (batch.columns[i].tolist() for i in (17, 3, 12))
+        find = self.names.names_of
+        return batch.with_names([find(*f) for f in zip(serial, dst, first, strict=True)])
 
     def _count_records(self, batch: RecordBatch) -> None:
         s = self.stats

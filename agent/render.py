@@ -27,7 +27,7 @@ JSON_LINE = (
     '{{"capture": {capture}, "proto": {}, "src": "{}", "sport": {}, "dst": "{}", "dport": {}, '
     '"depth": {}, "packets_fwd": {}, "bytes_fwd": {}, "frame_bytes_fwd": {}, "packets_rev": {}, '
     '"bytes_rev": {}, "frame_bytes_rev": {}, "first_ns": {}, "last_ns": {}, '
-    '"tcp_flags_fwd": "{}", "tcp_flags_rev": "{}", "end": "{}", '
+    '"tcp_flags_fwd": "{}", "tcp_flags_rev": "{}", "end": "{}", "serial": {}, "names": {}, '
     '"first": {}.{:09d}, "last": {}.{:09d}}}\n'
 )
 """Built by hand, not with `json.dumps`, which was most of the run time for many flows."""
@@ -39,6 +39,8 @@ def json_lines(batch: FlowBatch, capture: str) -> list[str]:
     flags = TCP_FLAGS_TEXT
     cols[14] = [flags[f] for f in cols[14]]
     cols[15] = [flags[f] for f in cols[15]]
+    cols[18] = [json.dumps([{"source": s, "name": n} for s, n in ns]) if ns else "[]"
+                for ns in cols[18]]  # fmt: skip
     times = [x.tolist() for ns in batch.columns[12:14] for x in np.divmod(ns, 1_000_000_000)]
     line = JSON_LINE.replace("{capture}", json.dumps(capture).replace("{", "{{").replace("}", "}}"))
     return [line.format(*row) for row in zip(*cols, *times, strict=True)]
@@ -52,12 +54,13 @@ def write_jsonl(batches: Iterable[FlowBatch], out: TextIO, capture: str) -> None
 
 def write_csv(batches: Iterable[FlowBatch], out: TextIO, capture: str, header: bool) -> None:
     w = csv.writer(out, lineterminator="\n")
-    names = ["capture", *Flow._fields, "first", "last"]
     if header:
-        w.writerow(names)
+        w.writerow(["capture", *Flow._fields, "first", "last"])
     for f in records(batches):
         flags = TCP_FLAGS_TEXT[f.tcp_flags_fwd], TCP_FLAGS_TEXT[f.tcp_flags_rev]
-        w.writerow([capture, *f[:-3], *flags, f.end, seconds(f.first_ns), seconds(f.last_ns)])
+        names = " ".join(f"{source}:{name}" for source, name in f.names)
+        row = [capture, *f[:14], *flags, f.end, f.serial, names]
+        w.writerow([*row, seconds(f.first_ns), seconds(f.last_ns)])
 
 
 def write_table(batches: Iterable[FlowBatch], out: TextIO) -> None:

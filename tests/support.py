@@ -18,6 +18,7 @@ class Outcome:
     """Everything `analyze` reports, in a form that compares across file names."""
 
     flows: list[Flow]
+    """Sorted, with serials zeroed, so captures holding the same packets compare equal."""
     stats: dict[str, object]
     warnings: list[tuple[int, str]]
     error: tuple[type, int, str] | None
@@ -28,7 +29,7 @@ def outcome(path: Path) -> Outcome:
     summary = stats.as_dict()
     del summary["warnings"]
     return Outcome(
-        sorted(flows, key=repr),
+        sorted((f._replace(serial=0) for f in flows), key=repr),  # serials count per capture
         summary,
         [(w.offset, w.reason) for w in stats.warnings],
         None if err is None else (type(err), err.offset, err.reason),

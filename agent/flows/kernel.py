@@ -26,8 +26,8 @@ I64 = npt.NDArray[np.int64]
 
 # Flow columns: the key, who started it, then counters for side A (the smaller endpoint) and B.
 (K0, K1, K2, K3, K4, A_STARTED, PKT_A, PKT_B, IP_A, IP_B, FRAME_A, FRAME_B,
- FLAGS_A, FLAGS_B, FIRST, LAST, STATE, END) = range(18)  # fmt: skip
-N_COLUMNS = 18
+ FLAGS_A, FLAGS_B, FIRST, LAST, STATE, END, SERIAL) = range(19)  # fmt: skip
+N_COLUMNS = 19
 # Fragment columns: the datagram's key, then its flow's key, side and time.
 FLOW_KEY, FRAG_SIDE, FRAG_TS = 5, 10, 11
 N_FRAG_COLUMNS = 12
@@ -37,7 +37,7 @@ END_EOF, END_IDLE, END_ACTIVE, END_REUSED = 0, 1, 2, 3
 END_NAMES = ("eof", "idle", "active", "reused")
 
 # `state` cells and `account` outcomes.
-FREE_FLOWS, ENDED, FREE_FRAGS = 0, 1, 2
+FREE_FLOWS, ENDED, FREE_FRAGS, NEXT_SERIAL = 0, 1, 2, 3
 OK, NEED_ROWS, OUT_FULL = 0, 1, 2
 FRAGMENT_TTL_NS = 60 * 10**9
 
@@ -69,8 +69,12 @@ def _end(F: Cols, fid: Int, why: Int, out: Cols, state: I64) -> None:
 
 
 @njit(cache=True)
-def _start(F: Cols, fid: Int, key: tuple[Any, ...], side: Int, flags: Int, ts: Int) -> None:
+def _start(
+    F: Cols, fid: Int, key: tuple[Any, ...], side: Int, flags: Int, ts: Int, state: I64
+) -> None:
     F[fid] = 0
+    F[fid, SERIAL] = state[NEXT_SERIAL]
+    state[NEXT_SERIAL] += 1
     for c in range(5):
         F[fid, K0 + c] = key[c]
     starter = side
@@ -161,12 +165,14 @@ def account(
             state[FREE_FLOWS] -= 1
             fid = free[state[FREE_FLOWS]]
             slots[slot] = fid
-            _start(F, fid, key, side, flags, t)
+            _start(F, fid, key, side, flags, t, state)
         else:
             why = _ends_before(F, fid, tcp, flags, t, idle, active)
             if why >= 0:
                 _end(F, fid, why, out, state)
-                _start(F, fid, key, side, flags, t)
+                _start(F, fid, key, side, flags, t, state)
+        row[D.SERIAL] = F[fid, SERIAL]
+        row[D.FORWARD] = 1 if (side == 0) == (F[fid, A_STARTED] == 1) else 0
         F[fid, PKT_A + side] += 1
         F[fid, IP_A + side] += row[D.IP_LEN]
         F[fid, FRAME_A + side] += frame_len[row[D.REC]]

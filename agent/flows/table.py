@@ -37,7 +37,7 @@ class FlowTable:
         self._frag_slots = np.full(2 * FRAGMENTS, EMPTY, np.int64)
         self._frag_free = np.arange(FRAGMENTS - 1, -1, -1, dtype=np.int64)
         self._out = np.zeros((1 << 14, K.N_COLUMNS), np.uint64)
-        self._state = np.array([capacity, 0, FRAGMENTS], np.int64)
+        self._state = np.array([capacity, 0, FRAGMENTS, 0], np.int64)
         self._status = np.zeros(1, np.int64)
         self._ended: list[K.Cols] = []
         self.now = 0
@@ -133,5 +133,5 @@ def to_batch(c: K.Cols) -> FlowBatch:
     return FlowBatch((
         proto, src, sport, dst, dport, depth,
         packets[0], ip[0], frame[0], packets[1], ip[1], frame[1],
-        n[:, K.FIRST], n[:, K.LAST], flags[0], flags[1], ends,
+        n[:, K.FIRST], n[:, K.LAST], flags[0], flags[1], ends, n[:, K.SERIAL],
     ))  # fmt: skip

@@ -28,15 +28,18 @@ from agent.wire.link import (
     parse_link,
     parse_ppp,
 )  # fmt: skip
-from agent.wire.transport import parse_transport
+from agent.wire.transport import parse_transport, payload_span
 from agent.wire.tunnel import inner_layer
 
 Rows = npt.NDArray[np.uint64]
 
 # Row columns.
 (REC, DEPTH, VERSION, PROTO, SRC_HI, SRC_LO, DST_HI, DST_LO,
- SPORT, DPORT, IP_LEN, TCP_FLAGS, FRAG, FRAG_ID, REASON) = range(15)  # fmt: skip
-N_COLUMNS = 15
+ SPORT, DPORT, IP_LEN, TCP_FLAGS, FRAG, FRAG_ID, REASON,
+ PAYLOAD, PAYLOAD_LEN, TCP_SEQ, SERIAL, FORWARD) = range(20)  # fmt: skip
+"""PAYLOAD..TCP_SEQ locate the transport payload for the name parsers; the flow table fills
+SERIAL (the flow's number, never reused) and FORWARD (1: sent by the initiator)."""
+N_COLUMNS = 20
 MAX_DEPTH = 3
 ROWS_PER_RECORD = MAX_DEPTH + 2
 
@@ -97,6 +100,12 @@ def decode_record(buf: Buf, pos: int, end: int, linktype: int, rec: int, rows: R
         )
         row[SPORT], row[DPORT], row[IP_LEN], row[TCP_FLAGS] = sport, dport, ip.length, flags
         row[FRAG], row[FRAG_ID], row[REASON] = ip.frag, ip.frag_id, R.OK
+        if later_fragment:
+            row[PAYLOAD] = row[PAYLOAD_LEN] = row[TCP_SEQ] = 0
+        else:
+            row[PAYLOAD], row[PAYLOAD_LEN], row[TCP_SEQ] = payload_span(
+                buf, ip.payload, ip.payload_end, ip.proto
+            )
         n += 1
         if later_fragment or ip.frag == FRAG_FIRST:
             return n  # a tunnel inside a fragment needs reassembly, which we do not do

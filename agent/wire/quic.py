@@ -140,8 +140,9 @@ def parse_initial(datagram: bytes) -> InitialPacket:
     header = bytes([first]) + datagram[1:pn_offset] + pn_bytes
     nonce = (int.from_bytes(keys.iv, "big") ^ packet_number).to_bytes(12, "big")
     try:
-        payload = AESGCM(keys.key).decrypt(nonce, datagram[pn_offset + pn_len : pn_offset + length],
-                                           header)
+        payload = AESGCM(keys.key).decrypt(
+            nonce, datagram[pn_offset + pn_len : pn_offset + length], header
+        )
     except InvalidTag:
         reason = "Initial does not decrypt (not a client Initial)"
         raise DecodeError(LAYER, pn_offset, reason) from None

@@ -1,0 +1,162 @@
+"""Names on the wire, attached to flows: DNS answers bind names to addresses; a TLS or QUIC
+ClientHello's server name and an HTTP Host name the flow that carries them.
+
+Sans-IO: fed record batches and the decoder rows the flow table has numbered (SERIAL, FORWARD).
+Only rows that can still give a name reach Python: DNS on port 53, and the client's first bytes
+of flows not yet decided; a flow is decided at its first name or at the first bytes that are
+neither TLS nor HTTP nor a QUIC Initial.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+
+import numpy as np
+
+from agent.capture.batch import RecordBatch
+from agent.wire import decode as D
+from agent.wire.cursor import DecodeError
+from agent.wire.dns import AAAA, CNAME, A, parse_dns, valid_hostname
+from agent.wire.http import parse_http_request
+from agent.wire.quic import CryptoAssembler, parse_initial
+from agent.wire.tls import parse_client_hello
+from agent.wire.transport import IP_TCP, IP_UDP
+
+DNS_PORT = 53
+FIRST_BYTES = 16 * 1024
+"""What is kept of a client's stream while waiting for a whole ClientHello or request head."""
+
+Name = tuple[str, str]
+"""(source, name): source is "dns", "sni", "quic" or "http"."""
+
+
+class TcpStart:
+    """The first client bytes of a TCP flow, in sequence order, whatever order segments came in
+    (retransmitted bytes land on themselves)."""
+
+    def __init__(self) -> None:
+        self.base: int | None = None
+        self.segments: dict[int, bytes] = {}
+
+    def add(self, seq: int, data: bytes) -> bytes:
+        """Add a segment; -> the contiguous bytes from the earliest one seen."""
+        if self.base is None or (seq - self.base) % (1 << 32) > 1 << 31:  # an earlier segment
+            self.base = seq
+        base = self.base
+        self.segments[seq] = data
+        out = bytearray()
+        for s in sorted(self.segments, key=lambda s: (s - base) % (1 << 32)):
+            offset = (s - base) % (1 << 32)
+            if offset > len(out):
+                break  # a gap: wait for the bytes in it
+            out += self.segments[s][len(out) - offset :]
+        return bytes(out[:FIRST_BYTES])
+
+
+class NameFinder:
+    def __init__(self) -> None:
+        self.names: dict[int, list[Name]] = {}
+        """Flow serial -> names seen in the flow itself."""
+        self.bindings: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        """Address -> (time, names) for each DNS answer that gave it."""
+        self.untrusted: Counter[str] = Counter()
+        self._decided: set[int] = set()
+        self._tcp: dict[int, TcpStart] = {}
+        self._quic: dict[int, CryptoAssembler] = {}
+
+    def feed(self, batch: RecordBatch, rows: D.Rows) -> None:
+        ok = (rows[:, D.REASON] == 0) & (rows[:, D.PAYLOAD_LEN] > 0)
+        proto = rows[:, D.PROTO]
+        udp = ok & (proto == IP_UDP)
+        dns = udp & ((rows[:, D.SPORT] == DNS_PORT) | (rows[:, D.DPORT] == DNS_PORT))
+        first = ok & (rows[:, D.FORWARD] == 1) & ~dns & ((proto == IP_TCP) | udp)
+        if self._decided and first.any():
+            decided = np.fromiter(self._decided, np.uint64, len(self._decided))
+            first &= ~np.isin(rows[:, D.SERIAL], decided)
+        for row in rows[dns].tolist():
+            self._dns(batch, row)
+        for row in rows[first].tolist():
+            if row[D.SERIAL] not in self._decided:
+                self._first_bytes(batch, row)
+
+    def names_of(self, serial: int, responder: str, first_ns: int) -> tuple[Name, ...]:
+        """The flow's own names, then the names DNS last bound to its responder before it began."""
+        own = self.names.get(serial, [])
+        bound = [b for b in self.bindings.get(responder, []) if b[0] <= first_ns]
+        dns = [("dns", n) for n in max(bound)[1]] if bound else []
+        return tuple(own + dns)
+
+    def _payload(self, batch: RecordBatch, row: list[int]) -> bytes:
+        start = row[D.PAYLOAD]
+        return bytes(batch.data[start : start + row[D.PAYLOAD_LEN]])
+
+    def _decide(self, serial: int, name: Name | None) -> None:
+        self._decided.add(serial)
+        self._tcp.pop(serial, None)
+        self._quic.pop(serial, None)
+        if name is None:
+            return
+        if valid_hostname(name[1]):
+            self.names.setdefault(serial, []).append(name)
+        else:
+            self.untrusted[name[0]] += 1
+
+    def _dns(self, batch: RecordBatch, row: list[int]) -> None:
+        try:
+            msg = parse_dns(self._payload(batch, row), partial=True)
+        except DecodeError:
+            self.untrusted["dns_malformed"] += 1
+            return
+        if not msg.is_response:
+            return
+        alias: dict[str, set[str]] = {}  # name -> the names that lead to it
+        for rr in msg.answers:
+            if rr.type == CNAME and rr.data and rr.trusted:
+                alias.setdefault(rr.data, set()).update({rr.name, *alias.get(rr.name, ())})
+        ts = int(batch.ts_ns[row[D.REC]])
+        for rr in msg.answers:
+            if rr.type in (A, AAAA) and rr.data:
+                if not rr.trusted:
+                    self.untrusted["dns"] += 1
+                    continue
+                names = tuple(sorted({rr.name, *alias.get(rr.name, ())}))
+                address = str(ipaddress.ip_address(rr.data))
+                self.bindings.setdefault(address, []).append((ts, names))
+
+    def _first_bytes(self, batch: RecordBatch, row: list[int]) -> None:
+        serial, data = row[D.SERIAL], self._payload(batch, row)
+        try:
+            if row[D.PROTO] == IP_UDP:
+                self._quic_initial(serial, data)
+            else:
+                stream = self._tcp.setdefault(serial, TcpStart()).add(row[D.TCP_SEQ], data)
+                self._tcp_start(serial, stream)
+        except DecodeError:
+            self._decide(serial, None)
+
+    def _tcp_start(self, serial: int, stream: bytes) -> None:
+        if stream[:1] == b"\x16":
+            hello = parse_client_hello(stream)
+            if hello is not None:
+                self._decide(serial, ("sni", hello.server_name) if hello.server_name else None)
+                return
+        else:
+            request = parse_http_request(stream)
+            if request is not None:
+                self._decide(serial, ("http", request.host) if request.host else None)
+                return
+        if len(stream) >= FIRST_BYTES:
+            self._decide(serial, None)
+
+    def _quic_initial(self, serial: int, datagram: bytes) -> None:
+        if datagram[0] & 0xC0 != 0xC0:
+            self._decide(serial, None)  # a short header: the handshake is over
+            return
+        packet = parse_initial(datagram)
+        crypto = self._quic.setdefault(serial, CryptoAssembler())
+        for offset, data in packet.crypto:
+            crypto.add(offset, data)
+        hello = crypto.client_hello()
+        if hello is not None:
+            self._decide(serial, ("quic", hello.server_name) if hello.server_name else None)

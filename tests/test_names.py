@@ -1,0 +1,96 @@
+"""Names on flows, end to end, against tshark: every server name (TLS and QUIC ClientHello) and
+HTTP Host in the shared captures, on the flow that carried it; DNS answers on later flows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.model import Flow
+from tests.truth import PCAPS, analyze, truth
+
+CAPTURES = sorted(
+    p.name[: -len(".truth.json")] for p in (PCAPS.glob("*.truth.json") if PCAPS.is_dir() else [])
+)
+
+
+def host(text: str) -> str:
+    """tshark keeps a Host header as sent; residency lower-cases it and drops the port."""
+    text = text.lower()
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+def endpoints(flow: Flow) -> frozenset[tuple[str, int]]:
+    return frozenset({(flow.src, flow.sport), (flow.dst, flow.dport)})
+
+
+def tshark_names(t: dict[str, Any]) -> set[tuple[frozenset[tuple[str, int]], str, str]]:
+    """(flow endpoints, source, name) for each ClientHello and the first request of each flow."""
+    out = set()
+    for hello in t["tls_client_hellos"]:
+        if hello["quoted_in_icmp_error"] or not hello["sni"]:
+            continue
+        source = "quic" if hello["transport"] == "quic" else "sni"
+        ends = frozenset({(hello["src"], hello["sport"]), (hello["dst"], hello["dport"])})
+        out.add((ends, source, hello["sni"][0].lower()))
+    seen = set()
+    for req in sorted(t["http_requests"], key=lambda r: r["frame"]):
+        ends = frozenset({(req["src"], req["sport"]), (req["dst"], req["dport"])})
+        if req["host"] and ends not in seen and not req["quoted_in_icmp_error"]:
+            out.add((ends, "http", host(req["host"])))
+        seen.add(ends)
+    return out
+
+
+def our_names(flows: list[Flow], sources: tuple[str, ...] = ("sni", "quic", "http")) -> set[Any]:
+    return {(endpoints(f), s, n) for f in flows for s, n in f.names if s in sources}
+
+
+SSDP = "239.255.255.250"
+# capture -> (only residency, only tshark), with the reason.
+EXPECTED: dict[str, tuple[set[Any], set[Any]]] = {
+    # SSDP is HTTP over UDP multicast, which tshark reads as HTTP (without ports in its rows);
+    # residency reads HTTP on TCP only: SSDP names no destination, and its Host is an address.
+    "rpp_wireshark_samples-test.pcapng": (
+        set(),
+        {
+            (frozenset({(src, None), (SSDP, None)}), "http", SSDP)
+            for src in ("192.168.152.3", "169.254.8.219", "192.168.152.153", "192.168.152.15")
+        },
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_names_on_flows_equal_tshark(pcaps: Path, name: str) -> None:
+    t = truth(pcaps / name)
+    flows, _stats, _err = analyze(pcaps / name)
+    ours, theirs = our_names(flows), tshark_names(t)
+    assert (ours - theirs, theirs - ours) == EXPECTED.get(name, (set(), set()))
+
+
+def test_dns_answers_name_the_flows_that_follow(pcaps: Path) -> None:
+    """cs_http_espn: every web flow to an address a DNS answer gave carries that answer's names,
+    and each of those names resolves to that address in tshark's view."""
+    t = truth(pcaps / "cs_http_espn.pcapng")
+    resolved: dict[str, set[str]] = {}
+    for qname, rr in t["dns"]["by_query_name"].items():
+        for address in rr.get("a", []) + rr.get("aaaa", []):
+            resolved.setdefault(address, set()).add(qname.lower())
+            resolved[address].update(c.lower() for c in rr.get("cname", []))
+    flows, _stats, _err = analyze(pcaps / "cs_http_espn.pcapng")
+    web = [f for f in flows if f.dport == 80]
+    named = [f for f in web if any(s == "dns" for s, _ in f.names)]
+    assert len(named) >= len([f for f in web if f.dst in resolved]) - 2
+    for f in named:
+        assert {n for s, n in f.names if s == "dns"} <= resolved[f.dst], f
+
+
+def test_names_in_json(pcaps: Path) -> None:
+    flows, _stats, _err = analyze(pcaps / "zeek_tls12-decryption.pcap")
+    [flow] = flows
+    assert flow.as_dict()["names"] == [{"source": "sni", "name": "heise.de"}]
+    assert json.loads(json.dumps(flow.as_dict()))["names"][0]["name"] == "heise.de"
