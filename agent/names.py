@@ -13,6 +13,7 @@ import ipaddress
 from collections import Counter
 
 import numpy as np
+import numpy.typing as npt
 
 from agent.capture.batch import RecordBatch
 from agent.wire import decode as D
@@ -26,6 +27,9 @@ from agent.wire.transport import IP_TCP, IP_UDP
 DNS_PORT = 53
 FIRST_BYTES = 16 * 1024
 """What is kept of a client's stream while waiting for a whole ClientHello or request head."""
+
+ANSWER_CACHE = 4096
+"""DNS responses remembered by content: resolvers repeat the same answers."""
 
 Name = tuple[str, str]
 """(source, name): source is "dns", "sni", "quic" or "http"."""
@@ -61,9 +65,11 @@ class NameFinder:
         self.bindings: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         """Address -> (time, names) for each DNS answer that gave it."""
         self.untrusted: Counter[str] = Counter()
-        self._decided: set[int] = set()
+        self._decided = np.zeros(1 << 16, bool)
+        """By flow serial: has the flow given its name (or shown it has none)?"""
         self._tcp: dict[int, TcpStart] = {}
         self._quic: dict[int, CryptoAssembler] = {}
+        self._answers: dict[bytes, list[tuple[str, tuple[str, ...]]]] = {}
 
     def feed(self, batch: RecordBatch, rows: D.Rows) -> None:
         ok = (rows[:, D.REASON] == 0) & (rows[:, D.PAYLOAD_LEN] > 0)
@@ -71,13 +77,17 @@ class NameFinder:
         udp = ok & (proto == IP_UDP)
         dns = udp & ((rows[:, D.SPORT] == DNS_PORT) | (rows[:, D.DPORT] == DNS_PORT))
         first = ok & (rows[:, D.FORWARD] == 1) & ~dns & ((proto == IP_TCP) | udp)
-        if self._decided and first.any():
-            decided = np.fromiter(self._decided, np.uint64, len(self._decided))
-            first &= ~np.isin(rows[:, D.SERIAL], decided)
+        dns &= _answers(batch.data, rows)
+        serial = rows[:, D.SERIAL].astype(np.int64)
+        if len(serial) and serial.max() >= len(self._decided):
+            grown = np.zeros(max(2 * len(self._decided), int(serial.max()) + 1), bool)
+            grown[: len(self._decided)] = self._decided
+            self._decided = grown
+        first &= ~self._decided[serial]
         for row in rows[dns].tolist():
             self._dns(batch, row)
         for row in rows[first].tolist():
-            if row[D.SERIAL] not in self._decided:
+            if not self._decided[row[D.SERIAL]]:
                 self._first_bytes(batch, row)
 
     def names_of(self, serial: int, responder: str, first_ns: int) -> tuple[Name, ...]:
@@ -92,7 +102,7 @@ class NameFinder:
         return bytes(batch.data[start : start + row[D.PAYLOAD_LEN]])
 
     def _decide(self, serial: int, name: Name | None) -> None:
-        self._decided.add(serial)
+        self._decided[serial] = True
         self._tcp.pop(serial, None)
         self._quic.pop(serial, None)
         if name is None:
@@ -103,26 +113,37 @@ class NameFinder:
             self.untrusted[name[0]] += 1
 
     def _dns(self, batch: RecordBatch, row: list[int]) -> None:
+        message = self._payload(batch, row)
+        key = message[2:]  # the same answer under another query id reads the same
+        found = self._answers.get(key)
+        if found is None:
+            found = self._answers[key] = self._read_answers(message)
+            if len(self._answers) > ANSWER_CACHE:
+                del self._answers[next(iter(self._answers))]
+        ts = int(batch.ts_ns[row[D.REC]])
+        for address, names in found:
+            self.bindings.setdefault(address, []).append((ts, names))
+
+    def _read_answers(self, message: bytes) -> list[tuple[str, tuple[str, ...]]]:
+        """(address, the names that lead to it) for each trusted A/AAAA answer."""
         try:
-            msg = parse_dns(self._payload(batch, row), partial=True)
+            msg = parse_dns(message, partial=True)
         except DecodeError:
             self.untrusted["dns_malformed"] += 1
-            return
-        if not msg.is_response:
-            return
+            return []
         alias: dict[str, set[str]] = {}  # name -> the names that lead to it
         for rr in msg.answers:
             if rr.type == CNAME and rr.data and rr.trusted:
                 alias.setdefault(rr.data, set()).update({rr.name, *alias.get(rr.name, ())})
-        ts = int(batch.ts_ns[row[D.REC]])
+        found = []
         for rr in msg.answers:
             if rr.type in (A, AAAA) and rr.data:
                 if not rr.trusted:
                     self.untrusted["dns"] += 1
                     continue
                 names = tuple(sorted({rr.name, *alias.get(rr.name, ())}))
-                address = str(ipaddress.ip_address(rr.data))
-                self.bindings.setdefault(address, []).append((ts, names))
+                found.append((str(ipaddress.ip_address(rr.data)), names))
+        return found
 
     def _first_bytes(self, batch: RecordBatch, row: list[int]) -> None:
         serial, data = row[D.SERIAL], self._payload(batch, row)
@@ -160,3 +181,14 @@ class NameFinder:
         hello = crypto.client_hello()
         if hello is not None:
             self._decide(serial, ("quic", hello.server_name) if hello.server_name else None)
+
+
+def _answers(data: npt.NDArray[np.uint8], rows: D.Rows) -> npt.NDArray[np.bool_]:
+    """Rows whose payload is a DNS response with answers, judged from its header in numpy."""
+    at = rows[:, D.PAYLOAD].astype(np.int64)
+    whole = rows[:, D.PAYLOAD_LEN] >= 12
+    at = np.where(whole, at, 0)
+    response = data[at + 2] & 0x80 != 0
+    answers = (data[at + 6].astype(np.int64) << 8 | data[at + 7]) > 0
+    found: npt.NDArray[np.bool_] = whole & response & answers
+    return found

@@ -24,6 +24,7 @@ EXT_SERVER_NAME = 0x0000
 EXT_ALPN = 0x0010
 EXT_SUPPORTED_VERSIONS = 0x002B
 EXT_ECH = 0xFE0D
+READ = frozenset({EXT_SERVER_NAME, EXT_SUPPORTED_VERSIONS, EXT_ALPN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +90,14 @@ def parse_client_hello_body(body: bytes | memoryview) -> ClientHello:
         exts = c.restrict_to(c.u16("extensions length"), "extensions")
         while not exts.done():
             kind = exts.u16("extension type")
-            ext = exts.restrict_to(exts.u16("extension length"), "extension")
+            size = exts.u16("extension length")
             if kind in types:
-                raise ext.error(f"extension {kind:#06x} appears twice")
+                raise exts.error(f"extension {kind:#06x} appears twice")
             types.append(kind)
+            if kind not in READ:
+                exts.skip(size, "extension")  # most of a ClientHello: skipped, not parsed
+                continue
+            ext = exts.restrict_to(size, "extension")
             if kind == EXT_SERVER_NAME:
                 server_name = _server_name(ext)
             elif kind == EXT_SUPPORTED_VERSIONS:
