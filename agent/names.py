@@ -122,7 +122,9 @@ class NameFinder:
                 del self._answers[next(iter(self._answers))]
         ts = int(batch.ts_ns[row[D.REC]])
         for address, names in found:
-            self.bindings.setdefault(address, []).append((ts, names))
+            seen = self.bindings.setdefault(address, [])
+            if not seen or seen[-1][1] != names:  # a repeat of the last answer adds nothing
+                seen.append((ts, names))
 
     def _read_answers(self, message: bytes) -> list[tuple[str, tuple[str, ...]]]:
         """(address, the names that lead to it) for each trusted A/AAAA answer."""

@@ -116,6 +116,12 @@ class Cursor:
         pos = self._need(n, what)
         return Cursor(self._buf, self.layer, pos, pos + n, _inner=True)
 
+    def block(self, start: int, n: int, what: str = "block") -> Cursor:
+        """The `n` bytes at `start` (already known to be there) as a length-prefixed block."""
+        if not 0 <= start <= start + n <= self._end:
+            raise self.error(f"{what} of {n} bytes at {start} outside the buffer")
+        return Cursor(self._buf, self.layer, start, start + n, _inner=True)
+
     def at(self, offset: int) -> Cursor:
         """A new cursor at `offset` of the same buffer and bounds (DNS compression pointers)."""
         if not 0 <= offset <= self._end:

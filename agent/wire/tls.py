@@ -66,6 +66,23 @@ def _server_name(ext: Cursor) -> str | None:
     return found
 
 
+def _versions(ext: Cursor) -> tuple[int, ...]:
+    block = ext.restrict_to(ext.u8("versions length"), "supported_versions")
+    versions = tuple(block.u16("version") for _ in range(block.remaining // 2))
+    block.expect_end("supported_versions")
+    ext.expect_end("supported_versions extension")
+    return versions
+
+
+def _alpn(ext: Cursor) -> tuple[str, ...]:
+    block = ext.restrict_to(ext.u16("alpn length"), "alpn")
+    protocols = []
+    while not block.done():
+        protocols.append(_text(block.bytes(block.u8("protocol length"), "protocol")))
+    ext.expect_end("alpn extension")
+    return tuple(protocols)
+
+
 def parse_client_hello_body(body: bytes | memoryview) -> ClientHello:
     """The body of a ClientHello handshake message (after type and length)."""
     c = Cursor(body, LAYER)
@@ -87,31 +104,29 @@ def parse_client_hello_body(body: bytes | memoryview) -> ClientHello:
     alpn: tuple[str, ...] = ()
     types: list[int] = []
     if not c.done():  # TLS 1.0 allows a ClientHello without extensions
-        exts = c.restrict_to(c.u16("extensions length"), "extensions")
-        while not exts.done():
-            kind = exts.u16("extension type")
-            size = exts.u16("extension length")
+        size = c.u16("extensions length")
+        start = c.offset
+        c.skip(size, "extensions")
+        pos, end = start, start + size
+        while pos < end:  # walked by hand: most extensions are only stepped over
+            if pos + 4 > end:
+                raise DecodeError(LAYER, pos, "extension header cut by the extensions length")
+            kind, length = body[pos] << 8 | body[pos + 1], body[pos + 2] << 8 | body[pos + 3]
+            pos += 4
+            if pos + length > end:
+                raise DecodeError(LAYER, pos, f"extension {kind:#06x} runs past the extensions")
             if kind in types:
-                raise exts.error(f"extension {kind:#06x} appears twice")
+                raise DecodeError(LAYER, pos, f"extension {kind:#06x} appears twice")
             types.append(kind)
-            if kind not in READ:
-                exts.skip(size, "extension")  # most of a ClientHello: skipped, not parsed
-                continue
-            ext = exts.restrict_to(size, "extension")
-            if kind == EXT_SERVER_NAME:
-                server_name = _server_name(ext)
-            elif kind == EXT_SUPPORTED_VERSIONS:
-                block = ext.restrict_to(ext.u8("versions length"), "supported_versions")
-                versions = tuple(block.u16("version") for _ in range(block.remaining // 2))
-                block.expect_end("supported_versions")
-                ext.expect_end("supported_versions extension")
-            elif kind == EXT_ALPN:
-                block = ext.restrict_to(ext.u16("alpn length"), "alpn")
-                protocols = []
-                while not block.done():
-                    protocols.append(_text(block.bytes(block.u8("protocol length"), "protocol")))
-                alpn = tuple(protocols)
-                ext.expect_end("alpn extension")
+            if kind in READ:
+                ext = c.block(pos, length, "extension")
+                if kind == EXT_SERVER_NAME:
+                    server_name = _server_name(ext)
+                elif kind == EXT_SUPPORTED_VERSIONS:
+                    versions = _versions(ext)
+                else:
+                    alpn = _alpn(ext)
+            pos += length
     c.expect_end("ClientHello")
     return ClientHello(legacy_version, server_name, versions, alpn, EXT_ECH in types, tuple(types))
 
