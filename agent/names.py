@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +19,7 @@ import numpy.typing as npt
 from agent.capture.batch import RecordBatch
 from agent.wire import decode as D
 from agent.wire.cursor import DecodeError
-from agent.wire.dns import AAAA, CNAME, A, parse_dns, valid_hostname
+from agent.wire.dns import AAAA, CNAME, A, DnsMessage, dns_over_tcp, parse_dns, valid_hostname
 from agent.wire.http import parse_http_request
 from agent.wire.quic import CryptoAssembler, parse_initial
 from agent.wire.tls import parse_client_hello
@@ -70,13 +71,16 @@ class NameFinder:
         self._tcp: dict[int, TcpStart] = {}
         self._quic: dict[int, CryptoAssembler] = {}
         self._answers: dict[bytes, list[tuple[str, tuple[str, ...]]]] = {}
+        self._dns_streams: dict[tuple[int, int], list[Any]] = {}
 
     def feed(self, batch: RecordBatch, rows: D.Rows) -> None:
         ok = (rows[:, D.REASON] == 0) & (rows[:, D.PAYLOAD_LEN] > 0)
         proto = rows[:, D.PROTO]
         udp = ok & (proto == IP_UDP)
-        dns = udp & ((rows[:, D.SPORT] == DNS_PORT) | (rows[:, D.DPORT] == DNS_PORT))
-        first = ok & (rows[:, D.FORWARD] == 1) & ~dns & ((proto == IP_TCP) | udp)
+        port53 = (rows[:, D.SPORT] == DNS_PORT) | (rows[:, D.DPORT] == DNS_PORT)
+        dns = udp & port53
+        dns_tcp = ok & (proto == IP_TCP) & port53
+        first = ok & (rows[:, D.FORWARD] == 1) & ~port53 & ((proto == IP_TCP) | udp)
         dns &= _answers(batch.data, rows)
         serial = rows[:, D.SERIAL].astype(np.int64)
         if len(serial) and serial.max() >= len(self._decided):
@@ -86,6 +90,8 @@ class NameFinder:
         first &= ~self._decided[serial]
         for row in rows[dns].tolist():
             self._dns(batch, row)
+        for row in rows[dns_tcp].tolist():
+            self._dns_tcp(batch, row)
         for row in rows[first].tolist():
             if not self._decided[row[D.SERIAL]]:
                 self._first_bytes(batch, row)
@@ -126,6 +132,24 @@ class NameFinder:
             if not seen or seen[-1][1] != names:  # a repeat of the last answer adds nothing
                 seen.append((ts, names))
 
+    def _dns_tcp(self, batch: RecordBatch, row: list[int]) -> None:
+        """DNS over TCP: each direction put in order, then split at its 2-byte length prefixes;
+        only the first FIRST_BYTES of a connection are read."""
+        key = (row[D.SERIAL], row[D.FORWARD])
+        stream = self._dns_streams.setdefault(key, [TcpStart(), 0])
+        data = stream[0].add(row[D.TCP_SEQ], self._payload(batch, row))
+        try:
+            messages, used = dns_over_tcp(data[stream[1] :])
+        except DecodeError:
+            self.untrusted["dns_malformed"] += 1
+            return
+        stream[1] += used
+        ts = int(batch.ts_ns[row[D.REC]])
+        for message in messages:
+            if message.is_response:
+                for address, names in _bound(message, self.untrusted):
+                    self.bindings.setdefault(address, []).append((ts, names))
+
     def _read_answers(self, message: bytes) -> list[tuple[str, tuple[str, ...]]]:
         """(address, the names that lead to it) for each trusted A/AAAA answer."""
         try:
@@ -133,19 +157,7 @@ class NameFinder:
         except DecodeError:
             self.untrusted["dns_malformed"] += 1
             return []
-        alias: dict[str, set[str]] = {}  # name -> the names that lead to it
-        for rr in msg.answers:
-            if rr.type == CNAME and rr.data and rr.trusted:
-                alias.setdefault(rr.data, set()).update({rr.name, *alias.get(rr.name, ())})
-        found = []
-        for rr in msg.answers:
-            if rr.type in (A, AAAA) and rr.data:
-                if not rr.trusted:
-                    self.untrusted["dns"] += 1
-                    continue
-                names = tuple(sorted({rr.name, *alias.get(rr.name, ())}))
-                found.append((str(ipaddress.ip_address(rr.data)), names))
-        return found
+        return _bound(msg, self.untrusted)
 
     def _first_bytes(self, batch: RecordBatch, row: list[int]) -> None:
         serial, data = row[D.SERIAL], self._payload(batch, row)
@@ -183,6 +195,23 @@ class NameFinder:
         hello = crypto.client_hello()
         if hello is not None:
             self._decide(serial, ("quic", hello.server_name) if hello.server_name else None)
+
+
+def _bound(msg: DnsMessage, untrusted: Counter[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """(address, the names that lead to it through CNAMEs) for each trusted A/AAAA answer."""
+    alias: dict[str, set[str]] = {}  # name -> the names that lead to it
+    for rr in msg.answers:
+        if rr.type == CNAME and rr.data and rr.trusted:
+            alias.setdefault(rr.data, set()).update({rr.name, *alias.get(rr.name, ())})
+    found = []
+    for rr in msg.answers:
+        if rr.type in (A, AAAA) and rr.data:
+            if not rr.trusted:
+                untrusted["dns"] += 1
+                continue
+            names = tuple(sorted({rr.name, *alias.get(rr.name, ())}))
+            found.append((str(ipaddress.ip_address(rr.data)), names))
+    return found
 
 
 def _answers(data: npt.NDArray[np.uint8], rows: D.Rows) -> npt.NDArray[np.bool_]:

@@ -3,13 +3,16 @@ HTTP Host in the shared captures, on the flow that carried it; DNS answers on la
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agent.capture import open_capture
 from agent.model import Flow
+from agent.pipeline import FlowPipeline, flows_from
 from tests.truth import PCAPS, analyze, truth
 
 CAPTURES = sorted(
@@ -94,3 +97,21 @@ def test_names_in_json(pcaps: Path) -> None:
     [flow] = flows
     assert flow.as_dict()["names"] == [{"source": "sni", "name": "heise.de"}]
     assert json.loads(json.dumps(flow.as_dict()))["names"][0]["name"] == "heise.de"
+
+
+@pytest.mark.parametrize("name", ["tcpdump_dns_tcp.pcap", "tcpdump_dns_udp.pcap", "cs_dns.pcap"])
+def test_dns_bindings_equal_tshark_answers(pcaps: Path, name: str) -> None:
+    """Every A/AAAA answer tshark shows is bound to its owner name (TCP answers included)."""
+    pipe = FlowPipeline()
+    with open_capture(str(pcaps / name)) as source:
+        for _ in flows_from(source, pipe):
+            pass
+    want = {
+        (str(ipaddress.ip_address(rr["data"])), rr["name"].lower())
+        for response in truth(pcaps / name)["dns"]["answer_section_rrs"]
+        if not response["quoted_in_icmp_error"]
+        for rr in response["answers"]
+        if rr["type"] in (1, 28)
+    }
+    got = {(a, n) for a, seen in pipe.names.bindings.items() for _, names in seen for n in names}
+    assert want and want <= got
