@@ -115,6 +115,8 @@ class CaptureStats:
     """Damage inside records that still gave a flow (a truncated tunnel payload, say)."""
     snaplen_cut: int = 0
     link_types: Counter[int] = field(default_factory=Counter)
+    untrusted_names: Counter[str] = field(default_factory=Counter)
+    """Names seen but not trusted (not valid host names, malformed DNS), by where they came from."""
     warnings: list[CaptureWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -125,5 +127,6 @@ class CaptureStats:
             "anomalies": dict(sorted(self.anomalies.items())),
             "snaplen_cut": self.snaplen_cut,
             "link_types": {str(k): v for k, v in sorted(self.link_types.items())},
+            "untrusted_names": dict(sorted(self.untrusted_names.items())),
             "warnings": [str(w) for w in self.warnings],
         }

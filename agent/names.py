@@ -33,7 +33,8 @@ ANSWER_CACHE = 4096
 """DNS responses remembered by content: resolvers repeat the same answers."""
 
 Name = tuple[str, str]
-"""(source, name): source is "dns", "sni", "quic" or "http"."""
+"""(source, name): source is "dns", "sni", "sni-ech" (the outer name of an Encrypted Client
+Hello: weaker evidence), "quic" or "http"."""
 
 
 class TcpStart:
@@ -60,12 +61,12 @@ class TcpStart:
 
 
 class NameFinder:
-    def __init__(self) -> None:
+    def __init__(self, untrusted: Counter[str] | None = None) -> None:
         self.names: dict[int, list[Name]] = {}
         """Flow serial -> names seen in the flow itself."""
         self.bindings: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         """Address -> (time, names) for each DNS answer that gave it."""
-        self.untrusted: Counter[str] = Counter()
+        self.untrusted: Counter[str] = Counter() if untrusted is None else untrusted
         self._decided = np.zeros(1 << 16, bool)
         """By flow serial: has the flow given its name (or shown it has none)?"""
         self._tcp: dict[int, TcpStart] = {}
@@ -174,7 +175,8 @@ class NameFinder:
         if stream[:1] == b"\x16":
             hello = parse_client_hello(stream)
             if hello is not None:
-                self._decide(serial, ("sni", hello.server_name) if hello.server_name else None)
+                source = "sni-ech" if hello.ech else "sni"  # ECH: only the outer, public name
+                self._decide(serial, (source, hello.server_name) if hello.server_name else None)
                 return
         else:
             request = parse_http_request(stream)

@@ -25,7 +25,7 @@ class FlowPipeline:
         self.table = FlowTable(idle_timeout, active_timeout)
         self.decoder = D.Decoder()
         self.stats = CaptureStats()
-        self.names = NameFinder()
+        self.names = NameFinder(self.stats.untrusted_names)
         self._swept = 0
 
     def feed(self, batch: RecordBatch) -> FlowBatch:

@@ -65,7 +65,7 @@ def write_csv(batches: Iterable[FlowBatch], out: TextIO, capture: str, header: b
 
 def write_table(batches: Iterable[FlowBatch], out: TextIO) -> None:
     out.write(f"{'proto':<6}{'initiator':>26}    {'responder':<26}{'pkts>':>7}{'bytes>':>10}"
-              f"{'<pkts':>7}{'<bytes':>10}{'secs':>9}  tcp\n")  # fmt: skip
+              f"{'<pkts':>7}{'<bytes':>10}{'secs':>9}  tcp  names\n")  # fmt: skip
     for f in records(batches):
         proto = PROTO_NAMES.get(f.proto, str(f.proto)) + ("^" * f.depth)
         ported = f.proto in (6, 17, 132)
@@ -73,9 +73,10 @@ def write_table(batches: Iterable[FlowBatch], out: TextIO) -> None:
         dst = endpoint(f.dst, f.dport) if ported else f.dst
         secs = (f.last_ns - f.first_ns) / 1e9
         flags = TCP_FLAGS_TEXT[f.tcp_flags_fwd | f.tcp_flags_rev] if f.proto == 6 else ""
+        names = " ".join(sorted({name for _, name in f.names}))
         out.write(
             f"{proto:<6}{src:>26} -> {dst:<26}{f.packets_fwd:>7}{f.bytes_fwd:>10}"
-            f"{f.packets_rev:>7}{f.bytes_rev:>10}{secs:>9.3f}  {flags}".rstrip()
+            f"{f.packets_rev:>7}{f.bytes_rev:>10}{secs:>9.3f}  {flags:<5}{names}".rstrip()
             + "\n"
         )
 
@@ -99,4 +100,5 @@ def stats_section(path: str, s: CaptureStats) -> str:
     lines += [f"  inside decoded: {k:<19} {v}" for k, v in sorted(s.anomalies.items())]
     lines.append(f"  cut by snaplen     {s.snaplen_cut} (counted at their wire length)")
     lines += [f"  link type {k:<8} {v} records" for k, v in sorted(s.link_types.items())]
+    lines += [f"  untrusted names {k:<10} {v}" for k, v in sorted(s.untrusted_names.items())]
     return "\n".join(lines)

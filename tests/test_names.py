@@ -48,11 +48,12 @@ def tshark_names(t: dict[str, Any]) -> set[tuple[frozenset[tuple[str, int]], str
     return out
 
 
-def our_names(flows: list[Flow], sources: tuple[str, ...] = ("sni", "quic", "http")) -> set[Any]:
-    return {(endpoints(f), s, n) for f in flows for s, n in f.names if s in sources}
+def our_names(flows: list[Flow]) -> set[Any]:
+    return {(endpoints(f), s, n) for f in flows for s, n in f.names if s != "dns"}
 
 
 SSDP = "239.255.255.250"
+CHROME = frozenset({("0.0.51.217", 13783), ("142.250.200.14", 443)})
 # capture -> (only residency, only tshark), with the reason.
 EXPECTED: dict[str, tuple[set[Any], set[Any]]] = {
     # SSDP is HTTP over UDP multicast, which tshark reads as HTTP (without ports in its rows);
