@@ -24,6 +24,7 @@ from agent.errors import ResidencyError
 from agent.intel.fetch import OFFICIAL, download
 from agent.intel.lookup import lookup as lookup_addresses
 from agent.intel.store import Store, read_bytes, stale, utcnow
+from agent.model import seconds
 from agent.pipeline import FlowPipeline, flows_from
 from agent.render import stats_line, stats_section, write_csv, write_jsonl, write_table
 
@@ -78,6 +79,39 @@ def flows(
                     write_table(found, out)
         finally:
             _report(path, pipe, as_json, stats)
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one binding per line.")
+@reports_errors
+def names(captures: tuple[str, ...], as_json: bool) -> None:
+    """List the name-to-address bindings seen in CAPTURES: DNS answers, and the TLS/QUIC server
+    names and HTTP Hosts of flows (bound to the flow's responder), first sighting first."""
+    for path in captures:
+        pipe = FlowPipeline()
+        seen: dict[tuple[str, str, str], int] = {}
+        try:
+            with open_capture(path) as source:
+                for batch in flows_from(source, pipe):
+                    for f in batch.records():
+                        for how, name in f.names:
+                            if how != "dns":
+                                key = (how, name, f.dst)
+                                seen[key] = min(seen.get(key, f.first_ns), f.first_ns)
+        finally:
+            for address, bound in pipe.names.bindings.items():
+                for ts, names_ in bound:
+                    for name in names_:
+                        key = ("dns", name, address)
+                        seen[key] = min(seen.get(key, ts), ts)
+            for (how, name, address), ts in sorted(seen.items(), key=lambda kv: (kv[1], kv[0])):
+                if as_json:
+                    click.echo(json.dumps({"capture": path, "first": seconds(ts), "source": how,
+                                           "name": name, "address": address}))  # fmt: skip
+                else:
+                    click.echo(f"{seconds(ts)}  {how:<8} {name:<48} {address}")
+            _report(path, pipe, as_json, full=False)
 
 
 def _report(path: str, pipe: FlowPipeline, as_json: bool, full: bool) -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from agent.capture import open_capture
+from agent.cli import main
 from agent.model import Flow
 from agent.pipeline import FlowPipeline, flows_from
 from tests.truth import PCAPS, analyze, truth
@@ -122,3 +124,15 @@ def test_dns_bindings_equal_tshark_answers(pcaps: Path, name: str) -> None:
     }
     got = {(a, n) for a, seen in pipe.names.bindings.items() for _, names in seen for n in names}
     assert want and want <= got
+
+
+def test_names_command_lists_bindings(pcaps: Path) -> None:
+    run = CliRunner().invoke(main, ["names", "--json", str(pcaps / "cs_http_espn.pcapng")])
+    assert run.exit_code == 0, run.output
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert {"capture", "first", "source", "name", "address"} <= set(rows[0])
+    by_source = {r["source"] for r in rows}
+    assert by_source == {"dns", "http"}
+    hosts = {host(h) for h in truth(pcaps / "cs_http_espn.pcapng")["http_hosts"]}
+    assert {r["name"] for r in rows if r["source"] == "http"} == hosts
+    assert [r["first"] for r in rows] == sorted(r["first"] for r in rows)
