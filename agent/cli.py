@@ -59,15 +59,16 @@ def main() -> None:
               help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
 @click.option("--active-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow that lived this long; 0: never.")  # fmt: skip
+@click.option("--no-names", is_flag=True, help="Skip reading names (DNS, SNI, QUIC, HTTP Host).")
 @reports_errors
 def flows(
     captures: tuple[str, ...], as_json: bool, as_csv: bool, stats: bool,
-    idle_timeout: float, active_timeout: float,
+    idle_timeout: float, active_timeout: float, no_names: bool,
 ) -> None:  # fmt: skip
     """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first."""
     out = sys.stdout
     for n, path in enumerate(captures):
-        pipe = FlowPipeline(idle_timeout, active_timeout)
+        pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
         try:
             with open_capture(path) as source:
                 found = flows_from(source, pipe)
@@ -100,7 +101,8 @@ def names(captures: tuple[str, ...], as_json: bool) -> None:
                                 key = (how, name, f.dst)
                                 seen[key] = min(seen.get(key, f.first_ns), f.first_ns)
         finally:
-            for address, bound in pipe.names.bindings.items():
+            bindings = pipe.names.bindings if pipe.names else {}
+            for address, bound in bindings.items():
                 for ts, names_ in bound:
                     for name in names_:
                         key = ("dns", name, address)

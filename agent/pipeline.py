@@ -21,11 +21,13 @@ SWEEP_EVERY_NS = 10 * 1_000_000_000
 
 
 class FlowPipeline:
-    def __init__(self, idle_timeout: float = 0.0, active_timeout: float = 0.0) -> None:
+    def __init__(
+        self, idle_timeout: float = 0.0, active_timeout: float = 0.0, names: bool = True
+    ) -> None:
         self.table = FlowTable(idle_timeout, active_timeout)
         self.decoder = D.Decoder()
         self.stats = CaptureStats()
-        self.names = NameFinder(self.stats.untrusted_names)
+        self.names = NameFinder(self.stats.untrusted_names) if names else None
         self._swept = 0
 
     def feed(self, batch: RecordBatch) -> FlowBatch:
@@ -33,7 +35,8 @@ class FlowPipeline:
         self._count_records(batch)
         for rows in self.decoder.decode(batch):
             self.table.add(rows, batch.ts_ns, batch.origlen)
-            self.names.feed(batch, rows)
+            if self.names:
+                self.names.feed(batch, rows)
             self._count_rows(rows)
         timed = self.table.idle or self.table.active
         if timed and self.table.now - self._swept >= SWEEP_EVERY_NS:
@@ -47,6 +50,8 @@ class FlowPipeline:
         return self._named(self.table.pop_ended())
 
     def _named(self, batch: FlowBatch) -> FlowBatch:
+        if self.names is None:
+            return batch.with_names([()] * len(batch))
         serial, dst, first = (batch.columns[i].tolist() for i in (17, 3, 12))
         find = self.names.names_of
         return batch.with_names([find(*f) for f in zip(serial, dst, first, strict=True)])

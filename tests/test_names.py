@@ -136,3 +136,8 @@ def test_names_command_lists_bindings(pcaps: Path) -> None:
     hosts = {host(h) for h in truth(pcaps / "cs_http_espn.pcapng")["http_hosts"]}
     assert {r["name"] for r in rows if r["source"] == "http"} == hosts
     assert [r["first"] for r in rows] == sorted(r["first"] for r in rows)
+
+
+def test_names_can_be_left_out(pcaps: Path) -> None:
+    run = CliRunner().invoke(main, ["flows", "--json", "--no-names", str(pcaps / "zeek_get.pcap")])
+    assert run.exit_code == 0 and json.loads(run.stdout)["names"] == []
