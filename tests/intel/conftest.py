@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agent.intel.records import RangeSet
+from tests.intel.rows import load
 from tests.truth import SHARED
 
 
@@ -23,3 +26,23 @@ def geo_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"the shared DB-IP country files are not at {path} (CI always has them)")
     return path
+
+
+# For the modules of one provider file each, which name it (NAME) and its parser (PARSER).
+@pytest.fixture(scope="module")
+def data(request: pytest.FixtureRequest, ranges_dir: Path) -> bytes:
+    """The module's provider file, as bytes."""
+    return (ranges_dir / request.module.NAME).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def doc(request: pytest.FixtureRequest, ranges_dir: Path) -> Any:
+    """The module's provider file, as JSON."""
+    return load(ranges_dir / request.module.NAME)
+
+
+@pytest.fixture(scope="module")
+def rs(request: pytest.FixtureRequest, data: bytes) -> RangeSet:
+    """The module's provider file, through the module's parser."""
+    parsed: RangeSet = request.module.PARSER(data, request.module.NAME)
+    return parsed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,24 +12,12 @@ from agent.errors import RangeFileError
 from agent.intel.aws import parse_aws
 from agent.intel.gcp import parse_gcp
 from agent.intel.records import PROVIDERS, RangeSet
-from tests.intel.rows import by_prefix, check_columns, is_v4, load, norm, with_host_bit
+from tests.intel.rows import by_prefix, check_columns, is_v4, norm, with_host_bit
 
 NAME = "aws-ip-ranges.json"
 
 
-@pytest.fixture(scope="module")
-def data(ranges_dir: Path) -> bytes:
-    return (ranges_dir / NAME).read_bytes()
-
-
-@pytest.fixture(scope="module")
-def doc(ranges_dir: Path) -> Any:
-    return load(ranges_dir / NAME)
-
-
-@pytest.fixture(scope="module")
-def rs(data: bytes) -> RangeSet:
-    return parse_aws(data, NAME)
+PARSER = parse_aws
 
 
 def entries(doc: Any) -> list[tuple[str, dict[str, str]]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,24 +12,12 @@ from agent.intel.azure import parse_azure
 from agent.intel.gcp import parse_gcp
 from agent.intel.records import PROVIDERS, RangeSet
 from agent.intel.regions import GCP
-from tests.intel.rows import by_prefix, check_columns, is_v4, load, norm, with_host_bit
+from tests.intel.rows import by_prefix, check_columns, is_v4, norm, with_host_bit
 
 NAME = "gcp-cloud.json"
 
 
-@pytest.fixture(scope="module")
-def data(ranges_dir: Path) -> bytes:
-    return (ranges_dir / NAME).read_bytes()
-
-
-@pytest.fixture(scope="module")
-def doc(ranges_dir: Path) -> Any:
-    return load(ranges_dir / NAME)
-
-
-@pytest.fixture(scope="module")
-def rs(data: bytes) -> RangeSet:
-    return parse_gcp(data, NAME)
+PARSER = parse_gcp
 
 
 def test_counts_and_version(rs: RangeSet, doc: Any) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,24 +13,12 @@ from agent.intel.aws import parse_aws
 from agent.intel.oci import parse_oci
 from agent.intel.records import PROVIDERS, RangeSet
 from agent.intel.regions import OCI
-from tests.intel.rows import by_prefix, check_columns, is_v4, load, norm, with_host_bit
+from tests.intel.rows import by_prefix, check_columns, is_v4, norm, with_host_bit
 
 NAME = "oci-public_ip_ranges.json"
 
 
-@pytest.fixture(scope="module")
-def data(ranges_dir: Path) -> bytes:
-    return (ranges_dir / NAME).read_bytes()
-
-
-@pytest.fixture(scope="module")
-def doc(ranges_dir: Path) -> Any:
-    return load(ranges_dir / NAME)
-
-
-@pytest.fixture(scope="module")
-def rs(data: bytes) -> RangeSet:
-    return parse_oci(data, NAME)
+PARSER = parse_oci
 
 
 def test_counts_and_version(rs: RangeSet, doc: Any) -> None:
