@@ -98,8 +98,13 @@ class NameFinder:
                 self._first_bytes(batch, row)
 
     def names_of(self, serial: int, responder: str, first_ns: int) -> tuple[Name, ...]:
-        """The flow's own names, then the names DNS last bound to its responder before it began."""
-        own = self.names.get(serial, [])
+        """The names of a flow that ended: its own, then the ones DNS last bound to its responder
+        before it began. What was kept while the flow was open is let go."""
+        own = self.names.pop(serial, [])
+        self._tcp.pop(serial, None)
+        self._quic.pop(serial, None)
+        for forward in (0, 1):
+            self._dns_streams.pop((serial, forward), None)
         bound = [b for b in self.bindings.get(responder, []) if b[0] <= first_ns]
         dns = [("dns", n) for n in max(bound)[1]] if bound else []
         return tuple(own + dns)

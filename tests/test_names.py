@@ -149,3 +149,13 @@ def test_names_command_lists_bindings(pcaps: Path) -> None:
 def test_names_can_be_left_out(pcaps: Path) -> None:
     run = CliRunner().invoke(main, ["flows", "--json", "--no-names", str(pcaps / "zeek_get.pcap")])
     assert run.exit_code == 0 and json.loads(run.stdout)["names"] == []
+
+
+def test_state_of_ended_flows_is_let_go(pcaps: Path) -> None:
+    pipe = FlowPipeline()
+    with open_capture(str(pcaps / "tcpdump_dns_tcp.pcap")) as source:
+        ended = [f for batch in flows_from(source, pipe) for f in batch.records()]
+    finder = pipe.names
+    assert ended and finder is not None
+    assert not finder.names and not finder._tcp and not finder._dns_streams
+    assert finder.bindings  # what DNS said stays, for the flows still to come
