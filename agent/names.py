@@ -23,7 +23,7 @@ from agent.wire.dns import AAAA, CNAME, A, DnsMessage, dns_over_tcp, parse_dns, 
 from agent.wire.http import parse_http_request
 from agent.wire.quic import CryptoAssembler, parse_initial
 from agent.wire.tls import parse_client_hello
-from agent.wire.transport import IP_TCP, IP_UDP
+from agent.wire.transport import IP_TCP, IP_UDP, TH_ACK, TH_SYN
 
 DNS_PORT = 53
 FIRST_BYTES = 16 * 1024
@@ -41,13 +41,20 @@ class TcpStart:
     """The first client bytes of a TCP flow, in sequence order, whatever order segments came in
     (retransmitted bytes land on themselves)."""
 
-    def __init__(self) -> None:
-        self.base: int | None = None
+    def __init__(self, start: int | None = None) -> None:
+        self.known = start is not None
+        """The stream's first sequence number is known (the SYN was seen): nothing before it."""
+        self.base: int | None = start
         self.segments: dict[int, bytes] = {}
 
     def add(self, seq: int, data: bytes) -> bytes:
-        """Add a segment; -> the contiguous bytes from the earliest one seen."""
-        if self.base is None or (seq - self.base) % (1 << 32) > 1 << 31:  # an earlier segment
+        """Add a segment; -> the contiguous bytes from the stream's start (or from the earliest
+        segment seen, when the capture began after the SYN)."""
+        if self.known and self.base is not None:
+            before = (self.base - seq) % (1 << 32)
+            if 0 < before < 1 << 31:  # starts before the first byte: only its tail is new
+                seq, data = self.base, data[before:]
+        elif self.base is None or (seq - self.base) % (1 << 32) > 1 << 31:  # an earlier one
             self.base = seq
         base = self.base
         self.segments[seq] = data
@@ -89,8 +96,12 @@ class NameFinder:
             grown[: len(self._decided)] = self._decided
             self._decided = grown
         first &= ~self._decided[serial]
-        for row in rows[dns].tolist():
-            self._dns(batch, row)
+        flags = rows[:, D.TCP_FLAGS]
+        syn = (rows[:, D.REASON] == 0) & (proto == IP_TCP) & (rows[:, D.FORWARD] == 1)
+        syn &= (flags & TH_SYN != 0) & (flags & TH_ACK == 0) & ~self._decided[serial]
+        for s, seq in rows[syn][:, (D.SERIAL, D.TCP_SEQ)].tolist():
+            self._tcp.setdefault(s, TcpStart((seq + 1) % (1 << 32)))
+        self._dns(batch, rows[dns][:, (D.REC, D.PAYLOAD, D.PAYLOAD_LEN)])
         for row in rows[dns_tcp].tolist():
             self._dns_tcp(batch, row)
         for row in rows[first].tolist():
@@ -124,19 +135,21 @@ class NameFinder:
         else:
             self.untrusted[name[0]] += 1
 
-    def _dns(self, batch: RecordBatch, row: list[int]) -> None:
-        message = self._payload(batch, row)
-        key = message[2:]  # the same answer under another query id reads the same
-        found = self._answers.get(key)
-        if found is None:
-            found = self._answers[key] = self._read_answers(message)
-            if len(self._answers) > ANSWER_CACHE:
-                del self._answers[next(iter(self._answers))]
-        ts = int(batch.ts_ns[row[D.REC]])
-        for address, names in found:
-            seen = self.bindings.setdefault(address, [])
-            if not seen or seen[-1][1] != names:  # a repeat of the last answer adds nothing
-                seen.append((ts, names))
+    def _dns(self, batch: RecordBatch, picked: D.Rows) -> None:
+        """DNS responses over UDP, as (record, payload offset, payload length) rows. The hot
+        path of name extraction: most answers repeat, and a repeat is one dict lookup."""
+        data, ts_ns, cache, bindings = batch.data, batch.ts_ns, self._answers, self.bindings
+        for rec, start, size in picked.tolist():
+            key = data[start + 2 : start + size].tobytes()  # the answer, whatever the query id
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = self._read_answers(data[start : start + size].tobytes())
+                if len(cache) > ANSWER_CACHE:
+                    del cache[next(iter(cache))]
+            for address, names in found:
+                seen = bindings.setdefault(address, [])
+                if not seen or seen[-1][1] != names:  # a repeat of the last answer adds nothing
+                    seen.append((int(ts_ns[rec]), names))
 
     def _dns_tcp(self, batch: RecordBatch, row: list[int]) -> None:
         """DNS over TCP: each direction put in order, then split at its 2-byte length prefixes;
@@ -170,26 +183,31 @@ class NameFinder:
         try:
             if row[D.PROTO] == IP_UDP:
                 self._quic_initial(serial, data)
+            elif serial not in self._tcp and self._tcp_start(serial, data):  # no SYN seen
+                pass  # the usual case: the whole ClientHello or request head in one segment
             else:
                 stream = self._tcp.setdefault(serial, TcpStart()).add(row[D.TCP_SEQ], data)
                 self._tcp_start(serial, stream)
         except DecodeError:
             self._decide(serial, None)
 
-    def _tcp_start(self, serial: int, stream: bytes) -> None:
+    def _tcp_start(self, serial: int, stream: bytes) -> bool:
+        """Read a TCP client's first bytes; -> whether the flow is decided."""
         if stream[:1] == b"\x16":
             hello = parse_client_hello(stream)
             if hello is not None:
                 source = "sni-ech" if hello.ech else "sni"  # ECH: only the outer, public name
                 self._decide(serial, (source, hello.server_name) if hello.server_name else None)
-                return
+                return True
         else:
             request = parse_http_request(stream)
             if request is not None:
                 self._decide(serial, ("http", request.host) if request.host else None)
-                return
+                return True
         if len(stream) >= FIRST_BYTES:
             self._decide(serial, None)
+            return True
+        return False
 
     def _quic_initial(self, serial: int, datagram: bytes) -> None:
         if datagram[0] & 0xC0 != 0xC0:

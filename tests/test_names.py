@@ -159,3 +159,20 @@ def test_state_of_ended_flows_is_let_go(pcaps: Path) -> None:
     assert ended and finder is not None
     assert not finder.names and not finder._tcp and not finder._dns_streams
     assert finder.bindings  # what DNS said stays, for the flows still to come
+
+
+def test_client_hello_segments_in_any_order(pcaps: Path) -> None:
+    """The ClientHello's three segments (frames 4-6, after the handshake) delivered last-first:
+    the SYN fixed where the stream starts, so the name is still found."""
+    from tests.flows.test_table import batch_of
+
+    frames = []
+    with open_capture(str(pcaps / "suri_tls-client-hello-frag-01__dump_mtu300.pcap")) as source:
+        for b in source.batches():
+            for off, cap, ts in zip(b.offset.tolist(), b.caplen.tolist(), b.ts_ns.tolist(),
+                                    strict=True):  # fmt: skip
+                frames.append((ts / 1e9, bytes(b.data[off : off + cap])))
+    reordered = frames[:3] + frames[3:6][::-1] + frames[6:]
+    pipe = FlowPipeline()
+    flows = [*pipe.feed(batch_of(reordered)).records(), *pipe.finish().records()]
+    assert [n for f in flows for n in f.names] == [("sni", "www.google.com")]
