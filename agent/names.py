@@ -183,10 +183,12 @@ class NameFinder:
         try:
             if row[D.PROTO] == IP_UDP:
                 self._quic_initial(serial, data)
-            elif serial not in self._tcp and self._tcp_start(serial, data):  # no SYN seen
-                pass  # the usual case: the whole ClientHello or request head in one segment
             else:
-                stream = self._tcp.setdefault(serial, TcpStart()).add(row[D.TCP_SEQ], data)
+                seq, start = row[D.TCP_SEQ], self._tcp.get(serial)
+                in_order = start is None or (not start.segments and start.base == seq)
+                if in_order and self._tcp_start(serial, data):
+                    return  # the usual case: a whole ClientHello or request head in one segment
+                stream = self._tcp.setdefault(serial, TcpStart()).add(seq, data)
                 self._tcp_start(serial, stream)
         except DecodeError:
             self._decide(serial, None)
