@@ -5,7 +5,8 @@
     ├── CaptureError                exit 4   the bytes are not a capture we can read
     │   └── CorruptCapture          exit 5   a capture is damaged part-way; what came before is kept
     ├── RangeFileError              exit 6   a range, country or sites file cannot be used
-    └── FetchError                  exit 7   a download failed (agent.intel.fetch)
+    ├── FetchError                  exit 7   a download failed
+    └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
 
 Warnings that do not stop the work (a record cut off at end of file) are records, not exceptions:
 see `agent.model.CaptureWarning`.
@@ -59,3 +60,15 @@ class RangeFileError(ResidencyError):
     def __init__(self, path: str, where: str, reason: str) -> None:
         self.path, self.where, self.reason = path, where, reason
         super().__init__(f"{path}: {where}: {reason}" if where else f"{path}: {reason}")
+
+
+class FetchError(ResidencyError):
+    """A download failed."""
+
+    exit_code = 7
+
+
+class BadAddress(ResidencyError):
+    """Not an IP address."""
+
+    exit_code = 2

@@ -66,6 +66,10 @@ class Flow(NamedTuple):
         return d
 
 
+COLUMN = {name: i for i, name in enumerate(Flow._fields)}
+"""A field's column in a FlowBatch."""
+
+
 @dataclass(frozen=True, slots=True)
 class FlowBatch:
     """Flows that ended together, as arrays in `Flow`'s field order (int64, or str objects for

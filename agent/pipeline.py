@@ -12,7 +12,7 @@ import numpy as np
 from agent.capture import PacketSource, RecordBatch
 from agent.errors import CaptureError
 from agent.flows import FlowTable
-from agent.model import CaptureStats, FlowBatch
+from agent.model import COLUMN, CaptureStats, FlowBatch
 from agent.names import NameFinder
 from agent.wire import decode as D
 from agent.wire.reasons import NAMES
@@ -52,7 +52,9 @@ class FlowPipeline:
     def _named(self, batch: FlowBatch) -> FlowBatch:
         if self.names is None:
             return batch.with_names([()] * len(batch))
-        serial, dst, first = (batch.columns[i].tolist() for i in (17, 3, 12))
+        serial, dst, first = (
+            batch.columns[COLUMN[k]].tolist() for k in ("serial", "dst", "first_ns")
+        )
         find = self.names.names_of
         return batch.with_names([find(*f) for f in zip(serial, dst, first, strict=True)])
 

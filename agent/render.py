@@ -9,7 +9,7 @@ from typing import TextIO
 
 import numpy as np
 
-from agent.model import TCP_FLAGS_TEXT, CaptureStats, Flow, FlowBatch, seconds
+from agent.model import COLUMN, TCP_FLAGS_TEXT, CaptureStats, Flow, FlowBatch, seconds
 
 PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 58: "icmp6", 132: "sctp"}
 
@@ -36,12 +36,16 @@ JSON_LINE = (
 def json_lines(batch: FlowBatch, capture: str) -> list[str]:
     """The batch as JSON objects, one line each; whole columns are converted at once."""
     cols = [c.tolist() for c in batch.columns]
-    flags = TCP_FLAGS_TEXT
-    cols[14] = [flags[f] for f in cols[14]]
-    cols[15] = [flags[f] for f in cols[15]]
-    cols[18] = [json.dumps([{"source": s, "name": n} for s, n in ns]) if ns else "[]"
-                for ns in cols[18]]  # fmt: skip
-    times = [x.tolist() for ns in batch.columns[12:14] for x in np.divmod(ns, 1_000_000_000)]
+    for flags in (COLUMN["tcp_flags_fwd"], COLUMN["tcp_flags_rev"]):
+        cols[flags] = [TCP_FLAGS_TEXT[f] for f in cols[flags]]
+    names = COLUMN["names"]
+    cols[names] = [json.dumps([{"source": s, "name": n} for s, n in ns]) if ns else "[]"
+                   for ns in cols[names]]  # fmt: skip
+    times = [
+        x.tolist()
+        for ns in (batch.columns[COLUMN["first_ns"]], batch.columns[COLUMN["last_ns"]])
+        for x in np.divmod(ns, 1_000_000_000)
+    ]
     line = JSON_LINE.replace("{capture}", json.dumps(capture).replace("{", "{{").replace("}", "}}"))
     return [line.format(*row) for row in zip(*cols, *times, strict=True)]
 
@@ -59,7 +63,7 @@ def write_csv(batches: Iterable[FlowBatch], out: TextIO, capture: str, header: b
     for f in records(batches):
         flags = TCP_FLAGS_TEXT[f.tcp_flags_fwd], TCP_FLAGS_TEXT[f.tcp_flags_rev]
         names = " ".join(f"{source}:{name}" for source, name in f.names)
-        row = [capture, *f[:14], *flags, f.end, f.serial, names]
+        row = [capture, *f[: COLUMN["tcp_flags_fwd"]], *flags, f.end, f.serial, names]
         w.writerow([*row, seconds(f.first_ns), seconds(f.last_ns)])
 
 

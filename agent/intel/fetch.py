@@ -10,7 +10,7 @@ import re
 import urllib.error
 import urllib.request
 
-from agent.errors import ResidencyError
+from agent.errors import FetchError
 
 OFFICIAL = {
     "oci": "https://docs.oracle.com/iaas/tools/public_ip_ranges.json",
@@ -24,12 +24,6 @@ AZURE_FILE = re.compile(
 )
 LIMIT = 64 << 20
 """No official file is near this; a larger answer is not one."""
-
-
-class FetchError(ResidencyError):
-    """A download failed."""
-
-    exit_code = 7
 
 
 def get(url: str, timeout: float) -> bytes:

@@ -8,17 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from agent.errors import ResidencyError
+from agent.errors import BadAddress
 from agent.intel.records import U64
 from agent.intel.table import Answer, RangeTable
 
 MAPPED_PREFIX = bytes(10) + b"\xff\xff"
-
-
-class BadAddress(ResidencyError):
-    """Not an IP address."""
-
-    exit_code = 2
 
 
 def to_words(addresses: Sequence[str]) -> tuple[U64, U64, npt.NDArray[np.bool_]]:

@@ -82,7 +82,7 @@ class Answer:
 
 
 def prefix_text(first: int, last: int, plen: int) -> str:
-    v4 = first >> 32 == 0xFFFF and plen >= 96 or (first >> 32 == 0xFFFF and last >> 32 == 0xFFFF)
+    v4 = first >> 32 == 0xFFFF and last >> 32 == 0xFFFF  # both ends in the IPv4-mapped range
     if plen < 0:
         a, b = (
             (ipaddress.IPv4Address(x & 0xFFFF_FFFF) for x in (first, last))

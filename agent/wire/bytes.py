@@ -14,11 +14,6 @@ Int = Any
 
 
 @njit(cache=True, inline="always")
-def u8(buf: Buf, pos: int) -> Int:
-    return np.int64(buf[pos])
-
-
-@njit(cache=True, inline="always")
 def u16be(buf: Buf, pos: int) -> Int:
     return (np.int64(buf[pos]) << 8) | np.int64(buf[pos + 1])
 

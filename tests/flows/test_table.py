@@ -106,9 +106,12 @@ def test_active_timeout_cuts_long_flows() -> None:
 def test_idle_flows_are_swept_as_capture_time_passes() -> None:
     pipe = FlowPipeline(idle_timeout=30)
     assert len(pipe.feed(batch_of([dns(0, sport=1)]))) == 0
+    assert len(pipe.table) == 1  # open, not ended
     [ended] = pipe.feed(batch_of([dns(t, sport=2) for t in range(0, 100, 5)])).records()
     assert (ended.sport, ended.end) == (1, "idle")
+    assert len(pipe.table) == 1
     assert [f.sport for f in pipe.finish().records()] == [2]
+    assert len(pipe.table) == 0
 
 
 def fragments(ident: int) -> list[Packet]:
