@@ -1,12 +1,18 @@
 """The one error tree. Every message is for the user; the CLI maps each class to an exit code.
 
-    ResidencyError                  exit 1
+    ResidencyError                  exit 70  an internal error (EX_SOFTWARE)
     ├── InputError                  exit 3   a file we were asked to read cannot be opened
     ├── CaptureError                exit 4   the bytes are not a capture we can read
     │   └── CorruptCapture          exit 5   a capture is damaged part-way; what came before is kept
     ├── RangeFileError              exit 6   a range, country or sites file cannot be used
     ├── FetchError                  exit 7   a download failed
+    ├── PolicyError                 exit 8   a policy file is wrong (file:line:col)
+    ├── JournalError                exit 9   the journal cannot be written, read or verified
+    ├── ReportError                 exit 10  a report is unreadable, or fails its signature or re-run
     └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
+
+Exit 1 is not an error: `analyze` uses it to say "violations found", as `diff` and `grep` say
+"different" and "not found".
 
 Warnings that do not stop the work (a record cut off at end of file) are records, not exceptions:
 see `agent.model.CaptureWarning`.
@@ -18,7 +24,7 @@ from __future__ import annotations
 class ResidencyError(Exception):
     """Something went wrong."""
 
-    exit_code = 1
+    exit_code = 70
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or (self.__doc__ or "").strip())
@@ -66,6 +72,30 @@ class FetchError(ResidencyError):
     """A download failed."""
 
     exit_code = 7
+
+
+class PolicyError(ResidencyError):
+    """A policy file cannot be used. `line` and `col` are 1-based; 0 when the file as a whole
+    is at fault."""
+
+    exit_code = 8
+
+    def __init__(self, path: str, line: int, col: int, reason: str) -> None:
+        self.path, self.line, self.col, self.reason = path, line, col, reason
+        where = f"{path}:{line}:{col}" if line else path
+        super().__init__(f"{where}: {reason}")
+
+
+class JournalError(ResidencyError):
+    """The journal cannot be written, read or verified."""
+
+    exit_code = 9
+
+
+class ReportError(ResidencyError):
+    """A report cannot be read, or fails its signature or its re-run."""
+
+    exit_code = 10
 
 
 class BadAddress(ResidencyError):
