@@ -96,6 +96,18 @@ class FlowBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Process:
+    """The process that owned a connection (live mode), as the kernel reported it."""
+
+    pid: int
+    name: str
+    exe: str = ""
+    user: str = ""
+    cmdline: tuple[str, ...] = ()
+    started_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureWarning:
     """Damage that did not stop the reading, e.g. a record cut off at the end of a file."""
 
@@ -113,6 +125,8 @@ class CaptureStats:
 
     records: int = 0
     decoded: int = 0
+    read_to: int = 0
+    """File offset (uncompressed) of the last record read: progress through the capture."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Records that gave no flow, by the reason the decoder stopped."""
     anomalies: Counter[str] = field(default_factory=Counter)

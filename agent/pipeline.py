@@ -61,6 +61,8 @@ class FlowPipeline:
     def _count_records(self, batch: RecordBatch) -> None:
         s = self.stats
         s.records += batch.size
+        if batch.size:
+            s.read_to = int(batch.file_offset[-1])
         s.snaplen_cut += int(np.count_nonzero(batch.origlen > batch.caplen))
         first = batch.linktype[:1]
         if batch.size and np.all(batch.linktype == first):  # the usual case, and cheap

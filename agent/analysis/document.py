@@ -1,0 +1,149 @@
+"""A tally and its inputs -> the analysis document: plain data with a versioned schema
+(docs/analysis-schema.md), every list sorted, no wall-clock time, so the same inputs give the
+same bytes when serialised canonically (`canonical`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from agent import __version__
+from agent.analysis.tally import Count, Destination, RuleUse, Tally
+from agent.model import CaptureStats, seconds
+from agent.policy.judge import APPROVED, EXCLUDED, EXEMPT, OUT, UNVERIFIED, VERDICTS, VIOLATION
+from agent.policy.model import Exception_, Policy
+
+SCHEMA = "residency.analysis/1"
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureInput:
+    """One capture as read: its hash, and what could and could not be used."""
+
+    path: str
+    sha256: str
+    size: int
+    stats: CaptureStats = field(compare=False)
+    error: str = ""
+    """Set when the capture was damaged part-way: the analysis covers what came before."""
+
+
+@dataclass(frozen=True, slots=True)
+class RangeInput:
+    slot: str
+    version: str
+    sha256: str
+    created: str
+
+
+def document(
+    tally: Tally, policy: Policy, captures: list[CaptureInput], ranges: list[RangeInput],
+    allow_unverified: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    inside = tally.in_scope
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "residency", "version": __version__},
+        "complete": not any(c.error for c in captures),
+        "compliant": tally.compliant(allow_unverified),
+        "allow_unverified": allow_unverified,
+        "period": {"first": _time(tally.first_ns), "last": _time(tally.last_ns)},
+        "headline": {
+            "in_scope": inside.as_dict(),
+            **{k: tally.totals[k].as_dict() for k in VERDICTS},
+            "approved_share": _share(tally.totals[APPROVED], inside),
+            "excluded": tally.totals[EXCLUDED].as_dict(),
+            "out_of_scope": tally.totals[OUT].as_dict(),
+        },
+        "violations": _destinations(tally, VIOLATION),
+        "unverified": _destinations(tally, UNVERIFIED),
+        "approvals": [_use(u) for u in tally.used(APPROVED)],
+        "exemptions": [_use(u) for u in tally.used(EXEMPT)],
+        "expired_exceptions": [
+            _use(u) for u in tally.used(VIOLATION) if isinstance(u.rule, Exception_)
+        ],
+        "exclusions": [_use(u) for u in tally.used(EXCLUDED)],
+        "breakdown": [
+            {"verdict": k[0], "provider": k[1] or None, "region": k[2] or None,
+             "country": k[3] or None, "site": k[4] or None, **c.as_dict()}
+            for k, c in sorted(tally.places.items())
+        ],  # fmt: skip
+        "timeline": [
+            {"hour": _hour(ns), "verdict": kind, **c.as_dict()}
+            for (ns, kind), c in sorted(tally.hours.items())
+        ],
+        "contradictions": sorted(tally.contradictions),
+        "inputs": {
+            "captures": [_capture(c) for c in captures],
+            "policy": {"path": policy.path, "sha256": policy.sha256, "name": policy.name},
+            "ranges": [
+                {"slot": r.slot, "version": r.version, "sha256": r.sha256, "created": r.created}
+                for r in sorted(ranges, key=lambda r: r.slot)
+            ],
+        },
+    }
+
+
+def canonical(doc: dict[str, Any]) -> bytes:
+    """The one serialisation that is hashed and signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _share(part: Count, whole: Count) -> dict[str, float | None]:
+    """Fractions rounded to 6 places (None when nothing is in scope): the counts beside them in
+    the headline are the exact numbers."""
+    return {
+        "flows": round(part.flows / whole.flows, 6) if whole.flows else None,
+        "bytes": round(part.bytes / whole.bytes, 6) if whole.bytes else None,
+    }
+
+
+def _destinations(tally: Tally, kind: str) -> list[dict[str, Any]]:
+    found = [d for (k, _), d in tally.destinations.items() if k == kind]
+    found.sort(key=lambda d: (-d.count.bytes, d.answer.address))
+    return [_destination(d) for d in found]
+
+
+def _destination(d: Destination) -> dict[str, Any]:
+    a = d.answer
+    return {
+        "address": a.address, "class": a.klass, "provider": a.provider, "region": a.region,
+        "border_group": a.border_group, "services": list(a.services), "country": a.country,
+        "city": a.city, "site": a.site, "prefix": a.prefix, "source": a.source,
+        "country_source": a.country_source, **d.count.as_dict(),
+        "first": seconds(d.first_ns), "last": seconds(d.last_ns),
+        "names": [{"source": s, "name": n} for s, n in sorted(d.names)],
+        "ports": [{"protocol": p, "port": port} for p, port in sorted(d.ports)],
+        "notes": sorted(d.notes), "rules": sorted(d.rules), "processes": sorted(d.processes),
+        "weak": d.weak,
+        "evidence": [{"input": k, "flow_serials": sorted(v)}
+                     for k, v in sorted(d.evidence.items())],
+    }  # fmt: skip
+
+
+def _use(u: RuleUse) -> dict[str, Any]:
+    r = u.rule
+    out: dict[str, Any] = {"rule": r.name, "where": r.where, "reason": r.reason,
+                           **u.count.as_dict(), "weak": u.weak.as_dict()}  # fmt: skip
+    if isinstance(r, Exception_):
+        out["until"] = r.until.isoformat()
+        out["since"] = r.since.isoformat() if r.since else None
+    return out
+
+
+def _capture(c: CaptureInput) -> dict[str, Any]:
+    s = c.stats
+    return {"path": c.path, "sha256": c.sha256, "size": c.size, "records": s.records,
+            "decoded": s.decoded, "skipped": dict(sorted(s.skipped.items())),
+            "untrusted_names": dict(sorted(s.untrusted_names.items())),
+            "warnings": [str(w) for w in s.warnings], "error": c.error or None}  # fmt: skip
+
+
+def _time(ns: int | None) -> str | None:
+    return seconds(ns) if ns is not None else None
+
+
+def _hour(ns: int) -> str:
+    return datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:00:00Z")

@@ -1,0 +1,140 @@
+"""Verdicts -> the numbers a regulator asks for: totals by verdict, destinations behind each
+violation, exceptions and exclusions used, breakdowns by place and by hour.
+
+Pure and order-free: the same verdicts in any order give the same tally, so two runs over the
+same inputs agree to the byte.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from agent.intel.table import Answer
+from agent.model import Flow
+from agent.policy.judge import EXCLUDED, OUT, VERDICTS, Verdict
+from agent.policy.model import Rule
+
+HOUR_NS = 3600 * 1_000_000_000
+EVIDENCE_FLOWS = 50
+"""Flow serials kept per destination and capture as pointers into the evidence."""
+
+
+@dataclass(slots=True)
+class Count:
+    flows: int = 0
+    bytes: int = 0
+
+    def add(self, flow: Flow) -> None:
+        self.flows += 1
+        self.bytes += flow.bytes_fwd + flow.bytes_rev
+
+    def as_dict(self) -> dict[str, int]:
+        return {"flows": self.flows, "bytes": self.bytes}
+
+
+@dataclass(slots=True)
+class Destination:
+    """Everything seen going to one remote address under one verdict."""
+
+    answer: Answer
+    count: Count = field(default_factory=Count)
+    first_ns: int = 0
+    last_ns: int = 0
+    names: set[tuple[str, str]] = field(default_factory=set)
+    ports: set[tuple[int, int]] = field(default_factory=set)
+    """(protocol, remote port)."""
+    notes: set[str] = field(default_factory=set)
+    rules: set[str] = field(default_factory=set)
+    processes: set[str] = field(default_factory=set)
+    weak: bool = False
+    evidence: dict[str, list[int]] = field(default_factory=dict)
+    """Capture (or journal) -> serials of the first flows, as pointers to look them up."""
+
+    def add(self, v: Verdict, where: str) -> None:
+        f = v.flow
+        if not self.count.flows:
+            self.first_ns, self.last_ns = f.first_ns, f.last_ns
+        self.first_ns, self.last_ns = min(self.first_ns, f.first_ns), max(self.last_ns, f.last_ns)
+        self.count.add(f)
+        self.names.update(f.names)
+        self.ports.add((f.proto, f.dport))
+        self.notes.update(filter(None, (v.note, *v.contradictions)))
+        if v.rule:
+            self.rules.add(v.rule.name)
+        if v.process:
+            self.processes.add(f"{v.process.name} (pid {v.process.pid}, {v.process.user})")
+        self.weak |= v.weak
+        serials = self.evidence.setdefault(where, [])
+        if len(serials) < EVIDENCE_FLOWS:
+            serials.append(f.serial)
+
+
+@dataclass(slots=True)
+class RuleUse:
+    rule: Rule
+    count: Count = field(default_factory=Count)
+    weak: Count = field(default_factory=Count)
+
+
+@dataclass(slots=True)
+class Tally:
+    totals: dict[str, Count] = field(default_factory=lambda: defaultdict(Count))
+    """By verdict, plus OUT ("out of scope") and EXCLUDED."""
+    destinations: dict[tuple[str, str], Destination] = field(default_factory=dict)
+    """(verdict, address) for violations and unverified destinations."""
+    rules: dict[tuple[str, str], RuleUse] = field(default_factory=dict)
+    """Exclusions, approvals and exceptions used, by (rule name, verdict or scope): an expired
+    exception shows under "violation", a live one under "exempt"."""
+    places: dict[tuple[str, ...], Count] = field(default_factory=lambda: defaultdict(Count))
+    """In scope, by (verdict, provider, region, country, site)."""
+    hours: dict[tuple[int, str], Count] = field(default_factory=lambda: defaultdict(Count))
+    """In scope, by (hour start ns, verdict), counted at each flow's first packet."""
+    contradictions: set[str] = field(default_factory=set)
+    first_ns: int | None = None
+    last_ns: int | None = None
+
+    def add(self, verdicts: list[Verdict], where: str) -> None:
+        """Count verdicts; `where` names their capture (or journal) for evidence pointers."""
+        for v in verdicts:
+            self._add(v, where)
+
+    def _add(self, v: Verdict, where: str) -> None:
+        f, a = v.flow, v.answer
+        self.first_ns = f.first_ns if self.first_ns is None else min(self.first_ns, f.first_ns)
+        self.last_ns = f.last_ns if self.last_ns is None else max(self.last_ns, f.last_ns)
+        kind = v.verdict or v.scope
+        self.totals[kind].add(f)
+        if v.rule is not None:
+            use = self.rules.setdefault((v.rule.name, kind), RuleUse(v.rule))
+            use.count.add(f)
+            if v.weak:
+                use.weak.add(f)
+        if v.scope == OUT or v.scope == EXCLUDED:
+            return
+        self.places[(kind, a.provider or "", a.region or "", a.country or "", a.site or "")].add(f)
+        self.hours[(f.first_ns - f.first_ns % HOUR_NS, kind)].add(f)
+        self.contradictions.update(v.contradictions)
+        if kind in ("violation", "unverified"):
+            key = (kind, a.address)
+            dest = self.destinations.get(key) or self.destinations.setdefault(key, Destination(a))
+            dest.add(v, where)
+
+    @property
+    def in_scope(self) -> Count:
+        c = Count()
+        for kind in VERDICTS:
+            c.flows += self.totals[kind].flows
+            c.bytes += self.totals[kind].bytes
+        return c
+
+    def compliant(self, allow_unverified: bool = False) -> bool:
+        """True when nothing in scope is a violation (or unverified, unless allowed)."""
+        bad = self.totals["violation"].flows
+        if not allow_unverified:
+            bad += self.totals["unverified"].flows
+        return bad == 0
+
+    def used(self, kind: str) -> list[RuleUse]:
+        """The rules that decided flows of one verdict or scope, by name."""
+        return [u for (name, k), u in sorted(self.rules.items()) if k == kind]

@@ -1,0 +1,122 @@
+"""The analysis document as text for a terminal: the answer first, then what it rests on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+VERDICT_ROWS = ("approved", "exempt", "violation", "unverified")
+
+
+def render(doc: dict[str, Any]) -> str:
+    return "\n".join(
+        [*_headline(doc), *_destinations(doc, "violations"), *_destinations(doc, "unverified"),
+         *_rules(doc), *_inputs(doc)]  # fmt: skip
+    )
+
+
+def _headline(doc: dict[str, Any]) -> list[str]:
+    h = doc["headline"]
+    inside = h["in_scope"]
+    if not inside["flows"]:
+        verdict = "NO US USER TRAFFIC SEEN: nothing in the captures matched the policy's scope"
+    elif doc["compliant"]:
+        share = h["approved_share"]["bytes"]
+        what = "100%" if share == 1 else "all (approved or under a live exception)"
+        verdict = f"COMPLIANT: {what} of in-scope traffic ended at approved endpoints"
+    else:
+        n, u = h["violation"]["flows"], h["unverified"]["flows"]
+        verdict = f"NOT COMPLIANT: {_n(n, 'violation')}, {_n(u, 'unverified flow')}"
+    if not doc["complete"]:
+        verdict += " (INCOMPLETE: a capture is damaged; see inputs)"
+    lines = [verdict, "", f"{'':<16}{'flows':>10}{'':>10}{'bytes':>16}"]
+    lines.append(_row("in scope", inside, inside))
+    for kind in VERDICT_ROWS:
+        lines.append(_row(f"  {kind}", h[kind], inside))
+    lines.append(_row("excluded", h["excluded"], None))
+    lines.append(_row("out of scope", h["out_of_scope"], None))
+    return lines
+
+
+def _row(label: str, c: dict[str, int], whole: dict[str, int] | None) -> str:
+    def pct(part: int, total: int) -> str:
+        return f"({100 * part / total:.1f}%)" if whole and total else ""
+
+    flows, nbytes = c["flows"], c["bytes"]
+    f_pct = pct(flows, whole["flows"]) if whole else ""
+    b_pct = pct(nbytes, whole["bytes"]) if whole else ""
+    return f"{label:<16}{flows:>10,} {f_pct:>9}{nbytes:>16,} {b_pct:>9}".rstrip()
+
+
+def _destinations(doc: dict[str, Any], key: str) -> list[str]:
+    found = doc[key]
+    if not found:
+        return []
+    lines = ["", f"{key.capitalize()}, by destination:"]
+    for d in found:
+        where = " ".join(x for x in (d["provider"], d["region"]) if x) or (
+            f"site {d['site']}" if d["site"] else "-"
+        )
+        names = ", ".join(sorted({n["name"] for n in d["names"]})) or "-"
+        ports = " ".join(f"{_proto(p['protocol'])}/{p['port']}" for p in d["ports"])
+        lines.append(
+            f"  {d['address']:<26} {where:<26} {d['country'] or '??':<3} {d['bytes']:>12,} B "
+            f"{_n(d['flows'], 'flow'):>9}  {ports}"
+        )
+        lines.append(f"      names: {names}")
+        lines.append(f"      seen {_clock(d['first'])} .. {_clock(d['last'])}; "
+                     f"range {d['prefix'] or '-'} [{d['source'] or 'no data'}]")  # fmt: skip
+        lines.extend(f"      note: {note}" for note in d["notes"])
+    return lines
+
+
+def _rules(doc: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for key, title in (("approvals", "Approved by"), ("exemptions", "Exceptions used"),
+                       ("expired_exceptions", "Exceptions past their date (now violations)"),
+                       ("exclusions", "Excluded from scope")):  # fmt: skip
+        if not doc[key]:
+            continue
+        lines += ["", f"{title}:"]
+        for u in doc[key]:
+            until = f" until {u['until']}" if "until" in u else ""
+            lines.append(f"  {u['rule']}{until}: {_n(u['flows'], 'flow')}, {u['bytes']:,} B "
+                         f"({u['where']})")  # fmt: skip
+            if u["reason"]:
+                lines.append(f"      {u['reason']}")
+    if doc["contradictions"]:
+        lines += ["", "Contradictions (a name says one place, the address another):"]
+        lines.extend(f"  {c}" for c in doc["contradictions"])
+    return lines
+
+
+def _inputs(doc: dict[str, Any]) -> list[str]:
+    i = doc["inputs"]
+    p = i["policy"]
+    lines = ["", "Data used:", f"  policy   {p['path']} sha256:{p['sha256']}"]
+    for c in i["captures"]:
+        skipped = sum(c["skipped"].values())
+        lines.append(f"  capture  {c['path']} sha256:{c['sha256']} ({c['records']:,} records, "
+                     f"{skipped:,} not decodable)")  # fmt: skip
+        if c["error"]:
+            lines.append(f"    damaged: {c['error']}")
+    if not i["ranges"]:
+        lines.append("  ranges   none stored: only special-purpose classes could be answered")
+    for r in i["ranges"]:
+        lines.append(f"  ranges   {r['slot']:<20} {r['version']} sha256:{r['sha256'][:16]}")
+    return lines
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _proto(number: int) -> str:
+    return {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 132: "sctp"}.get(number, str(number))
+
+
+def _clock(text: str) -> str:
+    """Decimal epoch seconds -> ISO time in UTC to the millisecond."""
+    sec, _, frac = text.partition(".")
+    stamp = datetime.fromtimestamp(int(sec), UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{stamp}.{frac[:3]}Z"

@@ -1,0 +1,71 @@
+"""The offline driver: captures -> flows -> names -> lookups -> verdicts -> tally.
+
+This is the edge that opens and hashes files; the chain itself is `FlowPipeline` and `Judge`,
+the same two the daemon runs on live traffic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from agent.analysis.document import CaptureInput, RangeInput
+from agent.analysis.tally import Tally
+from agent.capture import open_capture
+from agent.errors import CorruptCapture, InputError
+from agent.files import open_input
+from agent.intel.store import Store, Stored
+from agent.pipeline import FlowPipeline, flows_from
+from agent.policy.judge import Judge
+from agent.policy.model import Policy
+
+Progress = Callable[[int], None]
+"""Told how many more bytes of capture were read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    tally: Tally
+    captures: list[CaptureInput]
+    ranges: list[RangeInput]
+    damaged: CorruptCapture | None
+    """The first capture that turned out damaged part-way (its flows before the damage count)."""
+
+
+def analyze(
+    paths: Sequence[str], policy: Policy, store: Store, chosen: Sequence[Stored],
+    progress: Progress | None = None, idle_timeout: float = 0.0,
+) -> Analysis:  # fmt: skip
+    judge = Judge(policy, store.table(chosen))
+    tally = Tally()
+    captures: list[CaptureInput] = []
+    damaged: CorruptCapture | None = None
+    for path in paths:
+        digest, size = file_sha256(path)
+        pipe = FlowPipeline(idle_timeout)
+        error = ""
+        try:
+            with open_capture(path) as source:
+                read = 0
+                for batch in flows_from(source, pipe):
+                    tally.add(judge.judge(list(batch.records())), path)
+                    if progress:
+                        progress(pipe.stats.read_to - read)
+                        read = pipe.stats.read_to
+        except CorruptCapture as err:
+            error, damaged = str(err), damaged or err
+        captures.append(CaptureInput(path, digest, size, pipe.stats, error))
+    ranges = [RangeInput(v.slot, v.version, v.sha256, v.created) for v in chosen]
+    return Analysis(tally, captures, ranges, damaged)
+
+
+def file_sha256(path: str) -> tuple[str, int]:
+    """A capture's sha256 and size, named in the analysis so a re-run can prove it read the
+    same bytes."""
+    if path == "-":
+        raise InputError("-: standard input cannot be analysed: its hash must be known")
+    with open_input(path) as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+        return digest, os.fstat(f.fileno()).st_size

@@ -1,0 +1,113 @@
+"""`analyze` and `policy check`: did US user traffic end at approved endpoints?"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import click
+
+from agent.analysis.document import document
+from agent.analysis.text import render
+from agent.analyze import Progress, analyze
+from agent.cli.base import main, reports_errors
+from agent.errors import PolicyError
+from agent.files import open_input
+from agent.intel.store import Store, stale, utcnow
+from agent.policy.check import Known, check
+from agent.policy.load import load_policy, parse_policy
+
+
+@main.command("analyze")
+@click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("--policy", "policy_path", required=True, metavar="FILE",
+              help="The policy (see rules/policy.yaml).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="One JSON document (schema in docs/).")
+@click.option("--allow-unverified", is_flag=True,
+              help="Exit 0 even when some in-scope traffic could not be placed.")  # fmt: skip
+@click.option("--as-of", type=click.DateTime(), help="Use the range versions current then.")
+@click.option("--idle-timeout", default=0.0, show_default=True, metavar="SECS",
+              help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
+@reports_errors
+def analyze_command(
+    captures: tuple[str, ...], policy_path: str, as_json: bool, allow_unverified: bool,
+    as_of: datetime | None, idle_timeout: float,
+) -> None:  # fmt: skip
+    """Judge every flow in CAPTURES by the policy and say whether all in-scope traffic ended at
+    approved endpoints. Exit 0: compliant; 1: violations (or unverified traffic); 5: a capture
+    is damaged (the analysis covers what came before the damage)."""
+    policy = load_policy(policy_path)
+    store = Store()
+    when = as_of.replace(tzinfo=UTC) if as_of else None
+    chosen = store.current(when)
+    for warning in stale(chosen, when or utcnow()):
+        click.echo(f"warning: {warning}", err=True)
+    if not chosen:
+        click.echo(f"warning: no range data in {store.root}: every destination will be "
+                   "unverified; use `residency ranges import` or `update`", err=True)  # fmt: skip
+    with _progress(captures) as tick:
+        result = analyze(captures, policy, store, chosen, tick, idle_timeout)
+    doc = document(result.tally, policy, result.captures, result.ranges, allow_unverified)
+    if as_json:
+        click.echo(json.dumps(doc, indent=1, sort_keys=True))
+    else:
+        click.echo(render(doc))
+    if result.damaged:
+        raise result.damaged
+    sys.exit(0 if doc["compliant"] else 1)
+
+
+@contextmanager
+def _progress(paths: tuple[str, ...]) -> Iterator[Progress | None]:
+    """A progress bar on a terminal (stderr), for plain captures; nothing when piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    total = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
+    with click.progressbar(length=total, label="reading", file=sys.stderr) as bar:
+        yield bar.update
+
+
+@main.group()
+def policy() -> None:
+    """Policy files: which traffic is in scope and where it may end."""
+
+
+@policy.command("check")
+@click.argument("files", nargs=-1, required=True)
+@reports_errors
+def policy_check(files: tuple[str, ...]) -> None:
+    """Validate policy FILES: syntax, keys, types, networks and dates, then against the stored
+    range data (regions and sites no file names) and today's date (expired exceptions). Every
+    problem is one `file:line:col: error|warning: message` line; exit 8 if any is an error."""
+    store = Store()
+    chosen = store.current()
+    known = Known.of(store.table(chosen).labels) if chosen else None
+    errors = 0
+    for path in files:
+        with open_input(path) as f:
+            data = f.read()
+        parsed, problems = parse_policy(data, path)
+        for p in problems:
+            click.echo(f"{path}:{p.line}:{p.col}: error: {p.message}")
+        errors += len(problems)
+        if parsed is None:
+            continue
+        if known is None:
+            click.echo(f"{path}: warning: no range data stored: regions and sites not checked")
+        for finding in check(parsed, known, utcnow().date()):
+            kind = "error" if finding.error else "warning"
+            click.echo(f"{path}:{finding.problem.line}:{finding.problem.col}: {kind}: "
+                       f"{finding.problem.message}")  # fmt: skip
+            errors += finding.error
+        if not problems:
+            click.echo(f"{path}: read: {len(parsed.include)} scope, {len(parsed.exclude)} "
+                       f"exclusion, {len(parsed.approve)} approval and "
+                       f"{len(parsed.exceptions)} exception rules")  # fmt: skip
+    if errors:
+        raise PolicyError(files[0] if len(files) == 1 else "policy", 0, 0,
+                          f"{errors} error{'s' if errors > 1 else ''} found")  # fmt: skip

@@ -1,0 +1,95 @@
+"""`flows` and `names`: what a capture holds, flow by flow."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from agent.capture import open_capture
+from agent.cli.base import main, reports_errors
+from agent.model import seconds
+from agent.pipeline import FlowPipeline, flows_from
+from agent.render import stats_line, stats_section, write_csv, write_jsonl, write_table
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one flow per line.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.option("--stats", is_flag=True, help="Print full statistics (as JSON with --json).")
+@click.option("--idle-timeout", default=0.0, show_default=True, metavar="SECS",
+              help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
+@click.option("--active-timeout", default=0.0, show_default=True, metavar="SECS",
+              help="End a flow that lived this long; 0: never.")  # fmt: skip
+@click.option("--no-names", is_flag=True, help="Skip reading names (DNS, SNI, QUIC, HTTP Host).")
+@reports_errors
+def flows(
+    captures: tuple[str, ...], as_json: bool, as_csv: bool, stats: bool,
+    idle_timeout: float, active_timeout: float, no_names: bool,
+) -> None:  # fmt: skip
+    """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first."""
+    out = sys.stdout
+    for n, path in enumerate(captures):
+        pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
+        try:
+            with open_capture(path) as source:
+                found = flows_from(source, pipe)
+                if as_json:
+                    write_jsonl(found, out, path)
+                elif as_csv:
+                    write_csv(found, out, path, header=n == 0)
+                else:
+                    write_table(found, out)
+        finally:
+            _report(path, pipe, as_json, stats)
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one binding per line.")
+@reports_errors
+def names(captures: tuple[str, ...], as_json: bool) -> None:
+    """List the name-to-address bindings seen in CAPTURES: DNS answers, and the TLS/QUIC server
+    names and HTTP Hosts of flows (bound to the flow's responder), first sighting first."""
+    for path in captures:
+        pipe = FlowPipeline()
+        seen: dict[tuple[str, str, str], int] = {}
+        try:
+            with open_capture(path) as source:
+                for batch in flows_from(source, pipe):
+                    for f in batch.records():
+                        for how, name in f.names:
+                            if how != "dns":
+                                key = (how, name, f.dst)
+                                seen[key] = min(seen.get(key, f.first_ns), f.first_ns)
+        finally:
+            bindings = pipe.names.bindings if pipe.names else {}
+            for address, bound in bindings.items():
+                for ts, names_ in bound:
+                    for name in names_:
+                        key = ("dns", name, address)
+                        seen[key] = min(seen.get(key, ts), ts)
+            for (how, name, address), ts in sorted(seen.items(), key=lambda kv: (kv[1], kv[0])):
+                if as_json:
+                    click.echo(json.dumps({"capture": path, "first": seconds(ts), "source": how,
+                                           "name": name, "address": address}))  # fmt: skip
+                else:
+                    click.echo(f"{seconds(ts)}  {how:<8} {name:<48} {address}")
+            _report(path, pipe, as_json, full=False)
+
+
+def _report(path: str, pipe: FlowPipeline, as_json: bool, full: bool) -> None:
+    """Statistics and warnings go to stderr, so stdout stays pure data."""
+    s = pipe.stats
+    for warning in s.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if full and as_json:
+        click.echo(json.dumps({"capture": path, "stats": s.as_dict()}), err=True)
+    elif full:
+        click.echo(stats_section(path, s), err=True)
+    else:
+        click.echo(stats_line(path, s), err=True)
+
+

@@ -1,0 +1,116 @@
+"""`ranges` and `lookup`: the range data, and who and where an address is."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import click
+
+from agent.cli.base import main, reports_errors
+from agent.errors import ResidencyError
+from agent.intel.fetch import OFFICIAL, download
+from agent.intel.lookup import lookup as lookup_addresses
+from agent.intel.store import Store, read_bytes, stale, utcnow
+
+
+@main.group()
+def ranges() -> None:
+    """The ranges store: provider range files, operator sites and country data."""
+
+
+@ranges.command("import")
+@click.argument("files", nargs=-1, required=True)
+@reports_errors
+def ranges_import(files: tuple[str, ...]) -> None:
+    """Validate and store FILES (provider JSON, DB-IP CSV, .mmdb, sites YAML; gzipped or not),
+    recognised by their content whatever their names."""
+    store = Store()
+    for path in files:
+        rec, new = store.add(read_bytes(path), path, utcnow())
+        state = "stored" if new else "already stored"
+        click.echo(f"{path}: {rec.slot} {rec.version} sha256:{rec.sha256[:16]} {state}")
+
+
+@ranges.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per stored version.")
+@reports_errors
+def ranges_list(as_json: bool) -> None:
+    """Every stored version; `*` marks the current one of each source."""
+    store = Store()
+    now = utcnow()
+    current = {v.sha256 for v in store.current()}
+    for v in sorted(store.versions(), key=lambda v: (v.slot, v.dated)):
+        age = (now - v.dated).days
+        if as_json:
+            click.echo(json.dumps({**asdict(v), "current": v.sha256 in current, "age_days": age}))
+        else:
+            mark = "*" if v.sha256 in current else " "
+            click.echo(f"{mark} {v.slot:<22} {v.version:<34} {age:>5} days  sha256:{v.sha256[:16]}")
+    if not store.versions():
+        click.echo(f"no ranges stored in {store.root}; use `residency ranges import` or `update`",
+                   err=True)  # fmt: skip
+
+
+@main.command()
+@click.argument("addresses", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per address.")
+@click.option("--as-of", type=click.DateTime(), help="Use the range versions current then.")
+@reports_errors
+def lookup(addresses: tuple[str, ...], as_json: bool, as_of: datetime | None) -> None:
+    """Who and where each ADDRESS is: special-purpose class, operator site, provider, region,
+    border group, services and country, with the source version that decided."""
+    store = Store()
+    when = as_of.replace(tzinfo=UTC) if as_of else None
+    chosen = store.current(when)
+    if not chosen:
+        then = f" as of {as_of.date()}" if as_of else ""
+        hint = "use `residency ranges import` or `update`"
+        click.echo(f"warning: no range data in {store.root}{then}: only special-purpose "
+                   f"classes can be answered; {hint}", err=True)  # fmt: skip
+    for warning in stale(chosen, when or utcnow()):
+        click.echo(f"warning: {warning}", err=True)
+    answers = lookup_addresses(store.table(chosen), addresses)
+    for a in answers:
+        if as_json:
+            click.echo(json.dumps(a.as_dict()))
+        else:
+            where = " ".join(x for x in (a.provider, a.region, a.border_group) if x) or "-"
+            place = ", ".join(x for x in (a.city, a.country) if x) or "-"
+            site = f" site={a.site}" if a.site else ""
+            click.echo(f"{a.address:<40} {a.klass:<14} {where:<32} {place:<24} "
+                       f"{a.prefix or '-'}{site}  [{a.source or '-'}]")  # fmt: skip
+
+
+@ranges.command("update")
+@click.option("--url", "urls", multiple=True, metavar="SOURCE=URL",
+              help="Use this address for a source instead of its official one.")  # fmt: skip
+@click.option("--only", multiple=True, type=click.Choice(list(OFFICIAL)), help="Only these.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds per download.")
+@reports_errors
+def ranges_update(urls: tuple[str, ...], only: tuple[str, ...], timeout: float) -> None:
+    """Download the providers' official files, validate and store them. A source that fails is
+    reported and the others still update; the exit code says whether all succeeded."""
+    addresses = dict(OFFICIAL)
+    for item in urls:
+        source, sep, url = item.partition("=")
+        if not sep or source not in OFFICIAL:
+            raise click.BadParameter(
+                f"{item!r}: expected SOURCE=URL, SOURCE one of {list(OFFICIAL)}"
+            )
+        addresses[source] = url
+    store, failed = Store(), None
+    for source in only or OFFICIAL:
+        try:
+            url, data = download(source, addresses[source], timeout)
+            rec, new = store.add(data, url.rsplit("/", 1)[-1], utcnow())
+        except ResidencyError as err:
+            click.echo(f"error: {source}: {err}", err=True)
+            failed = err
+            continue
+        click.echo(f"{source}: {rec.version} sha256:{rec.sha256[:16]} "
+                   f"{'stored' if new else 'unchanged'}")  # fmt: skip
+    if failed:
+        sys.exit(failed.exit_code)

@@ -1,0 +1,86 @@
+"""Checks a policy can only get once the range data and the date are known: a region or site
+that no stored file names would approve nothing, and an exception past its date exempts
+nothing any more. Pure: the known names and `today` come in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from agent.intel.records import Label
+from agent.intel.regions import AWS, AWS_BORDER_GROUPS, AZURE, GCP, OCI
+from agent.policy.load import Problem
+from agent.policy.model import Exception_, Policy
+
+BUILT_IN = {"oci": OCI, "aws": AWS, "azure": AZURE, "gcp": GCP}
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the stored range data names."""
+
+    regions: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Provider -> its region names."""
+    border_groups: frozenset[str] = frozenset()
+    sites: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, labels: Iterable[Label]) -> Known:
+        regions: dict[str, set[str]] = {}
+        groups, sites = set(), set()
+        for lab in labels:
+            if lab.provider and lab.region:
+                regions.setdefault(lab.provider, set()).add(lab.region)
+            if lab.border_group:
+                groups.add(lab.border_group)
+            if lab.site:
+                sites.add(lab.site)
+        return cls({k: frozenset(v) for k, v in regions.items()}, frozenset(groups),
+                   frozenset(sites))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    problem: Problem
+    error: bool
+    """An error makes the policy unusable; a warning is worth reading but changes nothing."""
+
+
+def check(policy: Policy, known: Known | None, today: date) -> list[Finding]:
+    """Findings in file order; with no range data (`known` None) only the dates are checked."""
+    found: list[Finding] = []
+    for rule in (*policy.include, *policy.exclude, *policy.approve, *policy.exceptions):
+        provider = rule.match.provider
+        for spot in rule.spots:
+            message, error = _spot(spot.key, spot.value, provider, known, rule, today)
+            if message:
+                found.append(Finding(Problem(spot.line, spot.col, message), error))
+    return sorted(found, key=lambda f: f.problem)
+
+
+def _spot(key: str, value: str, provider: str | None, known: Known | None, rule: object,
+          today: date) -> tuple[str, bool]:  # fmt: skip
+    if key == "until" and isinstance(rule, Exception_) and rule.until < today:
+        return f"exception {rule.name!r} expired on {value}: it exempts nothing after that", False
+    if known is None:
+        return "", False
+    if key == "regions":
+        return _region(value, provider, known)
+    if key == "border_groups" and value not in known.border_groups:
+        listed = value in AWS_BORDER_GROUPS or value in AWS
+        return f"border group {value!r} is in no stored range file", not listed
+    if key == "sites" and value not in known.sites:
+        return f"site {value!r} is in no stored sites file (import it with `ranges import`)", True
+    return "", False
+
+
+def _region(value: str, provider: str | None, known: Known) -> tuple[str, bool]:
+    providers = [provider] if provider else sorted(set(known.regions) | set(BUILT_IN))
+    if any(value in known.regions.get(p, ()) for p in providers):
+        return "", False
+    whose = f"{provider} " if provider else ""
+    if any(value in BUILT_IN[p] for p in providers):
+        return (f"{whose}region {value!r} is in no stored range file (it is a known region; "
+                "import newer range data if it should match)"), False  # fmt: skip
+    return f"unknown {whose}region {value!r}: in no stored range file and no region table", True

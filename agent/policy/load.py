@@ -1,0 +1,331 @@
+"""Policy YAML -> `Policy`, with every mistake reported as `file:line:col: message`.
+
+The YAML is composed, not loaded, so each value keeps its position, and every problem in the
+file is collected (not just the first): `residency policy check` lists them all, and the other
+commands stop at the first. Unknown keys are errors: a typo like `region:` for `regions:` would
+otherwise approve everything silently.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any, NamedTuple, TypeVar
+
+import yaml
+
+from agent.errors import PolicyError
+from agent.files import open_input
+from agent.intel.cidr import Cidr, parse_address, parse_cidr
+from agent.policy.model import PROTOCOLS, PROVIDERS, Exception_, Match, Policy, Rule, Spot
+
+SCHEMA_VERSION = 1
+TRAFFIC = ("local", "remote", "ports", "protocols", "interfaces", "classes", "sites", "names",
+           "processes", "executables", "users")  # fmt: skip
+"""Keys that select flows (scope include/exclude)."""
+ENDPOINT = ("provider", "regions", "border_groups", "services", "sites", "networks", "countries",
+            "names")  # fmt: skip
+"""Keys that say where a flow may end (approvals, exceptions)."""
+SECTIONS = {
+    "include": {"name", "description", *TRAFFIC},
+    "exclude": {"name", "reason", *TRAFFIC},
+    "approve": {"name", "description", *ENDPOINT},
+    "exceptions": {"name", "reason", "until", "since", "local", "ports", "protocols", *ENDPOINT},
+}
+CHECKED = ("provider", "regions", "border_groups", "sites", "until")
+"""Keys whose values `policy check` compares with the stored range data and the date."""
+TOP = ("version", "name", "description", "scope", "approve", "exceptions")
+_CC = re.compile(r"[A-Z]{2}")
+_USERISH = re.compile(r"[^\s]+")
+T = TypeVar("T")
+
+
+class Problem(NamedTuple):
+    line: int
+    col: int
+    message: str
+
+    def at(self, path: str) -> str:
+        return f"{path}:{self.line}:{self.col}: {self.message}"
+
+
+class _Bad(Exception):
+    """One problem inside a value; caught per rule so the rest of the file is still read."""
+
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        self.problem = Problem(node.start_mark.line + 1, node.start_mark.column + 1, message)
+
+
+def load_policy(path: str) -> Policy:
+    """Read and parse a policy file; the first problem is raised as a PolicyError."""
+    with open_input(path) as f:
+        data = f.read()
+    policy, problems = parse_policy(data, path)
+    if problems:
+        first = problems[0]
+        raise PolicyError(path, first.line, first.col, first.message)
+    assert policy is not None
+    return policy
+
+
+def parse_policy(data: bytes, path: str) -> tuple[Policy | None, list[Problem]]:
+    """-> (the policy, or None if it has errors; every problem found, in file order)."""
+    try:
+        text = data.decode("utf-8")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except UnicodeDecodeError as err:
+        return None, [Problem(data.count(b"\n", 0, err.start) + 1, 1, "not UTF-8 text")]
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, [Problem(line, col, f"invalid YAML: {err.problem or err.context}")]
+    if not isinstance(root, yaml.MappingNode):
+        return None, [Problem(1, 1, "a policy is a mapping with `version`, `scope` and `approve`")]
+    reader = _Reader(path)
+    policy = reader.policy(root, text, hashlib.sha256(data).hexdigest())
+    problems = sorted(reader.problems)
+    return (None if problems else policy), problems
+
+
+class _Reader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def policy(self, root: yaml.MappingNode, text: str, sha256: str) -> Policy:
+        top = self.keys(root, TOP, required=("version", "scope", "approve"))
+        version = self.guard(lambda: _version(top["version"]), 0) if "version" in top else 0
+        name = self.guard(lambda: _text(top["name"]), "") if "name" in top else ""
+        if "description" in top:
+            self.guard(lambda: _text(top["description"]), "")
+        include: tuple[Rule, ...] = ()
+        exclude: tuple[Rule, ...] = ()
+        if "scope" in top:
+            scope = self.keys(top["scope"], ("include", "exclude"), required=("include",))
+            include = self.rules(scope.get("include"), "include", required=True)
+            exclude = self.rules(scope.get("exclude"), "exclude")
+        approve = self.rules(top.get("approve"), "approve", required=True)
+        exceptions = self.rules(top.get("exceptions"), "exceptions")
+        self.unique(include + exclude + approve + exceptions, root)
+        return Policy(self.path, sha256, text, name, version, include, exclude, approve,
+                      tuple(r for r in exceptions if isinstance(r, Exception_)))  # fmt: skip
+
+    def keys(
+        self, node: yaml.Node, allowed: tuple[str, ...] | set[str], required: tuple[str, ...] = ()
+    ) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            self.problems.append(_Bad(node, "expected a mapping").problem)
+            return {}
+        out: dict[str, yaml.Node] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            if name not in allowed:
+                hint = _suggest(name, allowed)
+                self.problems.append(_Bad(key, f"unknown key {name!r}{hint}").problem)
+            elif name in out:
+                self.problems.append(_Bad(key, f"key {name!r} given twice").problem)
+            else:
+                out[name] = value
+        for name in required:
+            if name not in out:
+                self.problems.append(_Bad(node, f"missing key {name!r}").problem)
+        return out
+
+    def rules(
+        self, node: yaml.Node | None, section: str, required: bool = False
+    ) -> tuple[Rule, ...]:
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+            if required and node is not None:
+                self.problems.append(_Bad(node, f"`{section}` needs at least one rule").problem)
+            return ()
+        if not isinstance(node, yaml.SequenceNode) or (required and not node.value):
+            self.problems.append(_Bad(node, f"`{section}` must be a list of rules").problem)
+            return ()
+        out = []
+        for i, item in enumerate(node.value):
+            rule = self.rule(item, section, i)
+            if rule is not None:
+                out.append(rule)
+        return tuple(out)
+
+    def rule(self, node: yaml.Node, section: str, i: int) -> Rule | None:
+        required = ("name", "until", "reason") if section == "exceptions" else ()
+        fields = self.keys(node, SECTIONS[section], required)
+        if not fields and not isinstance(node, yaml.MappingNode):
+            return None
+        before = len(self.problems)
+        values: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key in ("name", "description", "reason", "until", "since"):
+                continue
+            parsed = self.guard(lambda k=key, v=value: _VALUES[k](v), None)  # type: ignore[misc]
+            values["remote" if key == "networks" else key] = parsed
+        if not (set(values) - {"name"}):
+            self.problems.append(_Bad(node, f"a rule in `{section}` must select something").problem)
+        name = self.guard(lambda: _text(fields["name"]), "") if "name" in fields else ""
+        name = name or f"{section}[{i}]"
+        reason = self.guard(lambda: _text(fields["reason"]), "") if "reason" in fields else ""
+        where = f"{self.path}:{node.start_mark.line + 1}"
+        dates = {k: self.guard(lambda k=k: _date(fields[k]), None)  # type: ignore[misc]
+                 for k in ("until", "since") if k in fields}  # fmt: skip
+        if len(self.problems) > before:
+            return None
+        match = Match(**values)
+        spots = tuple(
+            Spot(key, _text(item), item.start_mark.line + 1, item.start_mark.column + 1)
+            for key, value in fields.items() if key in CHECKED
+            for item in _items(value)
+        )  # fmt: skip
+        if section == "exceptions":
+            return Exception_(name, match, where, reason, spots, dates["until"] or date.min,
+                              dates.get("since"))  # fmt: skip
+        return Rule(name, match, where, reason, spots)
+
+    def guard(self, fn: Callable[[], T], default: T) -> T:
+        try:
+            return fn()
+        except _Bad as bad:
+            self.problems.append(bad.problem)
+            return default
+
+    def unique(self, rules: tuple[Rule, ...], root: yaml.Node) -> None:
+        seen: dict[str, str] = {}
+        for rule in rules:
+            if rule.name in seen:
+                line = int(rule.where.rsplit(":", 1)[1])
+                msg = f"rule name {rule.name!r} is already used at {seen[rule.name]}"
+                self.problems.append(Problem(line, 1, msg))
+            seen[rule.name] = rule.where
+
+
+def _suggest(name: str, allowed: tuple[str, ...] | set[str]) -> str:
+    close = [k for k in sorted(allowed) if k.rstrip("s") == name.rstrip("s")]
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (expected one of {', '.join(sorted(allowed))})"
+
+
+def _text(node: yaml.Node) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        raise _Bad(node, "expected a single value, not a list or mapping")
+    return str(node.value).strip()
+
+
+def _items(node: yaml.Node) -> list[yaml.Node]:
+    """A list's items; a single value counts as a list of one."""
+    if isinstance(node, yaml.SequenceNode):
+        if not node.value:
+            raise _Bad(node, "empty list: it would match nothing; leave the key out instead")
+        return list(node.value)
+    if isinstance(node, yaml.ScalarNode):
+        return [node]
+    raise _Bad(node, "expected a value or a list of values")
+
+
+def _each(parse: Callable[[yaml.Node], T]) -> Callable[[yaml.Node], tuple[T, ...]]:
+    return lambda node: tuple(parse(item) for item in _items(node))
+
+
+def _version(node: yaml.Node) -> int:
+    if _text(node) != str(SCHEMA_VERSION):
+        raise _Bad(node, f"unsupported policy version {_text(node)!r} (this residency reads 1)")
+    return SCHEMA_VERSION
+
+
+def _network(node: yaml.Node) -> Cidr:
+    """A CIDR, or a single address (a /32 or /128)."""
+    text = _text(node)
+    try:
+        if "/" not in text:
+            parse_address(text)
+            text += "/128" if ":" in text else "/32"
+        return parse_cidr(text)
+    except ValueError as err:
+        raise _Bad(node, str(err)) from None
+
+
+def _port(node: yaml.Node) -> tuple[int, int]:
+    text = _text(node)
+    low, dash, high = text.partition("-")
+    try:
+        pair = (int(low), int(high) if dash else int(low))
+    except ValueError:
+        raise _Bad(node, f"not a port or port range: {text!r}") from None
+    if not (0 <= pair[0] <= pair[1] <= 65535):
+        raise _Bad(node, f"port range out of 0-65535 or reversed: {text!r}")
+    return pair
+
+
+def _protocol(node: yaml.Node) -> int:
+    text = _text(node).lower()
+    if text.isdigit() and int(text) < 256:
+        return int(text)
+    if text not in PROTOCOLS:
+        raise _Bad(node, f"unknown protocol {text!r} (use {', '.join(PROTOCOLS)} or a number)")
+    return PROTOCOLS[text]
+
+
+def _provider(node: yaml.Node) -> str:
+    text = _text(node).lower()
+    if text not in PROVIDERS:
+        raise _Bad(node, f"unknown provider {text!r} (one of {', '.join(PROVIDERS)})")
+    return text
+
+
+def _country(node: yaml.Node) -> str:
+    text = _text(node)
+    if not _CC.fullmatch(text):
+        raise _Bad(node, f"country must be an ISO 3166-1 alpha-2 code like US, not {text!r}")
+    return text
+
+
+def _glob(node: yaml.Node) -> str:
+    text = _text(node).lower().rstrip(".")
+    if not text or any(c.isspace() for c in text):
+        raise _Bad(node, f"not a name pattern: {text!r}")
+    fnmatch.translate(text)
+    return text
+
+
+def _word(node: yaml.Node) -> str:
+    text = _text(node)
+    if not _USERISH.fullmatch(text):
+        raise _Bad(node, f"expected one word, not {text!r}")
+    return text
+
+
+def _date(node: yaml.Node) -> date:
+    text = _text(node)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _Bad(node, f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _set(parse: Callable[[yaml.Node], str]) -> Callable[[yaml.Node], frozenset[str]]:
+    return lambda node: frozenset(_each(parse)(node))
+
+
+_VALUES: dict[str, Callable[[yaml.Node], Any]] = {
+    "local": _each(_network),
+    "remote": _each(_network),
+    "networks": _each(_network),
+    "ports": _each(_port),
+    "protocols": lambda n: frozenset(_each(_protocol)(n)),
+    "interfaces": _set(_word),
+    "classes": _set(_word),
+    "provider": _provider,
+    "regions": _set(_word),
+    "border_groups": _set(_word),
+    "services": _set(_word),
+    "sites": _set(_word),
+    "countries": _set(_country),
+    "names": _each(_glob),
+    "processes": _set(_word),
+    "executables": _each(_text),
+    "users": _set(_word),
+}
+

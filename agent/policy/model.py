@@ -1,0 +1,99 @@
+"""A policy as frozen records: what is in scope, where it may end, and the dated exceptions.
+
+Every rule keeps where it was written (`file:line`), so a verdict can cite the line that decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import NamedTuple
+
+from agent.intel.cidr import Cidr
+
+PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132}
+"""Protocol names a policy may use, with their IP protocol numbers."""
+PROVIDERS = ("oci", "aws", "azure", "gcp")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A conjunction: every key that is set must hold (each list is "any of"); unset keys
+    match everything. One type serves scope selectors, approvals and exceptions; the loader
+    decides which keys each section may use."""
+
+    local: tuple[Cidr, ...] | None = None
+    """The initiator's address (offline) or the host's side (live)."""
+    remote: tuple[Cidr, ...] | None = None
+    """The responder's address: `remote:` in scope, `networks:` in approvals."""
+    ports: tuple[tuple[int, int], ...] | None = None
+    """The responder's port, as inclusive ranges."""
+    protocols: frozenset[int] | None = None
+    interfaces: frozenset[str] | None = None
+    classes: frozenset[str] | None = None
+    """The remote address's special-purpose class (`private`, `multicast`, ... or `global`)."""
+    provider: str | None = None
+    regions: frozenset[str] | None = None
+    border_groups: frozenset[str] | None = None
+    services: frozenset[str] | None = None
+    sites: frozenset[str] | None = None
+    countries: frozenset[str] | None = None
+    names: tuple[str, ...] | None = None
+    """Globs over the names seen for the flow (DNS, SNI, QUIC, HTTP Host), lower case."""
+    processes: frozenset[str] | None = None
+    executables: tuple[str, ...] | None = None
+    """Globs over the executable path (live mode only)."""
+    users: frozenset[str] | None = None
+
+    @property
+    def weak(self) -> bool:
+        """Whether a match rests on weak evidence only: a country (from the range files or
+        country data) or a name seen on the wire, not an address range."""
+        strong = (self.remote, self.provider, self.regions, self.border_groups, self.sites)
+        return all(x is None for x in strong) and (
+            self.countries is not None or self.names is not None
+        )
+
+
+class Spot(NamedTuple):
+    """Where one value of a rule was written, for checks made after loading (a region that no
+    range file knows is found only once the store is consulted)."""
+
+    key: str
+    value: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A named selector or approval, and where it was written."""
+
+    name: str
+    match: Match
+    where: str
+    """`file:line` of the rule."""
+    reason: str = ""
+    spots: tuple[Spot, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Exception_(Rule):
+    """An approval that holds only up to and including `until` (a UTC date), for a reason."""
+
+    until: date = date.min
+    since: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    path: str
+    sha256: str
+    text: str
+    """The policy as written, so a report can quote it whole."""
+    name: str
+    version: int
+    include: tuple[Rule, ...]
+    exclude: tuple[Rule, ...]
+    approve: tuple[Rule, ...]
+    exceptions: tuple[Exception_, ...] = field(default=())
