@@ -61,7 +61,7 @@ def document(
         "unverified": _destinations(tally, UNVERIFIED),
         "approvals": [_use(u) for u in tally.used(APPROVED)],
         "exemptions": [_use(u) for u in tally.used(EXEMPT)],
-        "expired_exceptions": [
+        "exceptions_not_in_force": [
             _use(u) for u in tally.used(VIOLATION) if isinstance(u.rule, Exception_)
         ],
         "exclusions": [_use(u) for u in tally.used(EXCLUDED)],

@@ -6,6 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 VERDICT_ROWS = ("approved", "exempt", "violation", "unverified")
+RULE_SECTIONS = (
+    ("approvals", "Approved by"),
+    ("exemptions", "Exceptions used"),
+    ("exceptions_not_in_force", "Exceptions not in force (their flows are violations)"),
+    ("exclusions", "Excluded from scope"),
+)
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -72,9 +78,7 @@ def _destinations(doc: dict[str, Any], key: str) -> list[str]:
 
 def _rules(doc: dict[str, Any]) -> list[str]:
     lines: list[str] = []
-    for key, title in (("approvals", "Approved by"), ("exemptions", "Exceptions used"),
-                       ("expired_exceptions", "Exceptions past their date (now violations)"),
-                       ("exclusions", "Excluded from scope")):  # fmt: skip
+    for key, title in RULE_SECTIONS:
         if not doc[key]:
             continue
         lines += ["", f"{title}:"]

@@ -32,7 +32,7 @@ ENDPOINT = ("provider", "regions", "border_groups", "services", "sites", "networ
 SECTIONS = {
     "include": {"name", "description", *TRAFFIC},
     "exclude": {"name", "reason", *TRAFFIC},
-    "approve": {"name", "description", *ENDPOINT},
+    "approve": {"name", "description", "ports", "protocols", *ENDPOINT},
     "exceptions": {"name", "reason", "until", "since", "local", "ports", "protocols", *ENDPOINT},
 }
 CHECKED = ("provider", "regions", "border_groups", "sites", "until")
@@ -94,6 +94,8 @@ class _Reader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[Problem] = []
+        self.seen: dict[str, str] = {}
+        """Rule names already read -> where."""
 
     def policy(self, root: yaml.MappingNode, text: str, sha256: str) -> Policy:
         top = self.keys(root, TOP, required=("version", "scope", "approve"))
@@ -109,7 +111,6 @@ class _Reader:
             exclude = self.rules(scope.get("exclude"), "exclude")
         approve = self.rules(top.get("approve"), "approve", required=True)
         exceptions = self.rules(top.get("exceptions"), "exceptions")
-        self.unique(include + exclude + approve + exceptions, root)
         return Policy(self.path, sha256, text, name, version, include, exclude, approve,
                       tuple(r for r in exceptions if isinstance(r, Exception_)))  # fmt: skip
 
@@ -153,22 +154,26 @@ class _Reader:
 
     def rule(self, node: yaml.Node, section: str, i: int) -> Rule | None:
         required = ("name", "until", "reason") if section == "exceptions" else ()
+        before = len(self.problems)
         fields = self.keys(node, SECTIONS[section], required)
         if not fields and not isinstance(node, yaml.MappingNode):
             return None
-        before = len(self.problems)
         values: dict[str, Any] = {}
         for key, value in fields.items():
             if key in ("name", "description", "reason", "until", "since"):
                 continue
             parsed = self.guard(lambda k=key, v=value: _VALUES[k](v), None)  # type: ignore[misc]
             values["remote" if key == "networks" else key] = parsed
-        if not (set(values) - {"name"}):
+        if not values and len(self.problems) == before:
             self.problems.append(_Bad(node, f"a rule in `{section}` must select something").problem)
         name = self.guard(lambda: _text(fields["name"]), "") if "name" in fields else ""
         name = name or f"{section}[{i}]"
-        reason = self.guard(lambda: _text(fields["reason"]), "") if "reason" in fields else ""
         where = f"{self.path}:{node.start_mark.line + 1}"
+        if name in self.seen:
+            why = f"rule name {name!r} is already used at {self.seen[name]}"
+            self.problems.append(_Bad(fields.get("name", node), why).problem)
+        self.seen.setdefault(name, where)
+        reason = self.guard(lambda: _text(fields["reason"]), "") if "reason" in fields else ""
         dates = {k: self.guard(lambda k=k: _date(fields[k]), None)  # type: ignore[misc]
                  for k in ("until", "since") if k in fields}  # fmt: skip
         if len(self.problems) > before:
@@ -190,15 +195,6 @@ class _Reader:
         except _Bad as bad:
             self.problems.append(bad.problem)
             return default
-
-    def unique(self, rules: tuple[Rule, ...], root: yaml.Node) -> None:
-        seen: dict[str, str] = {}
-        for rule in rules:
-            if rule.name in seen:
-                line = int(rule.where.rsplit(":", 1)[1])
-                msg = f"rule name {rule.name!r} is already used at {seen[rule.name]}"
-                self.problems.append(Problem(line, 1, msg))
-            seen[rule.name] = rule.where
 
 
 def _suggest(name: str, allowed: tuple[str, ...] | set[str]) -> str:
