@@ -51,9 +51,10 @@ def parse_address(text: str) -> tuple[int, bool]:
         raise ValueError(f"not an IPv4 address: {text!r}") from None
 
 
-def parse_cidr(text: str) -> Cidr:
+def parse_cidr(text: str, spans_v4: bool = False) -> Cidr:
     """`address/length` -> its range. Host bits set are an error, never silently cleared: a file
-    that writes 10.0.0.1/24 means something we cannot know."""
+    that writes 10.0.0.1/24 means something we cannot know. `spans_v4` lets an IPv6 range cover
+    the IPv4-mapped block (a policy's `::/0` means every IPv6 address, and IPv4 with it)."""
     addr, slash, length = text.partition("/")
     if not slash:
         raise ValueError(f"not a CIDR (address/length): {text!r}")
@@ -76,7 +77,7 @@ def parse_cidr(text: str) -> Cidr:
         )
         raise ValueError(f"host bits set in {text!r} (the network is {shown}/{n})")
     last = value | host
-    if not v4:
+    if not v4 and not spans_v4:
         _outside_v4(value, last, text)
     return Cidr(value >> 64, value & MASK64, last >> 64, last & MASK64, n + 96 if v4 else n)
 

@@ -238,7 +238,7 @@ def _network(node: yaml.Node) -> Cidr:
         if "/" not in text:
             parse_address(text)
             text += "/128" if ":" in text else "/32"
-        return parse_cidr(text)
+        return parse_cidr(text, spans_v4=True)
     except ValueError as err:
         raise _Bad(node, str(err)) from None
 

@@ -1,0 +1,222 @@
+"""`residency analyze` end to end on real captures with the providers' real range files: the
+headline must equal numbers computed here independently, from tshark's conversations
+(`*.truth.json`), the range files read with `ipaddress`, and DB-IP's CSV read with `csv`."""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import gzip
+import hashlib
+import ipaddress
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import main
+from agent.intel.store import Store, read_bytes, utcnow
+from tests.truth import PCAPS, SHARED, truth
+
+CAPTURES = [
+    "cs_http_espn.pcapng", "suri_vxlan-decoder-03__vxlan.pcap", "tcpdump_tcp-handshake-nano.pcap",
+    "zeek_chromium-115.0.5790.110-api-cirrus-com.pcap", "zeek_tls12-decryption.pcap",
+    "zeek_quic-multiple-initial-fragmented-crypto.pcap", "zeek_get.pcap", "cs_dns.pcap",
+    "zeek_openjdk-25.0.2-zeek.org.pcap", "tcpdump_dns_tcp.pcap", "scapy_tls_tcp_frag_withnss.pcap",
+    "rpp_wireshark_samples-test.pcapng", "tcpdump_geneve.pcap", "zeek_mpls-in-vlan.pcap",
+    "zeek_pcapng-multi-interface.pcapng", "tcpdump_quic_handshake.pcap",
+    "zeek_firefox-102.13.0esr-blog-cloudflare-com.pcap",
+]  # fmt: skip
+PROVIDERS = ("aws-ip-ranges.json", "gcp-cloud.json", "oci-public_ip_ranges.json")
+EXCLUDED = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "224.0.0.0/4",
+            "255.255.255.255/32", "fe80::/10", "ff00::/8"]  # fmt: skip
+APPROVED = {("aws", "us-east-1"), ("aws", "us-west-2"), ("gcp", "us-central1")}
+POLICY = f"""\
+version: 1
+scope:
+  include:
+    - local: "::/0"
+      protocols: [tcp, udp]
+  exclude:
+    - name: not-global
+      remote: [{", ".join(EXCLUDED)}]
+approve:
+  - name: aws-us
+    provider: aws
+    regions: [us-east-1, us-west-2]
+  - name: gcp-us
+    provider: gcp
+    regions: us-central1
+"""
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (SHARED / "ranges").is_dir() or not PCAPS.is_dir():
+        pytest.skip(f"needs the shared captures and range files in {SHARED} (CI has them)")
+    root = tmp_path_factory.mktemp("home")
+    store = Store(root)
+    files = [SHARED / "ranges" / n for n in PROVIDERS] + sorted((SHARED / "geo").glob("*.csv.gz"))
+    for path in files:
+        store.add(read_bytes(str(path)), str(path), utcnow())
+    (root / "policy.yaml").write_text(POLICY)
+    return root
+
+
+def analyze(home: Path, *args: str) -> tuple[int, str, str]:
+    run = CliRunner().invoke(main, ["analyze", *args], env={"RESIDENCY_HOME": str(home)})
+    return run.exit_code, run.stdout, run.stderr
+
+
+class Places:
+    """Who an address belongs to, from the raw files: longest prefix over the provider files
+    (AWS `GLOBAL` and GCP `global` are region-less), and DB-IP's ranges for "has a country"."""
+
+    def __init__(self) -> None:
+        self.nets: list[tuple[Any, str, str | None]] = []
+        aws = json.loads((SHARED / "ranges" / PROVIDERS[0]).read_text())
+        for p in aws["prefixes"] + aws["ipv6_prefixes"]:
+            net = p.get("ip_prefix") or p["ipv6_prefix"]
+            self.add(net, "aws", None if p["region"] == "GLOBAL" else p["region"])
+        for p in json.loads((SHARED / "ranges" / PROVIDERS[1]).read_text())["prefixes"]:
+            net = p.get("ipv4Prefix") or p["ipv6Prefix"]
+            self.add(net, "gcp", None if p["scope"] == "global" else p["scope"])
+        for r in json.loads((SHARED / "ranges" / PROVIDERS[2]).read_text())["regions"]:
+            for c in r["cidrs"]:
+                self.add(c["cidr"], "oci", r["region"])
+        self.geo: dict[int, tuple[list[int], list[int]]] = {4: ([], []), 6: ([], [])}
+        for path in sorted((SHARED / "geo").glob("*.csv.gz")):
+            with gzip.open(path, "rt") as f:
+                for first, last, _cc in csv.reader(f):
+                    a, b = ipaddress.ip_address(first), ipaddress.ip_address(last)
+                    self.geo[a.version][0].append(int(a))
+                    self.geo[a.version][1].append(int(b))
+
+    def add(self, net: str, provider: str, region: str | None) -> None:
+        self.nets.append((ipaddress.ip_network(net), provider, region))
+
+    def provider(self, addr: str) -> tuple[str, str | None] | None:
+        ip = ipaddress.ip_address(addr)
+        found = [(n.prefixlen, p, r) for n, p, r in self.nets
+                 if n.version == ip.version and ip in n]  # fmt: skip
+        return max(found)[1:] if found else None
+
+    def has_country(self, addr: str) -> bool:
+        ip = ipaddress.ip_address(addr)
+        firsts, lasts = self.geo[ip.version]
+        i = bisect.bisect_right(firsts, int(ip)) - 1
+        return i >= 0 and int(ip) <= lasts[i]
+
+
+@pytest.fixture(scope="module")
+def places(home: Path) -> Places:
+    return Places()
+
+
+def expected(name: str, places: Places) -> dict[str, Counter[str]]:
+    """The headline by verdict from tshark's conversations: `a` (first sender) is local."""
+    flows: Counter[str] = Counter()
+    nbytes: Counter[str] = Counter()
+    excluded = [ipaddress.ip_network(n) for n in EXCLUDED]
+    convs = truth(PCAPS / name)["conversations"]
+    for c in convs["tcp"] + convs["udp"]:
+        b = ipaddress.ip_address(c["b_addr"])
+        found = places.provider(c["b_addr"])
+        if any(b.version == n.version and b in n for n in excluded):
+            kind = "excluded"
+        elif found in APPROVED:
+            kind = "approved"
+        elif (found and found[1] is None) or (not found and not places.has_country(c["b_addr"])):
+            kind = "unverified"
+        else:
+            kind = "violation"
+        flows[kind] += 1
+        nbytes[kind] += c["ip_bytes_a_to_b"] + c["ip_bytes_b_to_a"]
+    return {"flows": flows, "bytes": nbytes}
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_headline_matches_an_independent_count(home: Path, places: Places, name: str) -> None:
+    code, out, err = analyze(home, str(PCAPS / name), "--policy", str(home / "policy.yaml"),
+                             "--json")  # fmt: skip
+    doc = json.loads(out)
+    want = expected(name, places)
+    h = doc["headline"]
+    for kind in ("approved", "violation", "unverified", "excluded"):
+        assert (h[kind]["flows"], h[kind]["bytes"]) == (
+            want["flows"][kind], want["bytes"][kind]), kind  # fmt: skip
+    inside = sum(want["flows"][k] for k in ("approved", "violation", "unverified"))
+    assert h["in_scope"]["flows"] == inside
+    assert code == (0 if doc["compliant"] else 1)
+    assert doc["compliant"] == (inside == want["flows"]["approved"])
+    assert len(doc["violations"]) == len({v["address"] for v in doc["violations"]})
+    assert sum(v["flows"] for v in doc["violations"]) == h["violation"]["flows"]
+    capture = doc["inputs"]["captures"][0]
+    assert capture["sha256"] == hashlib.sha256((PCAPS / name).read_bytes()).hexdigest()
+
+
+def test_reruns_give_the_same_bytes(home: Path) -> None:
+    args = (str(PCAPS / "cs_http_espn.pcapng"), "--policy", str(home / "policy.yaml"), "--json")
+    assert analyze(home, *args)[1] == analyze(home, *args)[1]
+
+
+def test_allow_unverified_changes_only_the_exit_code(home: Path) -> None:
+    args = [str(PCAPS / "tcpdump_quic_handshake.pcap"), "--policy", str(home / "policy.yaml")]
+    strict, lenient = analyze(home, *args), analyze(home, *args, "--allow-unverified")
+    assert (strict[0], lenient[0]) == (1, 0)
+    assert strict[1].startswith("NOT COMPLIANT: 0 violations, 1 unverified flow")
+    assert lenient[1].startswith("COMPLIANT")
+
+
+def test_a_damaged_capture_is_analysed_up_to_the_damage(home: Path, tmp_path: Path) -> None:
+    whole = (PCAPS / "cs_http_espn.pcapng").read_bytes()
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(whole[: len(whole) // 2] + b"\xff" * 64 + whole[len(whole) // 2 :])
+    code, out, err = analyze(home, str(cut), "--policy", str(home / "policy.yaml"), "--json")
+    doc = json.loads(out)
+    assert code == 5 and err.count("error:") == 1 and str(cut) in err
+    assert not doc["complete"] and doc["inputs"]["captures"][0]["error"] in err
+    assert 0 < doc["headline"]["in_scope"]["flows"] <= 39
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["missing.pcap", "--policy", "{policy}"], 3, "error: missing.pcap: no such file"),
+    (["{capture}", "--policy", "missing.yaml"], 3, "error: missing.yaml: no such file"),
+    (["{capture}", "--policy", "{bad}"], 8, "error: {bad}:1:1: missing key 'scope'"),
+    (["{capture}"], 2, "Missing option '--policy'"),
+])  # fmt: skip
+def test_bad_input_is_one_line_and_an_exit_code(
+    home: Path, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\napprove: [{provider: oci}]\n")
+    fill = {"policy": str(home / "policy.yaml"), "capture": str(PCAPS / "cs_dns.pcap"),
+            "bad": str(bad)}  # fmt: skip
+    got = analyze(home, *(a.format(**fill) for a in args))
+    assert got[0] == code and message.format(**fill) in got[2]
+    assert "Traceback" not in got[2]
+
+
+def test_policy_check_cli(home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(POLICY.replace("us-central1", "us-nowhere1").replace("tcp, udp", "tcp, ud"))
+    run = CliRunner().invoke(main, ["policy", "check", str(bad)],
+                             env={"RESIDENCY_HOME": str(home)})  # fmt: skip
+    assert run.exit_code == 8
+    assert run.stdout.splitlines() == [
+        f"{bad}:5:24: error: unknown protocol 'ud' (use icmp, tcp, udp, ipv6-icmp, icmpv6, sctp "
+        "or a number)",
+    ]
+    good = CliRunner().invoke(main, ["policy", "check", str(home / "policy.yaml")],
+                              env={"RESIDENCY_HOME": str(home)})  # fmt: skip
+    assert good.exit_code == 0, good.output
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text(POLICY.replace("us-central1", "us-nowhere1"))
+    run = CliRunner().invoke(main, ["policy", "check", str(unknown)],
+                             env={"RESIDENCY_HOME": str(home)})  # fmt: skip
+    assert run.exit_code == 8 and (
+        f"{unknown}:15:14: error: unknown gcp region 'us-nowhere1': in no stored range file and "
+        "no region table") in run.stdout  # fmt: skip
