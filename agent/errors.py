@@ -8,7 +8,7 @@
     ├── FetchError                  exit 7   a download failed
     ├── PolicyError                 exit 8   a policy file is wrong (file:line:col)
     ├── JournalError                exit 9   the journal cannot be written, read or verified
-    ├── ReportError                 exit 10  a report is unreadable, or fails its signature or re-run
+    ├── ReportError                 exit 10  a report cannot be read, or fails verification
     └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
 
 Exit 1 is not an error: `analyze` uses it to say "violations found", as `diff` and `grep` say
