@@ -9,6 +9,7 @@
     ├── PolicyError                 exit 8   a policy file is wrong (file:line:col)
     ├── JournalError                exit 9   the journal cannot be written, read or verified
     ├── ReportError                 exit 10  a report cannot be read, or fails verification
+    ├── ConfigError                 exit 11  the daemon's configuration is wrong
     └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
 
 Exit 1 is not an error: `analyze` uses it to say "violations found", as `diff` and `grep` say
@@ -96,6 +97,12 @@ class ReportError(ResidencyError):
     """A report cannot be read, or fails its signature or its re-run."""
 
     exit_code = 10
+
+
+class ConfigError(ResidencyError):
+    """The daemon's configuration file cannot be used."""
+
+    exit_code = 11
 
 
 class BadAddress(ResidencyError):
