@@ -44,6 +44,12 @@ class FlowPipeline:
             self._swept = self.table.now
         return self._named(self.table.pop_ended())
 
+    def tick(self, now_ns: int) -> FlowBatch:
+        """Live mode: time passes without packets too; end the flows idle or active too long
+        by `now_ns` (the caller's clock, which stamps the live packets as well)."""
+        self.table.expire(max(now_ns, self.table.now))
+        return self._named(self.table.pop_ended())
+
     def finish(self) -> FlowBatch:
         """End every flow still open (end of capture)."""
         self.table.expire(flush=True)
@@ -55,8 +61,7 @@ class FlowPipeline:
         serial, dst, first = (
             batch.columns[COLUMN[k]].tolist() for k in ("serial", "dst", "first_ns")
         )
-        find = self.names.names_of
-        return batch.with_names([find(*f) for f in zip(serial, dst, first, strict=True)])
+        return batch.with_names(self.names.names_of_flows(serial, dst, first))
 
     def _count_records(self, batch: RecordBatch) -> None:
         s = self.stats
