@@ -63,6 +63,12 @@ def walk_block(ring: U8, start: int, count: int, first: int, skip_outgoing: bool
     return n
 
 
+def warm_walk() -> None:
+    """Compile `walk_block` (or load it from the cache) ahead of the first block."""
+    z = np.zeros(1, np.int64)
+    walk_block(np.zeros(64, np.uint8), 0, 0, 0, False, z, z, z, z)
+
+
 @njit(cache=True, inline="always")
 def _u32(b: U8, i: int) -> np.int64:
     return (
@@ -145,8 +151,7 @@ class LiveSource:
         return RecordBatch(self.ring, z, z, z, z, z, z)
 
     def close(self) -> None:
-        self.ring = np.zeros(0, np.uint8)
-        self.ring_map.close()
+        """Close the socket; the ring's memory goes when the last batch viewing it does."""
         self.sock.close()
 
 

@@ -1,6 +1,6 @@
 """The `residency` command: one module per group of commands, all on `main`."""
 
-from agent.cli import analyze, flows, ranges
+from agent.cli import analyze, daemon, flows, ranges, report
 from agent.cli.base import main
 
-__all__ = ["analyze", "flows", "main", "ranges"]
+__all__ = ["analyze", "daemon", "flows", "main", "ranges", "report"]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Any
 
 from agent.intel.cidr import Cidr, parse_address
 from agent.intel.lookup import lookup
@@ -58,6 +59,16 @@ class Verdict:
     contradictions: tuple[str, ...] = ()
     """Names that say one place while the address is placed in another."""
     process: Process | None = None
+
+    def evidence(self) -> dict[str, Any]:
+        """The verdict in its JSON form, without the flow and process (kept beside it)."""
+        rule = self.rule
+        return {
+            "scope": self.scope, "verdict": self.verdict,
+            "rule": None if rule is None else {"name": rule.name, "where": rule.where},
+            "answer": self.answer.as_dict(), "weak": self.weak, "note": self.note,
+            "contradictions": list(self.contradictions),
+        }  # fmt: skip
 
 
 class Judge:

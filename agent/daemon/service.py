@@ -1,0 +1,306 @@
+"""The agent's main loop: live packets and the connection table in, judged flows out to the
+journal, alerts and metrics. The chain is the offline one (FlowPipeline, then Judge); only the
+source (a live socket) and the sink (the journal) differ.
+
+Threads: one per captured interface runs the pipeline and hands ended flows over a queue; the
+main thread attributes, judges, journals, polls connections, beats and takes signals (SIGHUP
+reloads the policy and ranges atomically, SIGTERM/SIGINT flush and stop).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+import numpy as np
+
+from agent import __version__
+from agent.capture.batch import RecordBatch
+from agent.capture.live import LiveSource, warm_walk
+from agent.daemon.alerts import Alerts, alert_of
+from agent.daemon.config import Config
+from agent.daemon.metrics import Metrics, serve
+from agent.daemon.notify import sd_notify
+from agent.errors import JournalError, ResidencyError
+from agent.intel.store import Store, Stored
+from agent.journal import (
+    Journal,
+    flow_entry,
+    heartbeat_entry,
+    inputs_entry,
+    start_entry,
+    stop_entry,
+)  # fmt: skip
+from agent.journal.chain import Entry
+from agent.model import Flow, FlowBatch, Process
+from agent.pipeline import FlowPipeline
+from agent.policy.judge import IN, VIOLATION, Judge, Verdict
+from agent.policy.load import load_policy
+from agent.policy.model import Policy
+
+DAY_NS = 86_400 * 1_000_000_000
+PENDING_MAX = 1_000_000
+"""Journal rows held in memory while the disk refuses them; past this the oldest are counted as
+lost (and the count is journaled when writing works again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What the judging rests on; swapped whole on SIGHUP."""
+
+    policy: Policy
+    judge: Judge
+    ranges: list[Stored]
+
+
+def load_inputs(config: Config) -> Inputs:
+    policy = load_policy(config.policy)
+    store = Store(config.store_home)
+    chosen = store.current()
+    return Inputs(policy, Judge(policy, store.table(chosen)), chosen)
+
+
+def warm_up(config: Config) -> None:
+    """Compile (or load from the cache) every kernel before saying READY, so the first packets
+    are not met by a compiler pause that the ring would pay for in drops."""
+    frame = bytes(12) + b"\x08\x00" + bytes.fromhex(
+        "450000280001000040060000c0000201c000020a" "d431 01bb 00000001 00000000 5002 2000 0000 0000"
+        .replace(" ", ""))  # fmt: skip
+    data = np.frombuffer(bytearray(frame), np.uint8)  # writable, like the ring: one compile
+    one = np.array([0], np.int64)
+    size = np.array([len(frame)], np.int64)
+    pipe = FlowPipeline(config.idle_timeout, config.active_timeout)
+    pipe.feed(RecordBatch(data, one, size, size, np.array([1], np.int64), one + 1, one))
+    pipe.tick(2)
+    pipe.finish()
+    warm_walk()
+
+
+class Owners:
+    """The connection table's view the agent needs: who owns a 5-tuple. The tracker from
+    agent.daemon.connections provides it; tests and `--no-connections` use none."""
+
+    def poll(self, now_ns: int) -> None: ...
+
+    def owner_of(self, proto: int, src: str, sport: int, dst: str, dport: int) -> Process | None:
+        return None
+
+    def open_count(self) -> int:
+        return 0
+
+
+class Agent:
+    def __init__(self, config: Config, owners: Owners | None = None,
+                 view: Callable[[Verdict], None] | None = None) -> None:  # fmt: skip
+        self.config = config
+        self.host = socket.gethostname()
+        self.inputs = load_inputs(config)
+        self.owners = owners or Owners()
+        self.view = view
+        self.metrics = Metrics()
+        self.alerts = Alerts(config.webhook)
+        self.journal = Journal.open(config.journal_path, create=True)
+        self.pending: list[Entry] = []
+        self.lost = 0
+        self.ended: queue.Queue[tuple[str, FlowBatch]] = queue.Queue()
+        self.stopping = threading.Event()
+        self.reloading = threading.Event()
+        self.sources = [LiveSource(i, config.filter) for i in config.interfaces]
+        warm_up(config)
+        self.judged = self.attributed = 0
+        self.journal_failing = ""
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, lambda *_: self.reloading.set())
+        server = serve(self.metrics, self.config.metrics) if self.config.metrics else None
+        now = time.time_ns()
+        self._write([start_entry(now, {"version": __version__, "host": self.host,
+                                       "interfaces": list(self.config.interfaces)}),
+                     self._inputs_entry(now)])  # fmt: skip
+        self._flush()
+        threads = [threading.Thread(target=self._capture, args=(s,), name=s.path, daemon=True)
+                   for s in self.sources]  # fmt: skip
+        for t in threads:
+            t.start()
+        sd_notify("READY=1")
+        beat_from = now
+        next_poll = next_beat = next_flush = 0.0
+        next_prune = time.monotonic() + 60
+        while not self.stopping.is_set():
+            self._drain(timeout=0.2)
+            clock = time.monotonic()
+            if self.reloading.is_set():
+                self.reloading.clear()
+                self._reload()
+            if clock >= next_poll:
+                self.owners.poll(time.time_ns())
+                self.metrics.set("residency_connections", self.owners.open_count())
+                next_poll = clock + self.config.poll_interval
+            if clock >= next_beat:
+                now = time.time_ns()
+                self._write([heartbeat_entry(beat_from, now, self._counters())])
+                beat_from, next_beat = now, clock + self.config.heartbeat_interval
+            if clock >= next_flush:
+                self._flush()
+                next_flush = clock + self.config.flush_interval
+            if self.config.retention_days and clock >= next_prune:
+                self._prune()
+                next_prune = clock + 3600
+        sd_notify("STOPPING=1")
+        for t in threads:
+            t.join(timeout=10)
+        self._drain(timeout=0)
+        now = time.time_ns()
+        self._write([heartbeat_entry(beat_from, now, self._counters()), stop_entry(now, "signal")])
+        self._flush()
+        self.alerts.close()
+        if server:
+            server.shutdown()
+        self.journal.close()
+        return 0
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping.set()
+
+    def _capture(self, source: LiveSource) -> None:
+        """One interface: packets -> flows, ended flows onto the queue; the pipeline is this
+        thread's alone."""
+        c = self.config
+        pipe = FlowPipeline(c.idle_timeout, c.active_timeout)
+        last_tick = time.monotonic()
+        try:
+            for batch in source.batches():
+                ended = pipe.feed(batch)
+                if len(ended):
+                    self.ended.put((source.interface, ended))
+                if time.monotonic() - last_tick >= 1.0:
+                    ended = pipe.tick(time.time_ns())
+                    if len(ended):
+                        self.ended.put((source.interface, ended))
+                    packets, drops = source.stats()
+                    self.metrics.add("residency_capture_packets_total", packets,
+                                     interface=source.interface)  # fmt: skip
+                    self.metrics.add("residency_capture_drops_total", drops,
+                                     interface=source.interface)  # fmt: skip
+                    last_tick = time.monotonic()
+                if self.stopping.is_set():
+                    break
+        except ResidencyError as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+        finally:
+            self.ended.put((source.interface, pipe.finish()))
+            source.close()
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            first = self.ended.get(timeout=timeout) if timeout else self.ended.get_nowait()
+        except queue.Empty:
+            return
+        batches = [first]
+        while True:
+            try:
+                batches.append(self.ended.get_nowait())
+            except queue.Empty:
+                break
+        for interface, batch in batches:
+            self.judge(list(batch.records()), interface)
+
+    # -- judging ----------------------------------------------------------------------------
+
+    def judge(self, flows: list[Flow], interface: str | None = None) -> list[Verdict]:
+        owners = [self.owners.owner_of(f.proto, f.src, f.sport, f.dst, f.dport) for f in flows]
+        verdicts = self.inputs.judge.judge(flows, [interface] * len(flows), owners)
+        entries = []
+        for v in verdicts:
+            kind = v.verdict or v.scope
+            nbytes = v.flow.bytes_fwd + v.flow.bytes_rev
+            self.metrics.add("residency_flows_total", verdict=kind)
+            self.metrics.add("residency_bytes_total", nbytes, verdict=kind)
+            entries.append(flow_entry(v.flow, v.evidence(), v.process))
+            if v.scope == IN and v.verdict == VIOLATION:
+                self.alerts.send(alert_of(v, self.host))
+                self.metrics.add("residency_alerts_total")
+            if self.view:
+                self.view(v)
+        self.judged += len(verdicts)
+        self.attributed += sum(p is not None for p in owners)
+        if self.judged:
+            self.metrics.set("residency_attribution_ratio", self.attributed / self.judged)
+        self._write(entries)
+        return verdicts
+
+    def _reload(self) -> None:
+        """SIGHUP: the new policy and ranges replace the old only if they load whole."""
+        try:
+            fresh = load_inputs(self.config)
+        except ResidencyError as err:
+            print(f"error: reload refused, the old policy stays: {err}", file=sys.stderr,
+                  flush=True)  # fmt: skip
+            return
+        self.inputs = fresh
+        self._write([self._inputs_entry(time.time_ns())])
+        print(f"reloaded: policy sha256:{fresh.policy.sha256[:16]}, "
+              f"{len(fresh.ranges)} range sources", file=sys.stderr, flush=True)  # fmt: skip
+
+    def _inputs_entry(self, now: int) -> Entry:
+        i = self.inputs
+        ranges = {v.slot: v.sha256 for v in i.ranges}
+        return inputs_entry(now, i.policy.sha256, ranges, i.policy.path)
+
+    # -- the journal ------------------------------------------------------------------------
+
+    def _write(self, entries: list[Entry]) -> None:
+        self.pending.extend(entries)
+        if len(self.pending) > PENDING_MAX:
+            cut = len(self.pending) - PENDING_MAX
+            self.lost += cut
+            del self.pending[:cut]
+        self.metrics.set("residency_journal_pending", len(self.pending))
+
+    def _flush(self) -> None:
+        """Commit what is pending in one transaction; if the disk refuses, keep it and judging
+        goes on in memory until a later flush succeeds."""
+        if not self.pending:
+            return
+        try:
+            self.journal.append(self.pending)
+        except JournalError as err:
+            if str(err) != self.journal_failing:
+                print(f"error: {err} (judging goes on; {len(self.pending)} rows kept in memory)",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                self.journal_failing = str(err)
+            return
+        if self.journal_failing:
+            print("journal: writing again", file=sys.stderr, flush=True)
+            self.journal_failing = ""
+        self.pending = []
+        self.metrics.set("residency_journal_pending", 0)
+        size = sum(os.path.getsize(p) for p in (str(self.config.journal_path),
+                   f"{self.config.journal_path}-wal") if os.path.exists(p))  # fmt: skip
+        self.metrics.set("residency_journal_bytes", size)
+
+    def _prune(self) -> None:
+        cut = time.time_ns() - int(self.config.retention_days * DAY_NS)
+        try:
+            self.journal.prune(cut)
+        except JournalError as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+
+    def _counters(self) -> dict[str, int]:
+        return {
+            "judged": self.judged, "attributed": self.attributed, "lost": self.lost,
+            "received": sum(s.received for s in self.sources),
+            "drops": sum(s.drops for s in self.sources),
+        }  # fmt: skip
