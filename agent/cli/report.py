@@ -1,0 +1,147 @@
+"""`report`, `report verify` and `keys generate`: signed verification reports for regulators."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from agent.analyze import analyze
+from agent.cli.base import main, reports_errors
+from agent.errors import ReportError
+from agent.files import open_input
+from agent.intel.store import Store, stale, utcnow
+from agent.policy.load import load_policy
+from agent.report import envelope
+from agent.report.build import Options, build
+from agent.report.chromium import find_chromium
+from agent.report.pdf import print_pdf
+from agent.report.rerun import rerun
+from agent.report.sections import verdict_text
+from agent.report.sign import check, generate, key_id, load_private, load_public
+
+
+class _MakeByDefault(click.Group):
+    """`report CAPTURE...` makes a report (the `make` command); `report verify REPORT` checks
+    one. A capture named like a command can still be given as `report make verify`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["make", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=_MakeByDefault)
+def report() -> None:
+    """Verification reports: `residency report CAPTURE... --policy FILE --out REPORT.json|.html|
+    .pdf [--sign KEY]` makes one; `residency report verify REPORT --key KEY.pub` checks one."""
+
+
+@report.command("make")
+@click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("--policy", "policy_path", required=True, metavar="FILE", help="The policy.")
+@click.option("--out", required=True, metavar="REPORT",
+              help="Where to write: .json, .html, or .pdf (needs Chromium).")  # fmt: skip
+@click.option("--sign", "key_path", metavar="KEY", help="Sign with this private key.")
+@click.option("--allow-unverified", is_flag=True,
+              help="Call the traffic compliant even when some could not be placed.")  # fmt: skip
+@click.option("--as-of", type=click.DateTime(), help="Use the range versions current then.")
+@click.option("--idle-timeout", default=0.0, show_default=True, metavar="SECS",
+              help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
+@click.option("--dated", is_flag=True,
+              help="Record when the report was made (no two runs are then the same).")  # fmt: skip
+@reports_errors
+def make(
+    captures: tuple[str, ...], policy_path: str, out: str, key_path: str | None,
+    allow_unverified: bool, as_of: datetime | None, idle_timeout: float, dated: bool,
+) -> None:  # fmt: skip
+    """Analyse CAPTURES by the policy and write a report for regulators. The report is the same
+    bytes for the same inputs. Exit 0 when written, whatever it found (its headline says);
+    5 when a capture is damaged part-way (the report covers what came before the damage)."""
+    kind = envelope.kind_of(out)
+    chromium = find_chromium() if kind == "pdf" else None
+    if kind == "pdf" and chromium is None:
+        raise ReportError("a PDF report needs Chromium (or $RESIDENCY_CHROMIUM); write .html")
+    key = load_private(_read(key_path), key_path) if key_path else None
+    if key_path and os.stat(key_path).st_mode & 0o077:
+        click.echo(f"warning: {key_path}: the private key is readable by others", err=True)
+    policy = load_policy(policy_path)
+    store = Store()
+    when = as_of.replace(tzinfo=UTC) if as_of else None
+    chosen = store.current(when)
+    for warning in stale(chosen, when or utcnow()):
+        click.echo(f"warning: {warning}", err=True)
+    result = analyze(captures, policy, store, chosen, None, idle_timeout)
+    generated = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ") if dated else None
+    doc = build(result, policy, Options(allow_unverified, idle_timeout, generated))
+    printer = (lambda page: print_pdf(page, chromium)) if chromium else None
+    _write(out, envelope.make(doc, kind, key, printer))
+    signed = f", signed by key sha256:{key_id(key.public_key())[:16]}" if key else ""
+    click.echo(f"{out}: {verdict_text(doc)[1]}{signed}")
+    if result.damaged:
+        raise result.damaged
+
+
+@report.command("verify")
+@click.argument("path", metavar="REPORT")
+@click.option("--key", "key_path", required=True, metavar="KEY.pub",
+              help="The public key the report should be signed with.")  # fmt: skip
+@click.option("--require-rerun", is_flag=True,
+              help="Fail unless the inputs are at hand and the re-run matches.")  # fmt: skip
+@reports_errors
+def verify(path: str, key_path: str, require_rerun: bool) -> None:
+    """Check REPORT (JSON, HTML or PDF): its signature by KEY.pub, that no byte changed, and,
+    where the captures, policy and range versions it names are at hand with the same SHA-256,
+    that analysing them again gives the same report. Exit 0: verified; 10: it fails."""
+    kind, env = envelope.read(_read(path), path)
+    signer = check(env, load_public(_read(key_path), key_path))
+    click.echo(f"{path}: {kind} report, signature good (ed25519, key sha256:{signer[:16]})")
+    outcome = rerun(env["report"], Store())
+    if outcome.done:
+        click.echo(f"{path}: re-run from the inputs gives the same report ({outcome.why})")
+    elif require_rerun:
+        raise ReportError(f"not re-run: {outcome.why}")
+    else:
+        click.echo(f"{path}: not re-run: {outcome.why}; the signature alone was checked")
+
+
+@main.group()
+def keys() -> None:
+    """Signing keys for reports."""
+
+
+@keys.command("generate")
+@click.argument("name")
+@reports_errors
+def keys_generate(name: str) -> None:
+    """Write a new Ed25519 key pair: NAME, the private key (PKCS#8 PEM, mode 0600), and
+    NAME.pub, the public key (one OpenSSH line) that `report verify --key` takes."""
+    private, public = generate(Path(name).name)
+    for path, data, mode in ((name, private, 0o600), (f"{name}.pub", public, 0o644)):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            raise click.UsageError(f"{path} exists; keys are never overwritten") from None
+        except OSError as err:
+            raise ReportError(f"{path}: cannot write: {err.strerror}") from err
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    pub = load_public(public, f"{name}.pub")
+    click.echo(f"{name}: private key (keep it secret); {name}.pub: public key sha256:{key_id(pub)}")
+
+
+def _read(path: str) -> bytes:
+    with open_input(path) as f:
+        return f.read()
+
+
+def _write(path: str, data: bytes) -> None:
+    """Whole or not at all: a half-written report must not look like one."""
+    tmp = Path(f"{path}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as err:
+        raise ReportError(f"{path}: cannot write the report: {err.strerror}") from err

@@ -1,0 +1,147 @@
+"""An analysis and its inputs -> the report document, schema "residency.report/1"
+(docs/report-schema.md): the analysis document regrouped for a reader, with the policy's text,
+the scope, the coverage and the method.
+
+Pure and deterministic: no clock unless a time is passed in, every list sorted, so the same
+inputs give the same canonical bytes and `report verify` can run it again and compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.analysis.document import canonical, document
+from agent.analyze import Analysis
+from agent.intel.cidr import Cidr
+from agent.intel.table import prefix_text
+from agent.policy.judge import VERDICTS
+from agent.policy.model import PROTOCOLS, Match, Policy, Rule
+from agent.report.coverage import coverage, vantage_points
+from agent.report.method import method
+
+SCHEMA = "residency.report/1"
+DIMENSIONS = ("provider", "region", "country", "site")
+RULES = ("approvals", "exemptions", "exceptions_not_in_force", "exclusions")
+PROTOCOL_NAMES = {number: name for name, number in reversed(PROTOCOLS.items())}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What, besides the inputs, decides a report's content; kept in it so a re-run can match."""
+
+    allow_unverified: bool = False
+    idle_timeout: float = 0.0
+    generated: str | None = None
+    """When the report was made, only if asked for: it makes every run's bytes differ."""
+
+
+def build(analysis: Analysis, policy: Policy, options: Options) -> dict[str, Any]:
+    doc = document(analysis.tally, policy, analysis.captures, analysis.ranges,
+                   options.allow_unverified)  # fmt: skip
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "tool": doc["tool"],
+        "options": {"allow_unverified": options.allow_unverified,
+                    "idle_timeout": options.idle_timeout},  # fmt: skip
+        "compliant": doc["compliant"],
+        "complete": doc["complete"],
+        "period": period(doc["period"]),
+        "scope": {
+            "hosts": [_rule(r) for r in policy.include],
+            "exclusions": [_rule(r) for r in policy.exclude],
+            "vantage_points": vantage_points(analysis.captures),
+        },
+        "headline": {
+            **doc["headline"],
+            "destinations": {"violation": len(doc["violations"]),
+                             "unverified": len(doc["unverified"])},  # fmt: skip
+        },
+        "breakdown": {"places": doc["breakdown"],
+                      **{d: _group(doc["breakdown"], d) for d in DIMENSIONS}},  # fmt: skip
+        "timeline": doc["timeline"],
+        "violations": doc["violations"],
+        "unverified": doc["unverified"],
+        "rules": {k: doc[k] for k in RULES},
+        "contradictions": doc["contradictions"],
+        "coverage": coverage(analysis.captures, doc["headline"]),
+        "inputs": {
+            "policy": {**doc["inputs"]["policy"], "text": policy.text},
+            "captures": [{"path": c.path, "sha256": c.sha256, "size": c.size}
+                         for c in analysis.captures],  # fmt: skip
+            "ranges": doc["inputs"]["ranges"],
+        },
+        "analysis": {"schema": doc["schema"], "sha256": hashlib.sha256(canonical(doc)).hexdigest()},
+        "method": method(),
+    }
+    if options.generated is not None:
+        report["generated"] = options.generated
+    return report
+
+
+def period(p: dict[str, str | None]) -> dict[str, str | None]:
+    """The first and last packet, as exact epoch seconds and as UTC times."""
+    return {**p, "first_utc": utc(p["first"]), "last_utc": utc(p["last"])}
+
+
+def utc(seconds: str | None) -> str | None:
+    """Decimal epoch seconds -> ISO 8601 UTC to the microsecond."""
+    if seconds is None:
+        return None
+    whole, _, frac = seconds.partition(".")
+    stamp = datetime.fromtimestamp(int(whole), UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{(frac + '000000')[:6]}Z"
+
+
+def _group(rows: Iterable[dict[str, Any]], dim: str) -> list[dict[str, Any]]:
+    """Breakdown rows (one per verdict and place) summed by one dimension; a region keeps its
+    provider, since two providers may use one region name."""
+    keys = ("provider", "region") if dim == "region" else (dim,)
+    groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
+    for r in rows:
+        key = tuple(r[k] for k in keys)
+        g = groups.setdefault(key, {
+            **dict(zip(keys, key, strict=True)), "flows": 0, "bytes": 0,
+            "verdicts": {v: {"flows": 0, "bytes": 0} for v in VERDICTS},
+        })  # fmt: skip
+        for into in (g, g["verdicts"][r["verdict"]]):
+            into["flows"] += r["flows"]
+            into["bytes"] += r["bytes"]
+    return sorted(groups.values(), key=lambda g: (-g["bytes"], *(g[k] or "" for k in keys)))
+
+
+def _rule(r: Rule) -> dict[str, Any]:
+    return {"rule": r.name, "where": r.where, "description": r.reason, "match": _match(r.match)}
+
+
+def _match(m: Match) -> dict[str, list[str]]:
+    """A selector as text, key by key, in the policy's own terms."""
+    out: dict[str, list[str]] = {}
+    for f in fields(m):
+        value = getattr(m, f.name)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            out[f.name] = [value]
+        elif isinstance(value, frozenset):
+            out[f.name] = sorted(_TEXT.get(f.name, str)(v) for v in value)
+        else:
+            out[f.name] = [_TEXT.get(f.name, str)(v) for v in value]
+    return out
+
+
+def _cidr(c: Cidr) -> str:
+    return prefix_text(c.first_hi << 64 | c.first_lo, c.last_hi << 64 | c.last_lo, c.prefix_len)
+
+
+def _ports(p: tuple[int, int]) -> str:
+    return str(p[0]) if p[0] == p[1] else f"{p[0]}-{p[1]}"
+
+
+_TEXT: dict[str, Callable[[Any], str]] = {
+    "local": _cidr, "remote": _cidr, "ports": _ports,
+    "protocols": lambda n: PROTOCOL_NAMES.get(n, str(n)),
+}  # fmt: skip

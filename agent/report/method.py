@@ -1,0 +1,121 @@
+"""How verdicts are reached, in words a regulator can check against the code.
+
+One text, three places: every report carries it (so a signed report states the method it
+used), the HTML shows it, and docs/method.md is `markdown()` of it (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VERSION = 1
+"""Bumped when the method changes, not when its wording does."""
+
+TITLE = "How residency reaches its verdicts"
+
+SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("What is observed", (
+        "residency reads packet captures (pcap or pcapng files) recorded at a vantage point: a "
+        "network tap, a mirror port, or a host's own interface. It sees only the packets in "
+        "those files. Traffic that did not pass the vantage point, or was not recorded, is not "
+        "in the report; the Coverage section says what was read and what could not be used.",
+        "Packets are grouped into flows: one two-way conversation per protocol and pair of "
+        "addresses and ports. The side that opened the conversation (the sender of the TCP SYN, "
+        "else of the first packet) is the local side; the other side is the destination. Bytes "
+        "are IP bytes in both directions, taken from the packets' own headers, so a capture "
+        "that kept only the start of each packet still counts whole packets. Times are the "
+        "capture's own timestamps, never the clock of the machine that made the report.",
+    ), ()),
+    ("Names", (
+        "For each flow residency records the names it was seen under: the DNS answer that gave "
+        "the destination's address before the flow began, the server name in TLS and QUIC "
+        "handshakes (SNI), and the HTTP Host header. Names are supporting evidence: anyone can "
+        "claim a name, so a verdict rests on a name only where the policy says so, and the "
+        "report then marks it as weak evidence.",
+    ), ()),
+    ("Where a destination is", (
+        "Each destination address is looked up in the address ranges that the cloud providers "
+        "publish (Oracle Cloud Infrastructure, AWS, Azure, Google Cloud) and in the operator's "
+        "own list of sites. The report names every file version used with its SHA-256, so "
+        "anyone holding the same files gets the same answers. Where several sources cover an "
+        "address, the operator's sites decide first, then the provider ranges, then country "
+        "data (the weakest); within a source, the most specific range decides. The answer is a "
+        "provider, region, country and site, with the range and file version that said so.",
+    ), ()),
+    ("The policy and the verdicts", (
+        "The policy, quoted in full in the report with its SHA-256, says which traffic is in "
+        "scope and where it may end. Each flow is judged in this order, and the first step "
+        "that applies decides:",
+    ), (
+        "Out of scope, unless a scope rule selects it (for example by the networks where "
+        "users' devices live).",
+        "Excluded, if an exclusion rule selects it: counted and listed with the rule's reason, "
+        "but left out of the share.",
+        "Approved, if the destination matches an approval rule (for example Oracle Cloud's US "
+        "regions, or one of the operator's sites).",
+        "Exempt, if it matches an exception whose dates cover the flow's first packet (whole "
+        "UTC days). An exception outside its dates (past its end, or before its start) does "
+        "not exempt: its flows are violations, and the exception is listed as not in force.",
+        "Unverified, if the range data cannot place the destination: no data covers the "
+        "address, or only a provider range that names no region.",
+        "Otherwise, a violation.",
+    )),
+    ("The headline", (
+        "The share is approved traffic divided by in-scope traffic (approved, exempt, violation "
+        "and unverified together), in bytes and in flows, with both numbers stated. Excluded "
+        "and out-of-scope traffic is in neither. Percentages are rounded down, so 100% is shown "
+        "only when every in-scope byte or flow was approved.",
+        "A report is compliant when no in-scope flow is a violation and, unless the report says "
+        "that unverified traffic was allowed, none is unverified. A report made from a damaged "
+        "capture says that it is incomplete.",
+    ), ()),
+    ("Evidence", (
+        "Every violation and unverified destination is listed with its addresses, names, place, "
+        "bytes, flows, first and last packet times, and pointers to the evidence: the capture "
+        "file and the serial numbers of its flows there (the order in which flows began in "
+        "that capture; up to 50 per destination and capture). `residency flows` on the same "
+        "file shows each flow again.",
+    ), ()),
+    ("What the report cannot see", (
+        "A share is only as good as what was watched. The report lists, for each capture, the "
+        "records read and decoded, the records that could not be used and why, packets the "
+        "recorder cut short, and damage. Packets the recorder itself dropped are not known to "
+        "residency, and are listed as not known. Capture files do not say which program made a "
+        "connection: process attribution needs the live agent, so offline reports attribute "
+        "no flow to a process.",
+    ), ()),
+    ("Checking a report", (
+        "The report's JSON form is canonical (keys sorted, no spaces, UTF-8) and holds no "
+        "clock time unless asked to, so the same inputs give the same bytes. A signed report "
+        "carries an Ed25519 signature over those bytes. `residency report verify REPORT --key "
+        "KEY.pub` checks the signature and that not one byte has changed; where the captures, "
+        "the policy and the range files named in the report are at hand with the same SHA-256, "
+        "it runs the analysis again and checks that it gives the same report. The HTML and PDF "
+        "forms carry the same signed JSON inside them.",
+    ), ()),
+)  # fmt: skip
+
+
+def method() -> dict[str, Any]:
+    """The method as report data."""
+    return {
+        "version": VERSION,
+        "title": TITLE,
+        "sections": [
+            {"title": t, "paragraphs": list(ps), "steps": list(steps)}
+            for t, ps, steps in SECTIONS
+        ],
+    }
+
+
+def markdown() -> str:
+    """docs/method.md."""
+    lines = [f"# {TITLE}", "", "<!-- Made from agent/report/method.py; edit it there. -->"]
+    for title, paragraphs, steps in SECTIONS:
+        lines += ["", f"## {title}"]
+        for p in paragraphs:
+            lines += ["", p]
+        if steps:
+            lines.append("")
+            lines += [f"{i}. {s}" for i, s in enumerate(steps, 1)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,314 @@
+"""The HTML report's sections, each from one part of the report document; `html.render`
+puts them in order. Every value is escaped here, where it meets markup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence, Set
+from html import escape
+from typing import Any
+
+from agent.report import svg
+from agent.report.build import utc
+
+NONE = '<span class="none">none</span>'
+VERDICT_ROWS = (("approved", "approved"), ("exempt", "exempt (live exception)"),
+                ("violation", "violation"), ("unverified", "unverified"))  # fmt: skip
+
+
+def verdict_text(r: dict[str, Any]) -> tuple[str, str]:
+    """(banner class, the answer in one line)."""
+    h = r["headline"]
+    if not h["in_scope"]["flows"]:
+        return "empty", "NO IN-SCOPE TRAFFIC: nothing in the captures matched the policy's scope"
+    if r["compliant"]:
+        return "compliant", "COMPLIANT: all in-scope traffic ended at approved endpoints" + (
+            "" if h["approved"]["flows"] == h["in_scope"]["flows"] else " or under live exceptions"
+        )
+    return "violations", (f"NOT COMPLIANT: {_n(h['violation']['flows'], 'violating flow')}, "
+                          f"{_n(h['unverified']['flows'], 'unverified flow')}")  # fmt: skip
+
+
+def headline(r: dict[str, Any]) -> str:
+    h, cov = r["headline"], r["coverage"]
+    inside, ok = h["in_scope"], h["approved"]
+    excluded = ", ".join(u["rule"] for u in r["rules"]["exclusions"]) or "no rule"
+    rows = [_count_row("in scope (denominator)", inside, inside)]
+    rows += [_count_row(label, h[k], inside, k) for k, label in VERDICT_ROWS]
+    rows += [_count_row("excluded", h["excluded"], None), _count_row("out of scope",
+                                                                     h["out_of_scope"], None)]
+    skipped = ", ".join(f"{k}: {v:,}" for k, v in cov["skipped"].items()) or "none"
+    return "".join([
+        '<section id="headline"><h2>Headline</h2><p class="share">',
+        f'<span class="big">{pct(ok["bytes"], inside["bytes"])}</span> of in-scope bytes '
+        f'({ok["bytes"]:,} of {inside["bytes"]:,}) and <span class="big">'
+        f'{pct(ok["flows"], inside["flows"])}</span> of in-scope flows ({ok["flows"]:,} of '
+        f'{inside["flows"]:,}) ended at approved endpoints.</p>',
+        f"<p><b>Numerator:</b> approved traffic. <b>Denominator:</b> all in-scope traffic: "
+        f"approved, exempt, violation and unverified. <b>In neither:</b> "
+        f"{_n(h['excluded']['flows'], 'flow')} ({h['excluded']['bytes']:,} bytes) excluded by "
+        f"{escape(excluded)}, and {_n(h['out_of_scope']['flows'], 'flow')} out of scope.</p>",
+        f"<p><b>Violations:</b> {_n(h['violation']['flows'], 'flow')} to "
+        f"{_n(h['destinations']['violation'], 'destination')}. <b>Unverified:</b> "
+        f"{_n(h['unverified']['flows'], 'flow')} to "
+        f"{_n(h['destinations']['unverified'], 'destination')}. <b>Exempt:</b> "
+        f"{_n(h['exempt']['flows'], 'flow')} under "
+        f"{_n(len(r['rules']['exemptions']), 'exception')}.</p>",
+        _table("counts", ["", "flows", "%", "bytes", "%"], rows, sortable=False),
+        f'<p class="bound"><b>Bounded by what was watched:</b> {cov["records"]:,} records read '
+        f'from {_n(len(r["inputs"]["captures"]), "capture")}, {cov["decoded"]:,} decoded; not '
+        f'decodable: {escape(skipped)}; dropped by the recorder: not known; see '
+        '<a href="#coverage">Coverage</a>.</p></section>',
+    ])  # fmt: skip
+
+
+def charts(r: dict[str, Any]) -> str:
+    countries = [(g["country"] or "(unknown)", {k: v["bytes"] for k, v in g["verdicts"].items()})
+                 for g in r["breakdown"]["country"]]  # fmt: skip
+    return "".join([
+        '<section id="charts"><h2>Where in-scope traffic ended</h2>', svg.legend(),
+        svg.bars("In-scope bytes by region or site", _regions(r["breakdown"]["places"])),
+        svg.bars("In-scope bytes by country", countries),
+        svg.timeline(r["timeline"]), "</section>",
+    ])  # fmt: skip
+
+
+def destinations(r: dict[str, Any], key: str, title: str) -> str:
+    heads = ["address", "names", "place", "country", "bytes", "flows", "seen (UTC)",
+             "process", "evidence", "notes"]  # fmt: skip
+    rows = [[
+        _cell(f'<span class="mono">{escape(d["address"])}</span><br><span class="small">'
+              + escape(" ".join(f"{_proto(p['protocol'])}/{p['port']}" for p in d["ports"]))
+              + "</span>", d["address"]),
+        _names(d["names"]),
+        f'{escape(_where(d)) or NONE}<br><span class="small">range {escape(d["prefix"] or "-")}'
+        f' [{escape(d["source"] or "no data")}]</span>',
+        escape(d["country"] or "??"), _num(d["bytes"]), _num(d["flows"]),
+        _cell(_seen(d["first"], d["last"]), d["first"]),
+        "<br>".join(escape(p) for p in d["processes"]) or '<span class="none">unknown</span>',
+        _cell("<br>".join(f'{escape(e["input"])}: flow{"s" * (len(e["flow_serials"]) > 1)} '
+                          f'{", ".join(map(str, e["flow_serials"]))}' for e in d["evidence"]),
+              cls="small mono"),
+        "<br>".join(escape(n) for n in d["notes"]) + (" (weak evidence)" if d["weak"] else ""),
+    ] for d in r[key]]  # fmt: skip
+    body = _table(f"{key}-table", heads, rows, numeric={4, 5}) if rows else f"<p>{NONE}</p>"
+    return f'<section id="{key}"><h2>{title} ({len(rows)})</h2>{body}</section>'
+
+
+def breakdown(r: dict[str, Any]) -> str:
+    parts = ['<section id="breakdown"><h2>Breakdown of in-scope traffic</h2>']
+    for dim in ("provider", "region", "country", "site"):
+        keys = ["provider", "region"] if dim == "region" else [dim]
+        heads = [*keys, "bytes", "flows", *(f"{k} bytes" for k, _ in VERDICT_ROWS)]
+        rows = [[*(escape(g[k] or "") or NONE for k in keys), _num(g["bytes"]), _num(g["flows"]),
+                 *(_num(g["verdicts"][k]["bytes"]) for k, _ in VERDICT_ROWS)]
+                for g in r["breakdown"][dim]]  # fmt: skip
+        numeric = set(range(len(keys), len(heads)))
+        parts.append(f"<h3>By {dim}</h3>" + (_table(f"by-{dim}", heads, rows, numeric=numeric)
+                                              if rows else f"<p>{NONE}</p>"))  # fmt: skip
+    return "".join(parts) + "</section>"
+
+
+def rules(r: dict[str, Any]) -> str:
+    parts = ['<section id="exceptions"><h2>Exceptions, approvals and exclusions used</h2>']
+    for key, title in (("exemptions", "Exceptions used"),
+                       ("exceptions_not_in_force", "Exceptions not in force (their flows "
+                        "are violations)"), ("approvals", "Approvals"),
+                       ("exclusions", "Exclusions from scope")):  # fmt: skip
+        dated = "exception" in key
+        rows = [[escape(u["rule"]), escape(u["reason"]) or NONE,
+                 *((escape(u["since"] or "") or NONE, escape(u["until"])) if dated else ()),
+                 _num(u["bytes"]), _num(u["flows"]), _num(u["weak"]["flows"]),
+                 f'<span class="mono">{escape(u["where"])}</span>']
+                for u in r["rules"][key]]  # fmt: skip
+        heads = ["rule", "reason", *(("since", "until (expiry)") if dated else ()), "bytes",
+                 "flows", "weak flows", "written at"]  # fmt: skip
+        first = 4 if dated else 2
+        parts.append(f"<h3>{title}</h3>" + (_table(key, heads, rows, numeric={first, first + 1,
+                                                                             first + 2})
+                                             if rows else f"<p>{NONE}</p>"))  # fmt: skip
+    if r["contradictions"]:
+        parts.append("<h3>Contradictions (a name says one place, the address another)</h3><ul>"
+                     + "".join(f"<li>{escape(c)}</li>" for c in r["contradictions"]) + "</ul>")
+    return "".join(parts) + "</section>"
+
+
+def coverage(r: dict[str, Any]) -> str:
+    c = r["coverage"]
+    rows = [[f'<span class="mono">{escape(x["path"])}</span>', _num(x["records"]),
+             _num(x["decoded"]), _pairs(x["skipped"]), _pairs(x["anomalies"]),
+             _num(x["snaplen_cut"]), _pairs(x["untrusted_names"]),
+             escape("; ".join(filter(None, [x["error"] or "", *x["warnings"]]))) or NONE]
+            for x in c["captures"]]  # fmt: skip
+    heads = ["capture", "records", "decoded", "not decodable, by reason", "damaged inside",
+             "cut short", "untrusted names", "damage and warnings"]  # fmt: skip
+    nj = c["not_judged"]
+    return "".join([
+        '<section id="coverage"><h2>Coverage: what was not seen</h2>',
+        _table("coverage-table", heads, rows, numeric={1, 2, 5}),
+        f"<p><b>Damaged captures:</b> {escape(', '.join(c['damaged'])) or 'none'}.</p>",
+        f"<p><b>Dropped by the recorder:</b> {escape(c['drops_note'])}.</p>",
+        f"<p><b>Agent downtime:</b> {escape(c['downtime_note'])}.</p>",
+        f"<p><b>Unattributed connections:</b> {_n(c['unattributed']['flows'], 'flow')}: "
+        f"{escape(c['unattributed']['note'])}.</p>",
+        f"<p><b>Seen but not judged:</b> {_n(nj['excluded']['flows'], 'flow')} excluded, "
+        f"{_n(nj['out_of_scope']['flows'], 'flow')} out of scope.</p></section>",
+    ])  # fmt: skip
+
+
+def scope(r: dict[str, Any]) -> str:
+    p = r["period"]
+    rows = [[escape(kind), escape(x["rule"]), escape(x["description"]) or NONE,
+             "<br>".join(f"{escape(k)}: {escape(', '.join(v))}" for k, v in x["match"].items()),
+             f'<span class="mono">{escape(x["where"])}</span>']
+            for kind, key in (("hosts in scope", "hosts"), ("excluded", "exclusions"))
+            for x in r["scope"][key]]  # fmt: skip
+    points = "".join(
+        f'<li><span class="mono">{escape(v["capture"])}</span>: '
+        f'{escape(", ".join(_link(t) for t in v["link_types"])) or "no packets"}</li>'
+        for v in r["scope"]["vantage_points"]
+    )
+    return "".join([
+        '<section id="scope"><h2>Period, hosts and vantage points</h2>',
+        f"<p><b>Period:</b> {escape(p['first_utc'] or 'no packets')} to "
+        f"{escape(p['last_utc'] or 'no packets')} (first and last packet, capture time).</p>",
+        _table("scope-table", ["", "rule", "description", "selects", "written at"], rows,
+               sortable=False),
+        f"<h3>Vantage points (captures, with their link types)</h3><ul>{points}</ul></section>",
+    ])  # fmt: skip
+
+
+def inputs(r: dict[str, Any]) -> str:
+    i, tool = r["inputs"], r["tool"]
+    pol = i["policy"]
+    ranges = [[escape(x["slot"]), escape(x["version"]), escape(x["created"]) or NONE,
+               f'<span class="mono">{escape(x["sha256"])}</span>'] for x in i["ranges"]]
+    caps = [[f'<span class="mono">{escape(x["path"])}</span>', _num(x["size"]),
+             f'<span class="mono">{escape(x["sha256"])}</span>'] for x in i["captures"]]
+    return "".join([
+        '<section id="inputs"><h2>Inputs</h2>',
+        f"<p><b>Tool:</b> {escape(tool['name'])} {escape(tool['version'])}.</p>",
+        "<h3>Captures</h3>", _table("captures", ["path", "bytes", "sha256"], caps, numeric={1}),
+        "<h3>Range data</h3>" + (_table("ranges", ["source", "version", "made", "sha256"], ranges)
+                                 if ranges else f"<p>{NONE}: no destination could be placed</p>"),
+        f"<h3>Policy {escape(pol['name'])}</h3><p><span class=\"mono\">{escape(pol['path'])}"
+        f"</span>, sha256 <span class=\"mono\">{escape(pol['sha256'])}</span></p>",
+        f"<pre>{escape(pol['text'])}</pre></section>",
+    ])  # fmt: skip
+
+
+def method(r: dict[str, Any]) -> str:
+    m = r["method"]
+    parts = [f'<section id="method"><h2>Method: {escape(m["title"])}</h2>']
+    for s in m["sections"]:
+        parts.append(f"<h3>{escape(s['title'])}</h3>")
+        parts += [f"<p>{_code(p)}</p>" for p in s["paragraphs"]]
+        if s["steps"]:
+            parts.append("<ol>" + "".join(f"<li>{_code(x)}</li>" for x in s["steps"]) + "</ol>")
+    return "".join(parts) + "</section>"
+
+
+def signature(envelope: dict[str, Any]) -> str:
+    block = envelope.get("signature")
+    head = '<section id="signature"><h2>Signature</h2>'
+    if not block:
+        return head + "<p>This report is not signed.</p></section>"
+    return head + (
+        f"<p>Signed with {escape(block['algorithm'])} by the key whose SHA-256 is "
+        f'<span class="mono">{escape(block["key_id"])}</span>. The signed report is embedded in '
+        "this page; to check the signature, every byte of the page, and (where its inputs are "
+        "at hand) the analysis itself, run:</p>"
+        "<pre>residency report verify THIS-FILE.html --key KEY.pub</pre></section>"
+    )
+
+
+def _code(text: str) -> str:
+    """Escaped text with `backquoted` spans as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
+def pct(part: int, whole: int) -> str:
+    """A share rounded down to 0.1%, so 100% means all of it."""
+    if not whole:
+        return "\u2014"
+    tenths = part * 1000 // whole
+    return f"{tenths // 10}.{tenths % 10}%"
+
+
+def _count_row(label: str, c: dict[str, int], whole: dict[str, int] | None,
+               kind: str = "") -> list[str]:  # fmt: skip
+    name = f'<span class="k-{kind}">{escape(label)}</span>' if kind else escape(label)
+    shares = [pct(c[k], whole[k]) if whole else "" for k in ("flows", "bytes")]
+    return [name, _num(c["flows"]), _cell(shares[0], cls="n"), _num(c["bytes"]),
+            _cell(shares[1], cls="n")]  # fmt: skip
+
+
+def _table(
+    ident: str, heads: Sequence[str], rows: Sequence[Sequence[str]],
+    numeric: Set[int] = frozenset(), sortable: bool = True,
+) -> str:  # fmt: skip
+    cls = "sortable wide" if sortable else ""
+    head = "".join(("<th class=\"n\">" if i in numeric else "<th>") + f"{escape(h)}</th>"
+                   for i, h in enumerate(heads))  # fmt: skip
+    body = "".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row)
+                   + "</tr>" for row in rows)  # fmt: skip
+    return (f'<div class="scroll"><table id="{ident}" class="{cls}"><thead><tr>{head}</tr>'
+            f"</thead><tbody>{body}</tbody></table></div>")  # fmt: skip
+
+
+def _cell(content: str, sort: object = None, cls: str = "") -> str:
+    v = "" if sort is None else f' data-v="{escape(str(sort))}"'
+    c = f' class="{cls}"' if cls else ""
+    return f"<td{c}{v}>{content}</td>"
+
+
+def _num(n: int) -> str:
+    return _cell(f"{n:,}", n, "n")
+
+
+def _names(names: list[dict[str, str]]) -> str:
+    """Each name once, with every source that showed it."""
+    seen: dict[str, list[str]] = {}
+    for n in names:
+        seen.setdefault(n["name"], []).append(n["source"])
+    return "<br>".join(f"{escape(k)} ({escape(', '.join(v))})" for k, v in seen.items()) or NONE
+
+
+def _where(d: dict[str, Any]) -> str:
+    if d["site"]:
+        return f"site {d['site']}"
+    return " ".join(x for x in (d["provider"], d["region"]) if x)
+
+
+def _seen(first: str, last: str) -> str:
+    """First and last packet, the second without its date when it is the same day."""
+    a, b = (str(utc(t))[:23].replace("T", " ") for t in (first, last))
+    return f"{escape(a)} to {escape(b[11:] if a[:10] == b[:10] else b)}"
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return "<br>".join(f"{escape(k)}: {v:,}" for k, v in counts.items()) or NONE
+
+
+def _regions(places: list[dict[str, Any]]) -> list[svg.Row]:
+    """Bytes by verdict for each provider region or site, most first."""
+    out: dict[str, dict[str, int]] = {}
+    for p in places:
+        label = _where(p) or "(unplaced)"
+        if p["provider"] and not p["region"] and not p["site"]:
+            label = f"{p['provider']} (no region)"
+        by = out.setdefault(label, {})
+        by[p["verdict"]] = by.get(p["verdict"], 0) + p["bytes"]
+    return sorted(out.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+
+
+def _link(t: dict[str, Any]) -> str:
+    return f"{t['name'] or 'link type ' + str(t['number'])} ({t['records']:,} records)"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _proto(number: int) -> str:
+    return {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 132: "sctp"}.get(number, str(number))
