@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from agent.wire.cursor import Cursor, DecodeError
@@ -26,6 +28,7 @@ _SALT = {
 }
 _LABELS = {V1: "quic", V2: "quicv2"}
 _INITIAL_TYPE = {V1: 0, V2: 1}
+_PADDING = re.compile(b"\x00*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +75,34 @@ def _hp_mask(hp: bytes, sample: bytes) -> bytes:
     return encryptor.update(sample) + encryptor.finalize()
 
 
+@dataclass(frozen=True, slots=True)
+class _Decryptor:
+    hp: CipherContext
+    """AES-ECB with the header-protection key: one block in, the mask out."""
+    aead: AESGCM
+    iv: int
+
+
+@lru_cache(maxsize=256)
+def _decryptor(dcid: bytes, version: int) -> _Decryptor:
+    """The Initial keys of a Destination CID, kept: deriving them costs more than decrypting,
+    and a client sends every Initial of a connection (and its retransmissions) to the same one."""
+    keys = client_initial_keys(dcid, version)
+    hp = Cipher(algorithms.AES(keys.hp), modes.ECB()).encryptor()
+    return _Decryptor(hp, AESGCM(keys.key), int.from_bytes(keys.iv, "big"))
+
+
 def _frames(payload: bytes) -> tuple[tuple[int, bytes], ...]:
     c = Cursor(payload, LAYER)
     crypto = []
     while not c.done():
         kind = c.varint("frame type")
-        if kind == 0x00 or kind == 0x01:  # PADDING, PING
+        if kind == 0x00:  # PADDING: often most of the packet, stepped over at once
+            run = _PADDING.match(payload, c.offset)
+            c.skip(run.end() - c.offset if run else 0)
+        elif kind == 0x01:  # PING
             continue
-        if kind in (0x02, 0x03):  # ACK, ACK with ECN counts
+        elif kind in (0x02, 0x03):  # ACK, ACK with ECN counts
             c.varint("largest acknowledged")
             c.varint("ack delay")
             ranges = c.varint("ack range count")
@@ -130,17 +153,17 @@ def parse_initial(datagram: bytes) -> InitialPacket:
     body = c.restrict_to(length, "packet")
     if length < 20:
         raise body.error(f"packet of {length} bytes is too short to sample")
-    keys = client_initial_keys(dcid, version)
-    mask = _hp_mask(keys.hp, datagram[pn_offset + 4 : pn_offset + 20])
+    keys = _decryptor(dcid, version)
+    mask = keys.hp.update(datagram[pn_offset + 4 : pn_offset + 20])
     first ^= mask[0] & 0x0F
     pn_len = (first & 0x03) + 1
     protected = datagram[pn_offset : pn_offset + pn_len]
     pn_bytes = bytes(b ^ m for b, m in zip(protected, mask[1 : 1 + pn_len], strict=True))
     packet_number = int.from_bytes(pn_bytes, "big")
     header = bytes([first]) + datagram[1:pn_offset] + pn_bytes
-    nonce = (int.from_bytes(keys.iv, "big") ^ packet_number).to_bytes(12, "big")
+    nonce = (keys.iv ^ packet_number).to_bytes(12, "big")
     try:
-        payload = AESGCM(keys.key).decrypt(
+        payload = keys.aead.decrypt(
             nonce, datagram[pn_offset + pn_len : pn_offset + length], header
         )
     except InvalidTag:

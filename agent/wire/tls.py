@@ -48,7 +48,8 @@ class ClientHello:
         return self.server_name is not None and valid_hostname(self.server_name)
 
 
-def _text(raw: bytes) -> str:
+def ascii_text(raw: bytes) -> str:
+    """Lower-case text; bytes outside ASCII are kept visible as escapes, never dropped."""
     return raw.decode("ascii", "backslashreplace").lower()
 
 
@@ -61,7 +62,7 @@ def _server_name(ext: Cursor) -> str | None:
         if kind == 0 and found is None:
             if not name:
                 raise names.error("empty host_name")
-            found = _text(name)
+            found = ascii_text(name)
     ext.expect_end("server_name extension")
     return found
 
@@ -78,7 +79,7 @@ def _alpn(ext: Cursor) -> tuple[str, ...]:
     block = ext.restrict_to(ext.u16("alpn length"), "alpn")
     protocols = []
     while not block.done():
-        protocols.append(_text(block.bytes(block.u8("protocol length"), "protocol")))
+        protocols.append(ascii_text(block.bytes(block.u8("protocol length"), "protocol")))
     ext.expect_end("alpn extension")
     return tuple(protocols)
 
