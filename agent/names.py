@@ -2,30 +2,35 @@
 ClientHello's server name and an HTTP Host name the flow that carries them.
 
 Sans-IO: fed record batches and the decoder rows the flow table has numbered (SERIAL, FORWARD).
-Only rows that can still give a name reach Python: DNS on port 53, and the client's first bytes
-of flows not yet decided; a flow is decided at its first name or at the first bytes that are
-neither TLS nor HTTP nor a QUIC Initial.
+Compiled code (`names_pick`) picks the rows that can still give a name: DNS on port 53, and the
+client's first bytes of flows not yet decided; a flow is decided at its first name or at the
+first bytes that are neither TLS nor HTTP nor a QUIC Initial. It also settles the common first
+bytes itself (a ClientHello whole in one segment, a QUIC short header), so Python parses only
+the rest.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from agent.capture.batch import RecordBatch
+from agent.names_pick import HELLO_ROW, I64, pick
+from agent.names_repeat import UNSETTLED, next_unsettled, same_answers
 from agent.wire import decode as D
+from agent.wire.bytes import Buf
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import AAAA, CNAME, A, DnsMessage, dns_over_tcp, parse_dns, valid_hostname
 from agent.wire.http import parse_http_request
 from agent.wire.quic import CryptoAssembler, parse_initial
-from agent.wire.tls import parse_client_hello
-from agent.wire.transport import IP_TCP, IP_UDP, TH_ACK, TH_SYN
+from agent.wire.tls import ascii_text, parse_client_hello
+from agent.wire.transport import IP_UDP
 
-DNS_PORT = 53
 FIRST_BYTES = 16 * 1024
 """What is kept of a client's stream while waiting for a whole ClientHello or request head."""
 
@@ -67,6 +72,15 @@ class TcpStart:
         return bytes(out[:FIRST_BYTES])
 
 
+@dataclass(slots=True)
+class Answer:
+    """A DNS response read once: what it binds, and when a repeat stopped adding anything."""
+
+    found: list[tuple[str, tuple[str, ...]]]
+    """(address, the names that lead to it) for each trusted A/AAAA answer."""
+    settled: tuple[int, int] = (UNSETTLED, UNSETTLED)
+
+
 class NameFinder:
     def __init__(self, untrusted: Counter[str] | None = None) -> None:
         self.names: dict[int, list[Name]] = {}
@@ -76,49 +90,77 @@ class NameFinder:
         self.untrusted: Counter[str] = Counter() if untrusted is None else untrusted
         self._decided = np.zeros(1 << 16, bool)
         """By flow serial: has the flow given its name (or shown it has none)?"""
+        self._syn = np.full(1 << 16, -1, np.int64)
+        """By flow serial: where the client's stream starts (after its SYN); -1: unknown."""
+        self._slow = np.zeros(1 << 16, bool)
+        """By flow serial: the flow's rows go to Python (which may hold a reorder buffer)."""
         self._tcp: dict[int, TcpStart] = {}
         self._quic: dict[int, CryptoAssembler] = {}
-        self._answers: dict[bytes, list[tuple[str, tuple[str, ...]]]] = {}
+        self._answers: dict[bytes, Answer] = {}
+        """DNS responses by their bytes after the query id, oldest first."""
+        self._rebound = self._evicted = 0
+        """Addresses bound again and answers evicted so far: when an answer was settled."""
         self._dns_streams: dict[tuple[int, int], list[Any]] = {}
 
     def feed(self, batch: RecordBatch, rows: D.Rows) -> None:
-        ok = (rows[:, D.REASON] == 0) & (rows[:, D.PAYLOAD_LEN] > 0)
-        proto = rows[:, D.PROTO]
-        udp = ok & (proto == IP_UDP)
-        port53 = (rows[:, D.SPORT] == DNS_PORT) | (rows[:, D.DPORT] == DNS_PORT)
-        dns = udp & port53
-        dns_tcp = ok & (proto == IP_TCP) & port53
-        first = ok & (rows[:, D.FORWARD] == 1) & ~port53 & ((proto == IP_TCP) | udp)
-        dns &= _answers(batch.data, rows)
-        serial = rows[:, D.SERIAL].astype(np.int64)
-        if len(serial) and serial.max() >= len(self._decided):
-            grown = np.zeros(max(2 * len(self._decided), int(serial.max()) + 1), bool)
-            grown[: len(self._decided)] = self._decided
-            self._decided = grown
-        first &= ~self._decided[serial]
-        flags = rows[:, D.TCP_FLAGS]
-        syn = (rows[:, D.REASON] == 0) & (proto == IP_TCP) & (rows[:, D.FORWARD] == 1)
-        syn &= (flags & TH_SYN != 0) & (flags & TH_ACK == 0) & ~self._decided[serial]
-        for s, seq in rows[syn][:, (D.SERIAL, D.TCP_SEQ)].tolist():
-            self._tcp.setdefault(s, TcpStart((seq + 1) % (1 << 32)))
-        self._dns(batch, rows[dns][:, (D.REC, D.PAYLOAD, D.PAYLOAD_LEN)])
-        for row in rows[dns_tcp].tolist():
+        self._grow(int(rows[:, D.SERIAL].max()) + 1 if len(rows) else 0)
+        picked = pick(rows, batch.data, self._decided, self._syn, self._slow)
+        self._dns(batch, rows[picked.dns][:, (D.REC, D.PAYLOAD, D.PAYLOAD_LEN)])
+        for row in rows[picked.dns_tcp].tolist():
             self._dns_tcp(batch, row)
-        for row in rows[first].tolist():
+        self._hellos(batch.data, rows[picked.hellos[:, HELLO_ROW], D.SERIAL], picked.hellos)
+        for row in rows[picked.python].tolist():
             if not self._decided[row[D.SERIAL]]:
                 self._first_bytes(batch, row)
 
     def names_of(self, serial: int, responder: str, first_ns: int) -> tuple[Name, ...]:
         """The names of a flow that ended: its own, then the ones DNS last bound to its responder
         before it began. What was kept while the flow was open is let go."""
-        own = self.names.pop(serial, [])
         self._tcp.pop(serial, None)
         self._quic.pop(serial, None)
         for forward in (0, 1):
             self._dns_streams.pop((serial, forward), None)
+        return self._names(serial, responder, first_ns)
+
+    def names_of_flows(
+        self, serials: list[int], responders: list[str], first_ns: list[int]
+    ) -> list[tuple[Name, ...]]:
+        """`names_of` for many flows at once: most have no name, and cost one look-up each."""
+        own, bound = self.names, self.bindings
+        found: list[tuple[Name, ...]] = [()] * len(serials)
+        for i, (serial, responder) in enumerate(zip(serials, responders, strict=True)):
+            if serial in own or responder in bound:
+                found[i] = self._names(serial, responder, first_ns[i])
+        self._forget(serials)
+        return found
+
+    def _names(self, serial: int, responder: str, first_ns: int) -> tuple[Name, ...]:
+        own = self.names.pop(serial, [])
         bound = [b for b in self.bindings.get(responder, []) if b[0] <= first_ns]
         dns = [("dns", n) for n in max(bound)[1]] if bound else []
         return tuple(own + dns)
+
+    def _forget(self, serials: list[int]) -> None:
+        """Let go of what was kept for flows that ended."""
+        if not (self._tcp or self._quic or self._dns_streams):
+            return  # the usual case: every flow was decided at its first bytes
+        ended = set(serials)
+        for held in (self._tcp, self._quic):
+            for serial in held.keys() & ended:
+                del held[serial]
+        for key in [k for k in self._dns_streams if k[0] in ended]:
+            del self._dns_streams[key]
+
+    def _grow(self, size: int) -> None:
+        """Make the per-flow arrays hold `size` serials."""
+        if size <= len(self._decided):
+            return
+        size = max(2 * len(self._decided), size)
+        for name, fill in (("_decided", False), ("_syn", -1), ("_slow", False)):
+            old = getattr(self, name)
+            grown = np.full(size, fill, old.dtype)
+            grown[: len(old)] = old
+            setattr(self, name, grown)
 
     def _payload(self, batch: RecordBatch, row: list[int]) -> bytes:
         start = row[D.PAYLOAD]
@@ -130,26 +172,49 @@ class NameFinder:
         self._quic.pop(serial, None)
         if name is None:
             return
-        if valid_hostname(name[1]):
+        if _valid(name[1]):
             self.names.setdefault(serial, []).append(name)
         else:
             self.untrusted[name[0]] += 1
 
     def _dns(self, batch: RecordBatch, picked: D.Rows) -> None:
         """DNS responses over UDP, as (record, payload offset, payload length) rows. The hot
-        path of name extraction: most answers repeat, and a repeat is one dict lookup."""
-        data, ts_ns, cache, bindings = batch.data, batch.ts_ns, self._answers, self.bindings
-        for rec, start, size in picked.tolist():
-            key = data[start + 2 : start + size].tobytes()  # the answer, whatever the query id
-            found = cache.get(key)
-            if found is None:
-                found = cache[key] = self._read_answers(data[start : start + size].tobytes())
-                if len(cache) > ANSWER_CACHE:
-                    del cache[next(iter(cache))]
-            for address, names in found:
-                seen = bindings.setdefault(address, [])
-                if not seen or seen[-1][1] != names:  # a repeat of the last answer adds nothing
-                    seen.append((int(ts_ns[rec]), names))
+        path of name extraction: most answers repeat, and compiled code (`names_repeat`) skips
+        the repeats that cannot bind anything new."""
+        data, ts_ns = batch.data, batch.ts_ns
+        at, size = picked[:, 1].astype(np.int64) + 2, picked[:, 2].astype(np.int64) - 2
+        groups, firsts = same_answers(data, at, size)  # the answer, whatever the query id
+        settled = np.full((len(firsts), 2), UNSETTLED, np.int64)
+        spans = zip(at[firsts].tolist(), size[firsts].tolist(), strict=True)
+        for g, (start, n) in enumerate(spans):
+            known = self._answers.get(data[start : start + n].tobytes())
+            settled[g] = UNSETTLED if known is None else known.settled
+        i = next_unsettled(groups, settled, self._rebound, self._evicted, 0)
+        while i < len(groups):
+            rec, start, n = picked[i].tolist()
+            message = data[start : start + n].tobytes()
+            settled[groups[i]] = self._dns_answer(message, int(ts_ns[rec]))
+            i = next_unsettled(groups, settled, self._rebound, self._evicted, i + 1)
+
+    def _dns_answer(self, message: bytes, ts: int) -> tuple[int, int]:
+        """Bind the answers of one response; -> when it became settled (`names_repeat`)."""
+        cache, bindings = self._answers, self.bindings
+        known = cache.get(message[2:])
+        if known is None:
+            known = cache[message[2:]] = Answer(self._read_answers(message))
+            if len(cache) > ANSWER_CACHE:
+                del cache[next(iter(cache))]
+                self._evicted += 1
+        for address, names in known.found:
+            seen = bindings.setdefault(address, [])
+            if not seen or seen[-1][1] != names:  # a repeat of the last answer adds nothing
+                self._rebound += bool(seen)
+                seen.append((ts, names))
+        if all(bindings[address][-1][1] == names for address, names in known.found):
+            known.settled = (self._rebound, self._evicted)
+        else:  # one address bound to two names in the one answer: each repeat binds again
+            known.settled = (UNSETTLED, UNSETTLED)
+        return known.settled
 
     def _dns_tcp(self, batch: RecordBatch, row: list[int]) -> None:
         """DNS over TCP: each direction put in order, then split at its 2-byte length prefixes;
@@ -167,7 +232,9 @@ class NameFinder:
         for message in messages:
             if message.is_response:
                 for address, names in _bound(message, self.untrusted):
-                    self.bindings.setdefault(address, []).append((ts, names))
+                    seen = self.bindings.setdefault(address, [])
+                    self._rebound += bool(seen)
+                    seen.append((ts, names))
 
     def _read_answers(self, message: bytes) -> list[tuple[str, tuple[str, ...]]]:
         """(address, the names that lead to it) for each trusted A/AAAA answer."""
@@ -178,18 +245,27 @@ class NameFinder:
             return []
         return _bound(msg, self.untrusted)
 
+    def _hellos(self, data: Buf, serials: I64, hellos: I64) -> None:
+        """The flows `pick` decided by a ClientHello: (row, name offset, length, ECH) rows."""
+        for serial, (_, at, size, ech) in zip(serials.tolist(), hellos.tolist(), strict=True):
+            if size:  # ECH: only the outer, public name
+                self._decide(serial, ("sni-ech" if ech else "sni", _name(data, at, size)))
+
     def _first_bytes(self, batch: RecordBatch, row: list[int]) -> None:
         serial, data = row[D.SERIAL], self._payload(batch, row)
         try:
             if row[D.PROTO] == IP_UDP:
                 self._quic_initial(serial, data)
             else:
-                seq, start = row[D.TCP_SEQ], self._tcp.get(serial)
-                in_order = start is None or (not start.segments and start.base == seq)
+                seq, start, syn = row[D.TCP_SEQ], self._tcp.get(serial), int(self._syn[serial])
+                if start is None:
+                    in_order = syn < 0 or syn == seq
+                else:
+                    in_order = not start.segments and start.base == seq
                 if in_order and self._tcp_start(serial, data):
                     return  # the usual case: a whole ClientHello or request head in one segment
-                stream = self._tcp.setdefault(serial, TcpStart()).add(seq, data)
-                self._tcp_start(serial, stream)
+                start = self._tcp.setdefault(serial, TcpStart(None if syn < 0 else syn))
+                self._tcp_start(serial, start.add(seq, data))
         except DecodeError:
             self._decide(serial, None)
 
@@ -224,6 +300,16 @@ class NameFinder:
             self._decide(serial, ("quic", hello.server_name) if hello.server_name else None)
 
 
+@lru_cache(maxsize=4096)
+def _valid(name: str) -> bool:
+    """`valid_hostname`, remembered: the same few server names open most flows."""
+    return valid_hostname(name)
+
+
+def _name(data: Buf, at: int, size: int) -> str:
+    return ascii_text(data[at : at + size].tobytes())
+
+
 def _bound(msg: DnsMessage, untrusted: Counter[str]) -> list[tuple[str, tuple[str, ...]]]:
     """(address, the names that lead to it through CNAMEs) for each trusted A/AAAA answer."""
     alias: dict[str, set[str]] = {}  # name -> the names that lead to it
@@ -238,15 +324,4 @@ def _bound(msg: DnsMessage, untrusted: Counter[str]) -> list[tuple[str, tuple[st
                 continue
             names = tuple(sorted({rr.name, *alias.get(rr.name, ())}))
             found.append((str(ipaddress.ip_address(rr.data)), names))
-    return found
-
-
-def _answers(data: npt.NDArray[np.uint8], rows: D.Rows) -> npt.NDArray[np.bool_]:
-    """Rows whose payload is a DNS response with answers, judged from its header in numpy."""
-    at = rows[:, D.PAYLOAD].astype(np.int64)
-    whole = rows[:, D.PAYLOAD_LEN] >= 12
-    at = np.where(whole, at, 0)
-    response = data[at + 2] & 0x80 != 0
-    answers = (data[at + 6].astype(np.int64) << 8 | data[at + 7]) > 0
-    found: npt.NDArray[np.bool_] = whole & response & answers
     return found
