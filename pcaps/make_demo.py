@@ -1,45 +1,61 @@
-"""Write pcaps/demo.pcapng and pcaps/demo.pcap: the synthetic capture behind `make demo`.
+"""Write the demo world: pcaps/demo.pcapng, pcaps/demo.pcap and the range files in pcaps/demo-world.
 
-Why synthetic: a real capture of a real phone cannot be shipped, and the demo must tell one clear
-story that a regulator can follow. A US client (10.20.0.15, 2001:db8:20::15) runs an app that
-talks to Oracle Cloud us-ashburn-1 and an AWS us-east-1 CDN, as it should, and also uploads to a
-Singapore address, which the tool must catch. Every run writes the same bytes: fixed seed, fixed
-timestamps from 2026-03-02T14:00:00Z, no clock reads.
+Why synthetic: a real capture of a real phone cannot be shipped, no provider's range file may be
+bundled, and the demo must show every verdict a policy can give, in one story a regulator can
+follow. So the world is made up, over documentation space only (RFC 5737 192.0.2.0/24,
+198.51.100.0/24, 203.0.113.0/24; RFC 3849 2001:db8::/32), which no real traffic can match: small
+range files in the providers' official formats (demo-*), placed beside the operator's example
+sites (rules/sites.yaml), and a capture of one US client (10.20.0.15, 2001:db8:20::15 on the LAN
+10.20.0.0/24, resolver 10.20.0.2) whose app reaches Oracle Cloud US regions and the operator's
+Virginia site as it should, backs up to the Singapore site under a dated exception, leaks to AWS
+Singapore and OCI Frankfurt, and reaches a region-less CDN and, by address literal with no name
+at all, an address no data covers. A management box on another network (10.30.0.7, VLAN 30) is
+outside the policy's scope. The names (*.app.example) are invented; every other connection is
+preceded by the DNS answer that gave its address.
+
+Every run writes the same bytes: fixed seed, fixed timestamps from 2026-03-02T14:00:00Z, no clock
+reads. `python pcaps/make_demo.py [DIR]` writes into DIR (default: pcaps/).
 
 Why by hand with struct: the containers are part of what is tested. demo.pcapng is little-endian
 with one section and two Ethernet interfaces: eth0 with if_tsresol 9 (nanoseconds, sub-microsecond
 digits used) and eth1, a trunk mirror with VLAN-tagged frames, at the default microseconds.
 demo.pcap holds the same frames in order as classic microsecond pcap (nanoseconds truncated).
-
-The public addresses were chosen from the providers' published ranges, as of the range files in
-../shared/ranges (checked there, not copied):
-  150.136.12.34        OCI us-ashburn-1     150.136.0.0/16   oci-public_ip_ranges.json 2025-07-31
-  129.213.8.10         OCI us-ashburn-1     129.213.8.0/21   (same file)
-  161.118.192.20       OCI ap-singapore-1   161.118.192.0/18 (same file; DB-IP says SG too)
-  3.80.0.20, 3.80.0.21 AWS us-east-1 EC2    3.80.0.0/12      aws-ip-ranges.json 2026-08-22
-  2600:1f18:4000::20   AWS us-east-1 EC2    2600:1f18::/33   (same file)
-10.20.0.0/24 and 2001:db8:20::/64 (documentation space) are the client's LAN. The traffic is
-invented: no operator sent it, and the names only serve the story.
+TLS connections carry real ClientHellos; the QUIC flow opens with a real, protected v1 Initial
+(RFC 9001 keys), so any QUIC dissector reads its server name. The rest of each payload is random.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import random
 import struct
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 HERE = Path(__file__).resolve().parent
+WORLD = "demo-world"
 SEED = 20260302
 START_NS = int(datetime(2026, 3, 2, 14, 0, 0, tzinfo=UTC).timestamp()) * 10**9
+RANGES_DATE = datetime(2026, 3, 1, 6, 0, 0, tzinfo=UTC)
+"""When the demo range files say they were made: the day before the capture."""
 SNAPLEN = 262144
 LINKTYPE_ETHERNET = 1
 ETH_IPV4, ETH_ARP, ETH_VLAN, ETH_IPV6 = 0x0800, 0x0806, 0x8100, 0x86DD
 IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP = 1, 6, 17
 TH_FIN, TH_SYN, TH_PSH, TH_ACK = 0x01, 0x02, 0x08, 0x10
+QUIC_V1_SALT = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
+INITIAL_KEYS = ((b"key", 16), (b"iv", 12), (b"hp", 16))
 MS = 1_000_000
 US = 1_000
 GAP_NS = 121 * US
@@ -56,7 +72,7 @@ class Packet(NamedTuple):
 
 @dataclass
 class Peer:
-    """One end of a conversation as seen on the client's link."""
+    """One end of a conversation as seen on the capture's link."""
 
     mac: bytes
     addr: Addr
@@ -102,9 +118,13 @@ def ethernet(
     return frame + bytes(max(0, 60 - len(frame))) if padded else frame
 
 
-def ip_frame(src: Peer, dst: Peer, proto: int, l4: bytes, vlan: int | None = None) -> bytes:
-    """Wrap a layer-4 message (checksum field zero) in IPv4 or IPv6 and Ethernet."""
+def ip_frame(
+    src: Peer, dst: Peer, proto: int, l4: bytes, vlan: int | None = None, ttl: int = 0
+) -> bytes:
+    """Wrap a layer-4 message (checksum field zero) in IPv4 or IPv6 and Ethernet; `ttl`, when
+    given, overrides the sender's usual one."""
     at = {IPPROTO_TCP: 16, IPPROTO_UDP: 6, IPPROTO_ICMP: 2}[proto]
+    ttl = ttl or src.ttl
     if isinstance(src.addr, IPv4Address):
         pseudo = src.addr.packed + dst.addr.packed + struct.pack("!xBH", proto, len(l4))
         l4 = with_csum(l4, at, b"" if proto == IPPROTO_ICMP else pseudo)
@@ -115,7 +135,7 @@ def ip_frame(src: Peer, dst: Peer, proto: int, l4: bytes, vlan: int | None = Non
             20 + len(l4),
             src.ident,
             0x4000,
-            src.ttl,
+            ttl,
             proto,
             0,
             src.addr.packed,
@@ -126,9 +146,8 @@ def ip_frame(src: Peer, dst: Peer, proto: int, l4: bytes, vlan: int | None = Non
         return ethernet(dst.mac, src.mac, ETH_IPV4, head + l4, vlan, src.padded)
     pseudo = src.addr.packed + dst.addr.packed + struct.pack("!I3xB", len(l4), proto)
     l4 = with_csum(l4, at, pseudo)
-    head = struct.pack(
-        "!IHBB16s16s", 6 << 28, len(l4), proto, src.ttl, src.addr.packed, dst.addr.packed
-    )
+    addrs = src.addr.packed + dst.addr.packed
+    head = struct.pack("!IHBB", 6 << 28, len(l4), proto, ttl) + addrs
     return ethernet(dst.mac, src.mac, ETH_IPV6, head + l4, vlan, src.padded)
 
 
@@ -167,7 +186,10 @@ class Capture:
 
 
 class TcpFlow:
-    """A TCP conversation seen from the client: handshake, data both ways, FIN/FIN teardown."""
+    """A TCP conversation seen from the client: handshake, data both ways, FIN/FIN teardown.
+
+    A flow on a VLAN is seen on eth1, the trunk mirror; the others on eth0, the client's port.
+    """
 
     def __init__(
         self,
@@ -178,8 +200,9 @@ class TcpFlow:
         ports: tuple[int, int],
         t_ns: int,
         rtt_ns: int,
+        vlan: int | None = None,
     ) -> None:
-        self.cap, self.rng, self.t, self.rtt = cap, rng, t_ns, rtt_ns
+        self.cap, self.rng, self.t, self.rtt, self.vlan = cap, rng, t_ns, rtt_ns, vlan
         self.ends = (client, server)
         self.ports = ports
         self.seq = [rng.getrandbits(32), rng.getrandbits(32)]
@@ -200,7 +223,8 @@ class TcpFlow:
             payload,
             options,
         )
-        self.cap.add(t_ns, ip_frame(self.ends[side], self.ends[1 - side], IPPROTO_TCP, seg))
+        frame = ip_frame(self.ends[side], self.ends[1 - side], IPPROTO_TCP, seg, self.vlan)
+        self.cap.add(t_ns, frame, 0 if self.vlan is None else 1)
         self.seq[side] = (
             self.seq[side] + len(payload) + (1 if flags & (TH_SYN | TH_FIN) else 0)
         ) & 0xFFFFFFFF
@@ -252,48 +276,68 @@ def vec(body: bytes, width: int = 2) -> bytes:
     return len(body).to_bytes(width, "big") + body
 
 
-def client_hello(sni: str, rng: random.Random) -> bytes:
-    """A TLS 1.3 ClientHello record, shaped like a browser's (padded to 512 bytes)."""
-    name = sni.encode()
-    exts = b"".join(
-        [
-            tls_ext(0, vec(b"\0" + vec(name))),
-            tls_ext(23, b""),
-            tls_ext(65281, b"\0"),
-            tls_ext(10, vec(struct.pack("!4H", 0x001D, 0x0017, 0x0018, 0x0019))),
-            tls_ext(11, vec(b"\0", 1)),
-            tls_ext(16, vec(vec(b"h2", 1) + vec(b"http/1.1", 1))),
-            tls_ext(
-                13,
-                vec(
-                    struct.pack(
-                        "!8H", 0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601
-                    )
-                ),
-            ),
-            tls_ext(51, vec(struct.pack("!HH", 0x001D, 32) + rng.randbytes(32))),
-            tls_ext(45, vec(b"\1", 1)),
-            tls_ext(43, vec(struct.pack("!2H", 0x0304, 0x0303), 1)),
-        ]
-    )
-    suites = vec(
-        struct.pack("!9H", 0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8)
-    )
-    fixed = struct.pack("!H", 0x0303) + rng.randbytes(32) + vec(rng.randbytes(32), 1) + suites
-    fixed += vec(b"\0", 1)
-    pad = 512 - 4 - 5 - len(fixed) - 2 - len(exts) - 4
-    exts += tls_ext(21, bytes(max(pad, 0)))
-    hello = fixed + vec(exts)
-    return tls_record(22, b"\1" + vec(hello, 3), 0x0301)
+def varint(n: int) -> bytes:
+    """A QUIC variable-length integer (RFC 9000 16), in the shortest form."""
+    for width in (1, 2, 4, 8):
+        if n < 1 << (8 * width - 2):
+            return (n | (width.bit_length() - 1) << (8 * width - 2)).to_bytes(width, "big")
+    raise ValueError(f"{n} does not fit a QUIC varint")
+
+
+def quic_params(scid: bytes) -> bytes:
+    """Client transport parameters (RFC 9000 18.2): limits, and the CID the client chose."""
+    params = [(0x01, varint(30_000)), (0x04, varint(15_728_640)), (0x05, varint(6_291_456)),
+              (0x06, varint(6_291_456)), (0x07, varint(6_291_456)), (0x08, varint(100)),
+              (0x09, varint(100)), (0x0F, scid)]  # fmt: skip
+    return b"".join(varint(key) + varint(len(value)) + value for key, value in params)
+
+
+def client_hello(sni: str | None, rng: random.Random, quic_scid: bytes | None = None) -> bytes:
+    """A TLS 1.3 ClientHello handshake message, shaped like a browser's.
+
+    Over TCP it offers h2 and is padded to a 512-byte record; in QUIC it offers h3, carries the
+    transport parameters and no legacy session id (RFC 9001 8). Without `sni` it has no
+    server_name, as for a connection to an address literal (RFC 6066 3).
+    """
+    quic = quic_scid is not None
+    exts = [] if sni is None else [tls_ext(0, vec(b"\0" + vec(sni.encode())))]
+    if not quic:
+        exts += [tls_ext(23, b""), tls_ext(65281, b"\0"), tls_ext(11, vec(b"\0", 1))]
+    alpn = [b"h3"] if quic else [b"h2", b"http/1.1"]
+    sigalgs = struct.pack("!8H", 0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601)
+    exts += [
+        tls_ext(10, vec(struct.pack("!4H", 0x001D, 0x0017, 0x0018, 0x0019))),
+        tls_ext(16, vec(b"".join(vec(p, 1) for p in alpn))),
+        tls_ext(13, vec(sigalgs)),
+        tls_ext(51, vec(struct.pack("!HH", 0x001D, 32) + rng.randbytes(32))),
+        tls_ext(45, vec(b"\1", 1)),
+        tls_ext(43, vec(b"\3\4" if quic else b"\3\4\3\3", 1)),
+    ]
+    if quic_scid is not None:
+        exts.append(tls_ext(0x39, quic_params(quic_scid)))
+    tls12 = () if quic else (0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8)
+    suites = (0x1301, 0x1302, 0x1303, *tls12)
+    session = b"" if quic else rng.randbytes(32)
+    fixed = struct.pack("!H", 0x0303) + rng.randbytes(32) + vec(session, 1)
+    fixed += vec(struct.pack(f"!{len(suites)}H", *suites)) + vec(b"\0", 1)
+    if not quic:
+        pad = 512 - 5 - 4 - len(fixed) - 2 - sum(map(len, exts)) - 4
+        exts.append(tls_ext(21, bytes(max(pad, 0))))
+    return b"\1" + vec(fixed + vec(b"".join(exts)), 3)
+
+
+def server_hello(rng: random.Random, session: bytes) -> bytes:
+    """A TLS 1.3 ServerHello handshake message echoing the client's `session` id."""
+    share = struct.pack("!HH", 0x001D, 32) + rng.randbytes(32)
+    exts = tls_ext(43, b"\x03\x04") + tls_ext(51, share)
+    hello = struct.pack("!H", 0x0303) + rng.randbytes(32) + vec(session, 1)
+    return b"\2" + vec(hello + struct.pack("!HB", 0x1301, 0) + vec(exts), 3)
 
 
 def server_flight(rng: random.Random, encrypted: int) -> bytes:
     """ServerHello, ChangeCipherSpec, then the encrypted certificate flight as application data."""
-    share = struct.pack("!HH", 0x001D, 32) + rng.randbytes(32)
-    exts = tls_ext(43, b"\x03\x04") + tls_ext(51, share)
-    hello = struct.pack("!H", 0x0303) + rng.randbytes(32) + vec(rng.randbytes(32), 1)
-    hello += struct.pack("!HB", 0x1301, 0) + vec(exts)
-    return tls_record(22, b"\2" + vec(hello, 3)) + tls_record(20, b"\1") + app_data(rng, encrypted)
+    hello = tls_record(22, server_hello(rng, rng.randbytes(32)))
+    return hello + tls_record(20, b"\1") + app_data(rng, encrypted)
 
 
 def app_data(rng: random.Random, size: int) -> bytes:
@@ -306,13 +350,12 @@ def app_data(rng: random.Random, size: int) -> bytes:
     return b"".join(out)
 
 
-def tls_session(flow: TcpFlow, sni: str, exchanges: list[tuple[int, int]]) -> None:
+def tls_session(flow: TcpFlow, sni: str | None, exchanges: list[tuple[int, int]]) -> None:
     """Handshake, TLS 1.3 with `sni`, one exchange per (request, response) size, teardown."""
     rng = flow.rng
     flow.handshake()
-    flow.exchange(
-        client_hello(sni, rng), server_flight(rng, rng.randrange(2800, 4200)), 50 * US, MS
-    )
+    hello = tls_record(22, client_hello(sni, rng), 0x0301)
+    flow.exchange(hello, server_flight(rng, rng.randrange(2800, 4200)), 50 * US, MS)
     finished = tls_record(20, b"\1") + app_data(rng, 58)
     for i, (req, resp) in enumerate(exchanges):
         think = 300 * US if i == 0 else rng.randrange(150, 1800) * MS
@@ -371,19 +414,73 @@ def dns(
     return t_ns
 
 
-def quic_long(ptype: int, dcid: bytes, scid: bytes, size: int, rng: random.Random) -> bytes:
-    """A QUIC v1 long-header packet of `size` bytes; the protected part is random bytes."""
-    head = struct.pack("!BI", 0xC3 | ptype << 4, 1) + vec(dcid, 1) + vec(scid, 1)
-    if ptype == 0:
-        head += b"\0"  # token length
+def mdns(cap: Capture, t_ns: int, sender: Peer, service: str) -> None:
+    """One multicast DNS PTR question to 224.0.0.251:5353, sent with TTL 255 (RFC 6762 11)."""
+    group = peer("01:00:5e:00:00:fb", "224.0.0.251", 255)
+    question = struct.pack("!6H", 0, 0, 1, 0, 0, 0) + dns_name(service) + struct.pack("!HH", 12, 1)
+    cap.add(t_ns, ip_frame(sender, group, IPPROTO_UDP, udp(5353, 5353, question), ttl=255))
+
+
+def hkdf_label(secret: bytes, label: bytes, length: int) -> bytes:
+    """HKDF-Expand-Label (RFC 8446 7.1) with an empty context."""
+    full = b"tls13 " + label
+    info = struct.pack("!HB", length, len(full)) + full + b"\0"
+    return HKDFExpand(hashes.SHA256(), length, info).derive(secret)
+
+
+def initial_keys(first_dcid: bytes, side: bytes) -> tuple[bytes, bytes, bytes]:
+    """Key, IV and header-protection key of one side's Initial packets (RFC 9001 5.2): both
+    sides derive them from the Destination CID of the client's first Initial."""
+    initial = hmac.new(QUIC_V1_SALT, first_dcid, hashlib.sha256).digest()  # HKDF-Extract
+    secret = hkdf_label(initial, side + b" in", 32)
+    key, iv, hp = (hkdf_label(secret, b"quic " + x, n) for x, n in INITIAL_KEYS)
+    return key, iv, hp
+
+
+def quic_initial(
+    keys: tuple[bytes, bytes, bytes], dcid: bytes, scid: bytes, frames: bytes, pn: int
+) -> bytes:
+    """A QUIC v1 Initial packet padded to 1200 bytes, sealed and header-protected (RFC 9001 5)
+    with a 2-byte packet number."""
+    key, iv, hp = keys
+    head = struct.pack("!BI", 0xC1, 1) + vec(dcid, 1) + vec(scid, 1) + varint(0)  # no token
+    length = 1200 - len(head) - 2  # what the Length field counts: packet number, payload, tag
+    header = head + struct.pack("!HH", 0x4000 | length, pn)
+    nonce = (int.from_bytes(iv, "big") ^ pn).to_bytes(12, "big")
+    sealed = AESGCM(key).encrypt(nonce, frames + bytes(length - 2 - 16 - len(frames)), header)
+    encryptor = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()
+    mask = encryptor.update(sealed[2:18]) + encryptor.finalize()  # sampled 4 bytes past the PN
+    protected = bytes(b ^ m for b, m in zip(header[-2:], mask[1:3], strict=True))
+    return bytes([header[0] ^ mask[0] & 0x0F]) + header[1:-2] + protected + sealed
+
+
+def crypto_frame(data: bytes) -> bytes:
+    return b"\x06" + varint(0) + varint(len(data)) + data
+
+
+def ack_frame(largest: int, delay: int) -> bytes:
+    return b"\x02" + varint(largest) + varint(delay) + varint(0) + varint(0)
+
+
+def quic_handshake(dcid: bytes, scid: bytes, size: int, rng: random.Random) -> bytes:
+    """A QUIC v1 Handshake packet of `size` bytes; the protected part is random bytes."""
+    head = struct.pack("!BI", 0xE3, 1) + vec(dcid, 1) + vec(scid, 1)
     rest = size - len(head) - 2
     return head + struct.pack("!H", 0x4000 | rest) + rng.randbytes(rest)
 
 
 def quic_session(
-    cap: Capture, rng: random.Random, client: Peer, server: Peer, t_ns: int, rtt_ns: int
+    cap: Capture,
+    rng: random.Random,
+    client: Peer,
+    server: Peer,
+    t_ns: int,
+    rtt_ns: int,
+    sni: str,
 ) -> None:
-    """Initial/Handshake exchange, a 1-RTT download with ACKs, on UDP 443."""
+    """Initial/Handshake exchange, a 1-RTT download with ACKs, on UDP 443. The Initials are real
+    (a passive observer can open them); Handshake and 1-RTT packets are random bytes of the shape
+    of the packets they stand for, which no observer can open."""
     sport = rng.randrange(49152, 65535)
     ccid, scid = rng.randbytes(8), rng.randbytes(8)
 
@@ -396,13 +493,15 @@ def quic_session(
         return bytes([0x40 | rng.getrandbits(5)]) + cid + rng.randbytes(size - 1 - len(cid))
 
     dcid = rng.randbytes(8)
-    send(t_ns, 0, quic_long(0, dcid, ccid, 1200, rng))
+    mine, theirs = initial_keys(dcid, b"client"), initial_keys(dcid, b"server")
+    send(t_ns, 0, quic_initial(mine, dcid, ccid, crypto_frame(client_hello(sni, rng, ccid)), 0))
     t_ns += rtt_ns
-    send(t_ns, 1, quic_long(0, ccid, scid, 1200, rng))
-    send(t_ns + GAP_NS, 1, quic_long(2, ccid, scid, 1200, rng))
-    send(t_ns + 2 * GAP_NS, 1, quic_long(2, ccid, scid, 1100, rng))
+    answer = ack_frame(0, 90) + crypto_frame(server_hello(rng, b""))
+    send(t_ns, 1, quic_initial(theirs, ccid, scid, answer, 0))
+    send(t_ns + GAP_NS, 1, quic_handshake(ccid, scid, 1200, rng))
+    send(t_ns + 2 * GAP_NS, 1, quic_handshake(ccid, scid, 1100, rng))
     t_ns += 2 * GAP_NS + 400 * US
-    send(t_ns, 0, quic_long(0, scid, ccid, 1200, rng))
+    send(t_ns, 0, quic_initial(mine, scid, ccid, ack_frame(0, 120), 1))
     send(t_ns + 50 * US, 0, short(scid, 180))
     t_ns += rtt_ns
     for burst in range(3):
@@ -461,20 +560,27 @@ def ping(cap: Capture, t_ns: int, src: Peer, dst: Peer, rtt_ns: int, count: int)
 
 
 def story(rng: random.Random) -> Capture:
-    """The demo: an app on a US client, and one upload to Singapore among compliant flows."""
+    """The demo capture: a US client's app, one connection of each kind the policy judges."""
     cap = Capture()
-    gw_mac = "02:00:0a:14:00:01"
+    gw_mac, gw30_mac = "02:00:0a:14:00:01", "02:00:0a:1e:00:01"
     client = peer("02:00:0a:14:00:0f", "10.20.0.15", 64, padded=False)
     client6 = peer("02:00:0a:14:00:0f", "2001:db8:20::15", 64, padded=False)
     gateway = peer(gw_mac, "10.20.0.1", 64)
     resolver = peer("02:00:0a:14:00:02", "10.20.0.2", 64)
     tv = peer("02:00:0a:14:00:25", "10.20.0.37", 64, padded=False)
-    api = peer(gw_mac, "150.136.12.34", 49)
-    log = peer(gw_mac, "129.213.8.10", 49)
-    cdn = peer(gw_mac, "3.80.0.20", 238)
-    img = peer(gw_mac, "3.80.0.21", 238)
-    im6 = peer(gw_mac, "2600:1f18:4000::20", 54)
-    sg = peer(gw_mac, "161.118.192.20", 45)
+    admin = peer("02:00:0a:1e:00:07", "10.30.0.7", 128, padded=False)
+    resolver30 = peer("02:00:0a:1e:00:02", "10.30.0.2", 64)  # the management network's
+    api = peer(gw_mac, "192.0.2.10", 52)  # OCI us-ashburn-1
+    media = peer(gw_mac, "192.0.2.70", 47)  # OCI us-phoenix-1
+    eu = peer(gw_mac, "192.0.2.100", 41)  # OCI eu-frankfurt-1
+    edge = peer(gw_mac, "198.51.100.20", 58)  # site bytedance-virginia
+    im6 = peer(gw_mac, "2001:db8:100::20", 58)  # site bytedance-virginia
+    backup = peer(gw_mac, "203.0.113.50", 45)  # site bytedance-singapore
+    stats = peer(gw_mac, "192.0.2.140", 39)  # AWS ap-southeast-1
+    stats6 = peer(gw_mac, "2001:db8:b000::40", 39)  # AWS ap-southeast-1
+    cdn = peer(gw_mac, "192.0.2.200", 247)  # AWS GLOBAL (CloudFront): no region
+    unknown6 = peer(gw_mac, "2001:db8:ffff::30", 51)  # in no range file
+    stats30 = peer(gw30_mac, "192.0.2.140", 39)
     t0 = START_NS + 137_482_913  # sub-microsecond digits on purpose: eth0 is nanosecond
 
     def port() -> int:
@@ -487,39 +593,56 @@ def story(rng: random.Random) -> Capture:
         answers: list[tuple[int, str]],
         asker: Peer = client,
         vlan: int | None = None,
+        server: Peer = resolver,
     ) -> int:
-        return dns(cap, rng, t, asker, resolver, name, qtype, answers, vlan)
+        return dns(cap, rng, t, asker, server, name, qtype, answers, vlan)
+
+    def tls(
+        t: int, src: Peer, dst: Peer, rtt: int, sni: str | None, ex: list[tuple[int, int]],
+        vlan: int | None = None,
+    ) -> None:  # fmt: skip
+        tls_session(TcpFlow(cap, rng, src, dst, (port(), 443), t, rtt, vlan), sni, ex)
 
     arp(cap, t0, client, gateway)
-    t = lookup(t0 + 21 * MS, "api.tiktokv.us", 1, [(1, str(api.addr))])
-    lookup(t0 + 21 * MS + 90 * US, "api.tiktokv.us", 28, [])
-    api_flow = TcpFlow(cap, rng, client, api, (port(), 443), t + 2 * MS, 11 * MS)
+    t = lookup(t0 + 21 * MS, "api.us.app.example", 1, [(1, str(api.addr))])
+    lookup(t0 + 21 * MS + 90 * US, "api.us.app.example", 28, [])
     exchanges = [(620, 4800), (910, 12800), (540, 2300), (1800, 6400), (480, 900)]
-    tls_session(api_flow, "api.tiktokv.us", exchanges)
+    tls(t + 2 * MS, client, api, 11 * MS, "api.us.app.example", exchanges)
     ping(cap, t0 + 400 * MS, client, api, 11 * MS, 2)
 
-    cname = (5, "v16m-useast1.tiktokcdn-us.com")
-    t = lookup(t0 + 1200 * MS, "v16m.tiktokcdn-us.com", 1, [cname, (1, str(cdn.addr))])
-    video = TcpFlow(cap, rng, client, cdn, (port(), 443), t + 1 * MS, 4 * MS)
-    tls_session(video, "v16m.tiktokcdn-us.com", [(760, 152_000), (690, 48_000)])
+    t = lookup(t0 + 1200 * MS, "edge.us.app.example", 1, [(1, str(edge.addr))])
+    tls(t + MS, client, edge, 4 * MS, "edge.us.app.example", [(760, 152_000), (690, 48_000)])
 
-    t = lookup(t0 + 3100 * MS, "p16-sign.tiktokcdn-us.com", 1, [(1, str(img.addr))])
-    thumb = TcpFlow(cap, rng, client, img, (port(), 80), t + MS, 4 * MS)
-    http_get(thumb, "p16-sign.tiktokcdn-us.com", "/obj/tos-useast5-p-0068-tx/thumb-7342.jpeg", 9200)
+    t = lookup(t0 + 3100 * MS, "eu.app.example", 1, [(1, str(eu.addr))])
+    thumbs = TcpFlow(cap, rng, client, eu, (port(), 80), t + MS, 92 * MS)
+    http_get(thumbs, "eu.app.example", "/obj/thumb-7342.jpeg", 9200)
 
-    t = lookup(t0 + 4200 * MS, "im.tiktokv.us", 28, [(28, str(im6.addr))])
-    im = TcpFlow(cap, rng, client6, im6, (port(), 443), t + MS, 6 * MS)
-    tls_session(im, "im.tiktokv.us", [(350, 1200), (420, 9800), (300, 640)])
+    t = lookup(t0 + 4200 * MS, "im.us.app.example", 28, [(28, str(im6.addr))])
+    tls(t + MS, client6, im6, 6 * MS, "im.us.app.example", [(350, 1200), (420, 9800), (300, 640)])
 
-    t = lookup(t0 + 5300 * MS, "log.tiktokv.us", 1, [(1, str(log.addr))])
-    quic_session(cap, rng, client, log, t + MS, 11 * MS)
+    t = lookup(t0 + 5300 * MS, "media.us.app.example", 1, [(1, str(media.addr))])
+    quic_session(cap, rng, client, media, t + MS, 48 * MS, "media.us.app.example")
+    mdns(cap, t0 + 5800 * MS, client, "_ipp._tcp.local")
 
-    t = lookup(t0 + 6500 * MS, "api.tiktokv.us", 1, [(1, str(api.addr))], tv, vlan=20)
-    lookup(t + 80 * US, "api.tiktokv.us", 28, [], tv, vlan=20)
+    t = lookup(t0 + 6500 * MS, "api.us.app.example", 1, [(1, str(api.addr))], tv, vlan=20)
+    lookup(t + 80 * US, "api.us.app.example", 28, [], tv, vlan=20)
 
-    t = lookup(t0 + 8200 * MS, "sg-backup.bytedance.example", 1, [(1, str(sg.addr))])
-    backup = TcpFlow(cap, rng, client, sg, (port(), 443), t + MS, 228 * MS)
-    tls_session(backup, "sg-backup.bytedance.example", [(64_000, 420), (18_000, 420)])
+    t = lookup(t0 + 7000 * MS, "analytics.app.example", 1, [(1, str(stats.addr))])
+    t6 = lookup(t + 60 * US, "analytics.app.example", 28, [(28, str(stats6.addr))])
+    tls(t + MS, client, stats, 230 * MS, "analytics.app.example", [(2400, 310), (3100, 310)])
+    tls(t6 + 3 * MS, client6, stats6, 230 * MS, "analytics.app.example", [(1900, 310)])
+
+    alias = (5, "edge-global.cdn.example")
+    t = lookup(t0 + 7600 * MS, "cdn.app.example", 1, [alias, (1, str(cdn.addr))])
+    tls(t + MS, client, cdn, 6 * MS, "cdn.app.example", [(540, 38_000)])
+    tls(t0 + 7900 * MS, client6, unknown6, 70 * MS, None, [(800, 1500)])  # a hard-coded address
+
+    t = lookup(t0 + 8200 * MS, "backup.sg.app.example", 1, [(1, str(backup.addr))])
+    tls(t + MS, client, backup, 228 * MS, "backup.sg.app.example", [(64_000, 420), (18_000, 420)])
+
+    answer = [(1, str(stats30.addr))]
+    t = lookup(t0 + 9000 * MS, "analytics.app.example", 1, answer, admin, 30, resolver30)
+    tls(t + MS, admin, stats30, 231 * MS, "analytics.app.example", [(700, 5200)], vlan=30)
     return cap
 
 
@@ -542,7 +665,7 @@ def write_pcapng(path: Path, packets: list[Packet]) -> None:
     eth0 = struct.pack("<HHI", LINKTYPE_ETHERNET, 0, SNAPLEN) + option(2, b"eth0")
     eth0 += option(3, b"client access port") + option(9, b"\x09") + end
     eth1 = struct.pack("<HHI", LINKTYPE_ETHERNET, 0, SNAPLEN) + option(2, b"eth1")
-    eth1 += option(3, b"trunk mirror, VLAN 20") + end
+    eth1 += option(3, b"trunk mirror, VLANs 20 and 30") + end
     out = [block(0x0A0D0D0A, shb), block(1, eth0), block(1, eth1)]
     for ts_ns, iface, frame in packets:
         ts = ts_ns if iface == 0 else ts_ns // US
@@ -560,12 +683,142 @@ def write_pcap(path: Path, packets: list[Packet]) -> None:
     path.write_bytes(b"".join(out))
 
 
-def main() -> None:
+# The demo world's range files, each in its provider's official layout (key order, indentation,
+# final newline or not), so they read like the real files they stand for.
+
+
+def oci_ranges() -> bytes:
+    """public_ip_ranges.json. OCI publishes IPv4 only; the IPv6 block is the demo's own."""
+    regions = {
+        "us-ashburn-1": [("192.0.2.0/26", ["OCI", "OSN"]), ("2001:db8:a000::/40", ["OCI"])],
+        "us-phoenix-1": [("192.0.2.64/27", ["OCI"])],
+        "eu-frankfurt-1": [("192.0.2.96/27", ["OCI"])],
+    }
+    doc = {
+        "last_updated_timestamp": RANGES_DATE.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        "regions": [
+            {"region": name, "cidrs": [{"cidr": c, "tags": tags} for c, tags in cidrs]}
+            for name, cidrs in regions.items()
+        ],
+    }
+    return (json.dumps(doc, indent=4) + "\n").encode()
+
+
+def aws_ranges() -> bytes:
+    """ip-ranges.json: each prefix once as AMAZON (the superset) and once as its service."""
+    rows = [
+        ("192.0.2.128/26", "ap-southeast-1", "EC2"),
+        ("192.0.2.192/26", "GLOBAL", "CLOUDFRONT"),
+        ("198.51.100.224/27", "us-east-1", "EC2"),
+        ("2001:db8:b000::/40", "ap-southeast-1", "EC2"),
+    ]
+    lists: dict[str, list[dict[str, str]]] = {"prefixes": [], "ipv6_prefixes": []}
+    for prefix, region, service in rows:
+        v6 = ":" in prefix
+        key, field = ("ipv6_prefixes", "ipv6_prefix") if v6 else ("prefixes", "ip_prefix")
+        for said in ("AMAZON", service):
+            entry = {field: prefix, "region": region, "service": said}
+            lists[key].append({**entry, "network_border_group": region})
+    stamp = {"syncToken": str(int(RANGES_DATE.timestamp())),
+             "createDate": RANGES_DATE.strftime("%Y-%m-%d-%H-%M-%S")}  # fmt: skip
+    return json.dumps({**stamp, **lists}, indent=2).encode()
+
+
+def azure_tags() -> bytes:
+    """ServiceTags_Public.json: a region's AzureCloud tag and a service tag over one prefix."""
+
+    def tag(name: str, system: str, features: list[str]) -> dict[str, Any]:
+        props = {"changeNumber": 1, "region": "eastus", "regionId": 32, "platform": "Azure",
+                 "systemService": system, "addressPrefixes": ["198.51.100.192/28"],
+                 "networkFeatures": features}  # fmt: skip
+        return {"name": name, "id": name, "properties": props}
+
+    values = [
+        tag("AzureCloud.eastus", "", ["API", "NSG", "UDR", "FW"]),
+        tag("Storage.EastUS", "AzureStorage", ["API", "NSG", "UDR", "FW", "VSE"]),
+    ]
+    return json.dumps({"changeNumber": 1, "cloud": "Public", "values": values}, indent=2).encode()
+
+
+def gcp_ranges() -> bytes:
+    """cloud.json, in Google's own layout: entries joined as `}, {`."""
+    prefixes = [
+        {"ipv4Prefix": "198.51.100.208/28", "service": "Google Cloud", "scope": "us-central1"}
+    ]
+    entries = [
+        "{\n" + ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in e.items()) + "\n  }"
+        for e in prefixes
+    ]
+    token = json.dumps(str(int(RANGES_DATE.timestamp() * 1000)))
+    created = json.dumps(RANGES_DATE.strftime("%Y-%m-%dT%H:%M:%S.%f"))
+    return (f'{{\n  "syncToken": {token},\n  "creationTime": {created},\n  "prefixes": ['
+            f"{', '.join(entries)}]\n}}\n").encode()  # fmt: skip
+
+
+def country_rows() -> bytes:
+    """DB-IP IP to Country Lite: headerless `start,end,cc`, sorted, one family per file."""
+    rows = [("192.0.2.0", "192.0.2.255", "US"), ("198.51.100.0", "198.51.100.255", "US"),
+            ("203.0.113.0", "203.0.113.255", "SG")]  # fmt: skip
+    return "".join(f"{a},{b},{cc}\n" for a, b, cc in rows).encode()
+
+
+README = """\
+# DEMO DATA: the invented world of `make demo`
+
+Nothing here is real. Every file is written by `pcaps/make_demo.py` (run it again to get the
+same bytes) and covers documentation address space only: 192.0.2.0/24, 198.51.100.0/24 and
+203.0.113.0/24 (RFC 5737) and 2001:db8::/32 (RFC 3849). No real traffic can ever match these
+ranges, and no provider published them: each file only has the *format* of its provider's
+official file, so that `residency ranges import` reads it like the real one.
+
+- `demo-oci-public_ip_ranges.json`, as Oracle Cloud's public_ip_ranges.json: us-ashburn-1
+  192.0.2.0/26 and 2001:db8:a000::/40 (OCI publishes no IPv6; the demo does), us-phoenix-1
+  192.0.2.64/27, eu-frankfurt-1 192.0.2.96/27.
+- `demo-aws-ip-ranges.json`, as AWS ip-ranges.json: ap-southeast-1 (Singapore) 192.0.2.128/26
+  and 2001:db8:b000::/40; GLOBAL (CloudFront: no region) 192.0.2.192/26; us-east-1
+  198.51.100.224/27.
+- `demo-azure-servicetags-public.json`, as Azure's public-cloud Service Tags: eastus
+  198.51.100.192/28.
+- `demo-gcp-cloud.json`, as Google Cloud's cloud.json: us-central1 198.51.100.208/28.
+- `demo-dbip-country-lite.csv`, as DB-IP's IP to Country Lite CSV: 192.0.2.0/24 US,
+  198.51.100.0/24 US, 203.0.113.0/24 SG.
+
+The operator's sites are in `rules/sites.yaml` (198.51.100.0/25, 198.51.100.128/26 and
+2001:db8:100::/48 in Virginia; 203.0.113.0/24 and 2001:db8:200::/48 in Singapore).
+2001:db8:ffff::/48 is in no file on purpose: an address nobody places.
+
+Import them into a store of their own, never into the one that holds real provider data: being
+newer, they would become the current version of each provider and hide the real ranges.
+
+```sh
+export RESIDENCY_HOME=$(mktemp -d)
+residency ranges import pcaps/demo-world/demo-* rules/sites.yaml
+residency lookup 192.0.2.10 192.0.2.140 198.51.100.20 2001:db8:ffff::30
+```
+"""
+
+WORLD_FILES = {
+    "demo-oci-public_ip_ranges.json": oci_ranges,
+    "demo-aws-ip-ranges.json": aws_ranges,
+    "demo-azure-servicetags-public.json": azure_tags,
+    "demo-gcp-cloud.json": gcp_ranges,
+    "demo-dbip-country-lite.csv": country_rows,
+    "README.md": README.encode,
+}
+
+
+def main(argv: list[str]) -> None:
+    out = Path(argv[1]) if len(argv) > 1 else HERE
     packets = story(random.Random(SEED)).ordered()
-    write_pcapng(HERE / "demo.pcapng", packets)
-    write_pcap(HERE / "demo.pcap", packets)
-    print(f"wrote {len(packets)} packets to {HERE / 'demo.pcapng'} and {HERE / 'demo.pcap'}")
+    write_pcapng(out / "demo.pcapng", packets)
+    write_pcap(out / "demo.pcap", packets)
+    world = out / WORLD
+    world.mkdir(parents=True, exist_ok=True)
+    for name, make in WORLD_FILES.items():
+        (world / name).write_bytes(make())
+    print(f"wrote {len(packets)} packets to {out}/demo.pcapng and demo.pcap, "
+          f"{len(WORLD_FILES)} files to {world}")  # fmt: skip
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv)
