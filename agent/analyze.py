@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from agent.analysis.document import CaptureInput, RangeInput
+from agent.analysis.document import CaptureInput, JournalInput, RangeInput
 from agent.analysis.tally import Tally
 from agent.capture import open_capture
-from agent.errors import CorruptCapture, InputError
+from agent.errors import CorruptCapture, InputError, JournalError
 from agent.files import open_input
 from agent.intel.store import Store, Stored
+from agent.journal import Journal, unwatched, verify_journal
+from agent.model import Flow, Process
 from agent.pipeline import FlowPipeline, flows_from
 from agent.policy.judge import Judge
 from agent.policy.model import Policy
@@ -32,6 +34,7 @@ class Analysis:
     ranges: list[RangeInput]
     damaged: CorruptCapture | None
     """The first capture that turned out damaged part-way (its flows before the damage count)."""
+    journals: list[JournalInput] = field(default_factory=list)
 
 
 def analyze(
@@ -59,6 +62,40 @@ def analyze(
         captures.append(CaptureInput(path, digest, size, pipe.stats, error))
     ranges = [RangeInput(v.slot, v.version, v.sha256, v.created) for v in chosen]
     return Analysis(tally, captures, ranges, damaged)
+
+
+JOURNAL_BATCH = 10_000
+
+
+def analyze_journal(
+    path: str, policy: Policy, store: Store, chosen: Sequence[Stored],
+    since_ns: int | None = None, until_ns: int | None = None,
+) -> Analysis:  # fmt: skip
+    """Judge the flows a daemon journaled in [since, until) by this policy and these ranges,
+    after proving the journal is intact; a flow's evidence pointer is its journal row."""
+    check = verify_journal(path)
+    if not check.ok:
+        raise JournalError(f"{path}: refusing to analyse a journal that fails verification: "
+                           f"{check}")  # fmt: skip
+    judge = Judge(policy, store.table(chosen))
+    tally = Tally()
+    with Journal.open(path) as journal:
+        flows: list[Flow] = []
+        owners: list[Process | None] = []
+        for row in journal.flows(since_ns, until_ns):
+            flows.append(row.flow._replace(serial=row.seq))
+            owners.append(row.process)
+            if len(flows) >= JOURNAL_BATCH:
+                tally.add(judge.judge(flows, None, owners), path)
+                flows, owners = [], []
+        tally.add(judge.judge(flows, None, owners), path)
+        beats = list(journal.heartbeats(since_ns, until_ns))
+    start = since_ns if since_ns is not None else (tally.first_ns or 0)
+    end = until_ns if until_ns is not None else (tally.last_ns or start)
+    gaps = unwatched(beats, start, end)
+    entry = JournalInput(path, f"{check.last_seq}:{check.head}", check.rows, start, end, gaps)
+    ranges = [RangeInput(v.slot, v.version, v.sha256, v.created) for v in chosen]
+    return Analysis(tally, [], ranges, None, [entry])
 
 
 def file_sha256(path: str) -> tuple[str, int]:

@@ -91,6 +91,17 @@ class FlowBatch:
         column[:] = names
         return FlowBatch((*self.columns, column))
 
+    @classmethod
+    def of(cls, flows: list[Flow]) -> FlowBatch:
+        """A batch from records (flows read back from the journal)."""
+        columns = []
+        for i, name in enumerate(Flow._fields):
+            kind = object if name in ("src", "dst", "end", "names") else np.int64
+            column = np.empty(len(flows), dtype=kind)
+            column[:] = [f[i] for f in flows]
+            columns.append(column)
+        return cls(tuple(columns))
+
     def records(self) -> Iterator[Flow]:
         return map(Flow._make, zip(*(c.tolist() for c in self.columns), strict=True))
 

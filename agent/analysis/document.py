@@ -31,6 +31,20 @@ class CaptureInput:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalInput:
+    """A daemon's journal as read: its verified head, and when the agent was not watching."""
+
+    path: str
+    head: str
+    """`seq:sha256` of the last row, proved by verification before reading."""
+    rows: int
+    since_ns: int
+    until_ns: int
+    unwatched: list[tuple[int, int]]
+    """Parts of [since, until) that no heartbeat covers: the agent was not running."""
+
+
+@dataclass(frozen=True, slots=True)
 class RangeInput:
     slot: str
     version: str
@@ -40,7 +54,7 @@ class RangeInput:
 
 def document(
     tally: Tally, policy: Policy, captures: list[CaptureInput], ranges: list[RangeInput],
-    allow_unverified: bool = False,
+    allow_unverified: bool = False, journals: list[JournalInput] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     inside = tally.in_scope
     return {
@@ -77,6 +91,7 @@ def document(
         "contradictions": sorted(tally.contradictions),
         "inputs": {
             "captures": [_capture(c) for c in captures],
+            "journals": [_journal(j) for j in journals or []],
             "policy": {"path": policy.path, "sha256": policy.sha256, "name": policy.name},
             "ranges": [
                 {"slot": r.slot, "version": r.version, "sha256": r.sha256, "created": r.created}
@@ -139,6 +154,12 @@ def _capture(c: CaptureInput) -> dict[str, Any]:
             "decoded": s.decoded, "skipped": dict(sorted(s.skipped.items())),
             "untrusted_names": dict(sorted(s.untrusted_names.items())),
             "warnings": [str(w) for w in s.warnings], "error": c.error or None}  # fmt: skip
+
+
+def _journal(j: JournalInput) -> dict[str, Any]:
+    gaps = [{"from": seconds(a), "to": seconds(b)} for a, b in j.unwatched]
+    return {"path": j.path, "head": j.head, "rows": j.rows, "since": seconds(j.since_ns),
+            "until": seconds(j.until_ns), "unwatched": gaps}  # fmt: skip
 
 
 def _time(ns: int | None) -> str | None:

@@ -44,13 +44,15 @@ def analyze_command(
     store = Store()
     when = as_of.replace(tzinfo=UTC) if as_of else None
     chosen = store.current(when)
-    for warning in stale(chosen, when or utcnow()):
-        click.echo(f"warning: {warning}", err=True)
     if not chosen:
         click.echo(f"warning: no range data in {store.root}: every destination will be "
                    "unverified; use `residency ranges import` or `update`", err=True)  # fmt: skip
     with _progress(captures) as tick:
         result = analyze(captures, policy, store, chosen, tick, idle_timeout)
+    seen = result.tally.last_ns
+    traffic_time = datetime.fromtimestamp(seen / 1e9, UTC) if seen else when or utcnow()
+    for warning in stale(chosen, traffic_time):
+        click.echo(f"warning: {warning}", err=True)
     doc = document(result.tally, policy, result.captures, result.ranges, allow_unverified)
     if as_json:
         click.echo(json.dumps(doc, indent=1, sort_keys=True))

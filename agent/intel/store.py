@@ -135,12 +135,14 @@ def slot_of(rs: RangeSet) -> str:
 
 
 def stale(chosen: Iterable[Stored], now: datetime, max_age: timedelta = STALE_AFTER) -> list[str]:
-    """Warnings for the versions older than `max_age`."""
+    """Warnings for the provider and country versions older than `max_age` at `now` (for an
+    analysis: the time of the traffic, not of the run). The operator's own sites file is not
+    published on a schedule, so it has no age limit."""
     return [
-        f"{v.slot} data is {(now - v.dated).days} days old (version {v.version}); "
-        "run `residency ranges update` or import a newer file"
+        f"{v.slot} data is {(now - v.dated).days} days older than {now.date()} "
+        f"(version {v.version}); run `residency ranges update` or import a newer file"
         for v in chosen
-        if now - v.dated > max_age
+        if now - v.dated > max_age and v.kind != "sites"
     ]
 
 
