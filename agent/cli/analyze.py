@@ -13,7 +13,7 @@ import click
 
 from agent.analysis.document import document
 from agent.analysis.text import render
-from agent.analyze import Progress, analyze
+from agent.analyze import Progress, analyze, analyze_journal
 from agent.cli.base import main, reports_errors
 from agent.errors import PolicyError
 from agent.files import open_input
@@ -23,7 +23,7 @@ from agent.policy.load import load_policy, parse_policy
 
 
 @main.command("analyze")
-@click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.argument("captures", nargs=-1, type=click.Path(dir_okay=True))
 @click.option("--policy", "policy_path", required=True, metavar="FILE",
               help="The policy (see rules/policy.yaml).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON document (schema in docs/).")
@@ -32,14 +32,22 @@ from agent.policy.load import load_policy, parse_policy
 @click.option("--as-of", type=click.DateTime(), help="Use the range versions current then.")
 @click.option("--idle-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
+@click.option("--journal", "journal_path", metavar="PATH",
+              help="Judge the flows a daemon journaled instead of captures.")  # fmt: skip
+@click.option("--since", type=click.DateTime(), help="With --journal: from this time (UTC).")
+@click.option("--until", type=click.DateTime(), help="With --journal: up to this time (UTC).")
 @reports_errors
 def analyze_command(
     captures: tuple[str, ...], policy_path: str, as_json: bool, allow_unverified: bool,
-    as_of: datetime | None, idle_timeout: float,
+    as_of: datetime | None, idle_timeout: float, journal_path: str | None,
+    since: datetime | None, until: datetime | None,
 ) -> None:  # fmt: skip
-    """Judge every flow in CAPTURES by the policy and say whether all in-scope traffic ended at
-    approved endpoints. Exit 0: compliant; 1: violations (or unverified traffic); 5: a capture
-    is damaged (the analysis covers what came before the damage)."""
+    """Judge every flow in CAPTURES (or a daemon's --journal) by the policy and say whether all
+    in-scope traffic ended at approved endpoints. Exit 0: compliant; 1: violations (or
+    unverified traffic); 5: a capture is damaged (the analysis covers what came before the
+    damage); 9: the journal fails verification."""
+    if bool(captures) == bool(journal_path):
+        raise click.UsageError("give CAPTURES or --journal PATH (one of them)")
     policy = load_policy(policy_path)
     store = Store()
     when = as_of.replace(tzinfo=UTC) if as_of else None
@@ -47,13 +55,17 @@ def analyze_command(
     if not chosen:
         click.echo(f"warning: no range data in {store.root}: every destination will be "
                    "unverified; use `residency ranges import` or `update`", err=True)  # fmt: skip
-    with _progress(captures) as tick:
-        result = analyze(captures, policy, store, chosen, tick, idle_timeout)
+    if journal_path:
+        result = analyze_journal(journal_path, policy, store, chosen, ns(since), ns(until))
+    else:
+        with _progress(captures) as tick:
+            result = analyze(captures, policy, store, chosen, tick, idle_timeout)
     seen = result.tally.last_ns
     traffic_time = datetime.fromtimestamp(seen / 1e9, UTC) if seen else when or utcnow()
     for warning in stale(chosen, traffic_time):
         click.echo(f"warning: {warning}", err=True)
-    doc = document(result.tally, policy, result.captures, result.ranges, allow_unverified)
+    doc = document(result.tally, policy, result.captures, result.ranges, allow_unverified,
+                   result.journals)  # fmt: skip
     if as_json:
         click.echo(json.dumps(doc, indent=1, sort_keys=True))
     else:
@@ -61,6 +73,11 @@ def analyze_command(
     if result.damaged:
         raise result.damaged
     sys.exit(0 if doc["compliant"] else 1)
+
+
+def ns(when: datetime | None) -> int | None:
+    """A UTC wall time from the command line as ns since the epoch (None stays None)."""
+    return None if when is None else int(when.replace(tzinfo=UTC).timestamp() * 1e9)
 
 
 @contextmanager

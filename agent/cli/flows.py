@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 
 import click
 
 from agent.capture import open_capture
+from agent.cli.analyze import ns
 from agent.cli.base import main, reports_errors
-from agent.model import seconds
+from agent.journal import Journal
+from agent.model import FlowBatch, seconds
 from agent.pipeline import FlowPipeline, flows_from
 from agent.render import stats_line, stats_section, write_csv, write_jsonl, write_table
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.argument("captures", nargs=-1, type=click.Path(dir_okay=True))
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one flow per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @click.option("--stats", is_flag=True, help="Print full statistics (as JSON with --json).")
@@ -24,13 +27,32 @@ from agent.render import stats_line, stats_section, write_csv, write_jsonl, writ
 @click.option("--active-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow that lived this long; 0: never.")  # fmt: skip
 @click.option("--no-names", is_flag=True, help="Skip reading names (DNS, SNI, QUIC, HTTP Host).")
+@click.option("--journal", "journal_path", metavar="PATH",
+              help="List the flows a daemon journaled instead.")  # fmt: skip
+@click.option("--since", type=click.DateTime(), help="With --journal: from this time (UTC).")
+@click.option("--until", type=click.DateTime(), help="With --journal: up to this time (UTC).")
 @reports_errors
 def flows(
     captures: tuple[str, ...], as_json: bool, as_csv: bool, stats: bool,
-    idle_timeout: float, active_timeout: float, no_names: bool,
+    idle_timeout: float, active_timeout: float, no_names: bool, journal_path: str | None,
+    since: datetime | None, until: datetime | None,
 ) -> None:  # fmt: skip
-    """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first."""
+    """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first; or, with
+    --journal, the flows a daemon journaled (serial: the journal row)."""
     out = sys.stdout
+    if bool(captures) == bool(journal_path):
+        raise click.UsageError("give CAPTURES or --journal PATH (one of them)")
+    if journal_path:
+        with Journal.open(journal_path) as journal:
+            rows = [r.flow._replace(serial=r.seq) for r in journal.flows(ns(since), ns(until))]
+        journaled = [FlowBatch.of(rows)]
+        if as_json:
+            write_jsonl(journaled, out, journal_path)
+        elif as_csv:
+            write_csv(journaled, out, journal_path, header=True)
+        else:
+            write_table(journaled, out)
+        return
     for n, path in enumerate(captures):
         pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
         try:

@@ -19,7 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from agent.cli import main
 from agent.intel.store import Store, read_bytes, utcnow
 from agent.journal import Journal, JournalFlow, verify_journal
 from tests.truth import SHARED
@@ -184,6 +186,20 @@ def test_daemon_judges_real_traffic_between_namespaces(
     alerts = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     leaked = {(a["dst"], a["dport"]) for a in alerts if a["event"] == "violation"}
     assert leaked == {(SINGAPORE, 443), (SINGAPORE, 5000)}
+
+    journal = str(home / "data" / "journal.sqlite")
+    env = {"RESIDENCY_HOME": str(home / "home")}
+    listed = CliRunner().invoke(main, ["flows", "--journal", journal, "--json"], env=env)
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert {(r["dst"], r["dport"]) for r in rows} == {k[1:] for k in by_dst}
+    judged = CliRunner().invoke(main, ["analyze", "--journal", journal, "--policy",
+                                       str(home / "policy.yaml"), "--json"], env=env)  # fmt: skip
+    doc = json.loads(judged.stdout)
+    assert judged.exit_code == 1
+    assert doc["inputs"]["journals"][0]["head"] == f"{check.last_seq}:{check.head}"
+    assert doc["headline"]["approved"]["flows"] == 1
+    assert {v["address"] for v in doc["violations"]} == {SINGAPORE}
+    assert doc["violations"][0]["processes"]  # the held TLS connection's owner
 
 
 def _loopback_traffic(port: int, stop_at: float) -> None:
