@@ -1,0 +1,35 @@
+"""A journal writer to kill: `python -m tests.journal_writer PATH SEED` appends batches of
+flows forever and prints each committed batch's last seq, flushed, after its commit returns."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+from agent.journal import Journal, flow_entry, heartbeat_entry, start_entry
+from agent.model import Flow
+
+
+def flow(rng: random.Random, at: int) -> Flow:
+    first = at + rng.randrange(1_000_000)
+    return Flow(6, "10.0.0.1", rng.randrange(1024, 65536), "192.0.2.7", 443, 0, 3, 180, 222,
+                2, 120, 148, first, first + rng.randrange(10**9), 0x12, 0x12, "eof")  # fmt: skip
+
+
+def main(path: str, seed: int) -> None:
+    rng = random.Random(seed)
+    with Journal.open(path, create=True) as journal:
+        at = journal.head().seq * 1_000_000
+        print(journal.append([start_entry(at, {"seed": seed})]), flush=True)
+        while True:
+            at += 1_000_000
+            rows = [
+                flow_entry(flow(rng, at), {"decision": "allow"})
+                for _ in range(rng.choice((1, 50, 400)))
+            ]
+            rows.append(heartbeat_entry(at - 1_000_000, at, {"packets": len(rows)}))
+            print(journal.append(rows), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))
