@@ -33,7 +33,7 @@ def test_the_example_file() -> None:
     rs = parse_sites(EXAMPLE.read_bytes(), str(EXAMPLE))
     check_columns(rs)
     assert (rs.kind, rs.layer, rs.version, rs.slot) == ("sites", SITES, "example-1", "")
-    assert rs.created == "2026-08-01T00:00:00+00:00"
+    assert rs.created == "2026-01-01T00:00:00+00:00"
     rows = by_prefix(rs)
     virginia = Label(country="US", city="Ashburn", site="bytedance-virginia")
     singapore = Label(country="SG", city="Singapore", site="bytedance-singapore")
