@@ -42,7 +42,7 @@ def report() -> None:
 @report.command("make")
 @click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("--policy", "policy_path", required=True, metavar="FILE", help="The policy.")
-@click.option("--out", required=True, metavar="REPORT",
+@click.option("--out", required=True, metavar="REPORT", callback=lambda _c, _p, v: _form(v),
               help="Where to write: .json, .html, or .pdf (needs Chromium).")  # fmt: skip
 @click.option("--sign", "key_path", metavar="KEY", help="Sign with this private key.")
 @click.option("--allow-unverified", is_flag=True,
@@ -130,6 +130,14 @@ def keys_generate(name: str) -> None:
             f.write(data)
     pub = load_public(public, f"{name}.pub")
     click.echo(f"{name}: private key (keep it secret); {name}.pub: public key sha256:{key_id(pub)}")
+
+
+def _form(out: str) -> str:
+    try:
+        envelope.kind_of(out)
+    except ReportError as err:
+        raise click.BadParameter(str(err)) from None
+    return out
 
 
 def _read(path: str) -> bytes:

@@ -69,7 +69,7 @@ def read(data: bytes, path: str) -> tuple[str, dict[str, Any]]:
         return "json", _parse(data, path, b"\n")
     if data.startswith(html.DOCTYPE):
         envelope = _parse(html.extract(data, path), path, None)
-        _same(html.render(envelope), data, path, _rendered(envelope))
+        _same(_render(envelope, path), data, path, _rendered(envelope))
         return "html", envelope
     if data.startswith(b"%PDF-"):
         printed, attached = pdf.detach(data, path)
@@ -100,6 +100,16 @@ def _parse(data: bytes, path: str, end: bytes | None) -> dict[str, Any]:
     if end is not None:
         _same(canonical(envelope) + end, data, path, "canonical JSON")
     return envelope
+
+
+def _render(envelope: dict[str, Any], path: str) -> bytes:
+    """The page for an envelope read from a file: one made by hand, or changed, may lack what
+    the page shows, and that is a bad report, not a crash."""
+    try:
+        return html.render(envelope)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise ReportError(f"{path}: the embedded report is malformed ({type(err).__name__}: "
+                          f"{err}): it was changed after it was made") from err  # fmt: skip
 
 
 def _same(expected: bytes, data: bytes, path: str, what: str) -> None:

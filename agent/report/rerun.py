@@ -27,15 +27,18 @@ class Rerun:
 
 def rerun(report: dict[str, Any], store: Store) -> Rerun:
     """Analyse the report's inputs again; ReportError if the result differs in any value."""
-    chosen, missing = at_hand(report["inputs"], store)
+    try:
+        i, o = report["inputs"], report["options"]
+        chosen, missing = at_hand(i, store)
+        paths = [c["path"] for c in i["captures"]]
+        options = Options(o["allow_unverified"], o["idle_timeout"], report.get("generated"))
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ReportError(f"the report does not name its inputs and options: {err!r}") from err
     if missing:
         return Rerun(False, missing)
-    i, o = report["inputs"], report["options"]
     policy = load_policy(i["policy"]["path"])
-    paths = [c["path"] for c in i["captures"]]
-    result = analyze(paths, policy, store, chosen, None, o["idle_timeout"])
-    again = build(result, policy, Options(o["allow_unverified"], o["idle_timeout"],
-                                          report.get("generated")))  # fmt: skip
+    result = analyze(paths, policy, store, chosen, None, options.idle_timeout)
+    again = build(result, policy, options)
     diff = first_difference(report, again)
     if diff:
         made = report["tool"]["version"]

@@ -101,7 +101,7 @@ def legend() -> str:
 def human(n: int) -> str:
     """Bytes in SI units, three significant figures: 412702 -> 413 kB."""
     for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= size:
+        if n >= size - size // 2000:  # so 999.9 kB reads 1 MB
             value = n / size
             return f"{value:.3g} {unit}" if value < 1000 else f"{value:.0f} {unit}"
     return f"{n} B"
