@@ -1,4 +1,5 @@
-"""TLS ClientHello parser against tshark on real captures, byte at a time, and under hypothesis."""
+"""TLS ClientHello parser against tshark on real captures, byte at a time, and under hypothesis;
+its compiled fast path (`sni.hello_span`) against the parser."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from agent.wire.cursor import DecodeError
-from agent.wire.tls import ClientHello, parse_client_hello, parse_handshake
+from agent.wire.sni import FOUND, UNSURE, hello_span
+from agent.wire.tls import ClientHello, ascii_text, parse_client_hello, parse_handshake
 from tests.truth import PCAPS, truth
 from tests.wire.payloads import streams
 
@@ -152,3 +155,101 @@ def test_mutated_hellos_only_decode_or_fail_cleanly(data: st.DataObject) -> None
             parse(bytes(raw[5:]) if parse is parse_handshake else bytes(raw))
         except DecodeError:
             pass
+
+
+def compiled(raw: bytes) -> tuple[int, str | None, bool]:
+    """`hello_span` on `raw` inside junk of two kinds, which must not change the answer."""
+    answers = set()
+    for fill in (0x00, 0xFF):
+        buf = np.full(len(raw) + 14, fill, np.uint8)
+        buf[7 : 7 + len(raw)] = np.frombuffer(raw, np.uint8)
+        found, at, size, ech = hello_span(buf, 7, 7 + len(raw))
+        name = ascii_text(buf[at : at + size].tobytes()) if size else None
+        answers.add((int(found), name, bool(ech)))
+    [answer] = answers
+    return answer
+
+
+def python(raw: bytes) -> ClientHello | None:
+    try:
+        return parse_client_hello(raw)
+    except DecodeError:
+        return None
+
+
+def test_compiled_reads_whole_hellos_as_the_parser_does() -> None:
+    """A ClientHello whole in its first record is read by compiled code; any prefix of it is
+    left to the Python parser."""
+    for stream in hello_streams():
+        hello = parse_client_hello(stream)
+        assert hello is not None
+        assert compiled(stream) == (FOUND, hello.server_name, hello.ech)
+        end = records_end(stream)
+        assert all(compiled(stream[:n])[0] == UNSURE for n in range(end))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_compiled_is_sure_only_when_the_parser_agrees(data: st.DataObject) -> None:
+    raw = bytearray(data.draw(st.sampled_from(hello_streams())))
+    for _ in range(data.draw(st.integers(0, 4))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    raw = raw[: data.draw(st.integers(0, len(raw)))]
+    found, name, ech = compiled(bytes(raw))
+    if found == FOUND:
+        hello = python(bytes(raw))
+        assert hello is not None and (hello.server_name, hello.ech) == (name, ech)
+
+
+KINDS = [0x0000] * 3 + [0x0010, 0x002B, 0xFE0D, 0x0005, 0x0033]
+
+
+def lied(data: st.DataObject, n: int, size: int) -> bytes:
+    """Length `n` as `size` bytes, now and then off by a little."""
+    n += data.draw(st.sampled_from([0] * 40 + [-2, -1, 1, 2]))
+    return max(0, min(n, (1 << 8 * size) - 1)).to_bytes(size, "big")
+
+
+def vec(data: st.DataObject, body: bytes, size: int) -> bytes:
+    return lied(data, len(body), size) + body
+
+
+def extension(data: st.DataObject, kind: int) -> bytes:
+    if kind == 0x0000:  # server_name: host_name entries and others
+        entries = st.tuples(
+            st.sampled_from([0, 0, 1]), st.sampled_from([b"a.example"] * 4 + [b"", b"A\xff"])
+        )
+        names = data.draw(st.lists(entries, min_size=1, max_size=3))
+        body = vec(data, b"".join(bytes([k]) + vec(data, n, 2) for k, n in names), 2)
+    elif kind == 0x0010:  # ALPN
+        protocols = data.draw(st.lists(st.binary(max_size=5), max_size=3))
+        body = vec(data, b"".join(vec(data, p, 1) for p in protocols), 2)
+    elif kind == 0x002B:  # supported_versions
+        body = vec(data, b"\x03\x04" * data.draw(st.integers(0, 3)), 1)
+    else:
+        body = data.draw(st.binary(max_size=6))
+    return kind.to_bytes(2, "big") + vec(data, body, 2)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_compiled_reads_one_record_hellos_exactly_as_the_parser(data: st.DataObject) -> None:
+    """Built ClientHellos in one record, their lengths now and then lying: compiled code is sure
+    exactly when the parser gives a hello, and then gives the same name."""
+    body = data.draw(st.sampled_from([b"\x03\x03"] * 8 + [b"\x03\x01", b"\x02\x00"])) + bytes(32)
+    body += vec(data, data.draw(st.binary(max_size=33)), 1)  # session_id
+    body += vec(
+        data, data.draw(st.sampled_from([b"\x13\x01"] * 8 + [b"\x13\x01\x13\x02", b"\x13"])), 2
+    )
+    body += vec(data, b"\x00", 1)  # compression methods
+    if data.draw(st.sampled_from([True] * 4 + [False])):  # TLS 1.0 may have no extensions
+        kinds = data.draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=5, unique=True))
+        kinds += data.draw(st.sampled_from([[]] * 20 + [kinds[:1]]))  # now and then twice
+        body += vec(data, b"".join(extension(data, kind) for kind in kinds), 2)
+    handshake = b"\x01" + vec(data, body, 3)
+    raw = b"\x16\x03\x01" + vec(data, handshake, 2) + data.draw(st.binary(max_size=3))
+    hello, (found, name, ech) = python(raw), compiled(raw)
+    event(f"found={found == FOUND} name={name is not None}")
+    assert (found == FOUND) == (hello is not None)
+    if hello is not None:
+        assert (name, ech) == (hello.server_name, hello.ech)
