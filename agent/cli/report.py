@@ -35,8 +35,14 @@ class _MakeByDefault(click.Group):
 
 @main.group(cls=_MakeByDefault)
 def report() -> None:
-    """Verification reports: `residency report CAPTURE... --policy FILE --out REPORT.json|.html|
-    .pdf [--sign KEY]` makes one; `residency report verify REPORT --key KEY.pub` checks one."""
+    """Verification reports for regulators.
+
+    \b
+    residency report CAPTURE... --policy FILE --out REPORT.json|.html|.pdf [--sign KEY]
+    residency report verify REPORT --key KEY.pub
+
+    The first makes a report (the `make` command); the second checks one. Formats and fields:
+    docs/report-schema.md; the method: docs/method.md."""
 
 
 @report.command("make")
@@ -73,6 +79,9 @@ def make(
     chosen = store.current(when)
     for warning in stale(chosen, when or utcnow()):
         click.echo(f"warning: {warning}", err=True)
+    if not chosen:
+        click.echo(f"warning: no range data in {store.root}: every destination will be "
+                   "unverified; use `residency ranges import` or `update`", err=True)  # fmt: skip
     result = analyze(captures, policy, store, chosen, None, idle_timeout)
     generated = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ") if dated else None
     doc = build(result, policy, Options(allow_unverified, idle_timeout, generated))

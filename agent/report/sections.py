@@ -3,15 +3,13 @@ puts them in order. Every value is escaped here, where it meets markup."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence, Set
 from html import escape
 from typing import Any
 
 from agent.report import svg
 from agent.report.build import utc
+from agent.report.markup import NONE, cell, code, num, pairs, pct, plural, table
 
-NONE = '<span class="none">none</span>'
 VERDICT_ROWS = (("approved", "approved"), ("exempt", "exempt (live exception)"),
                 ("violation", "violation"), ("unverified", "unverified"))  # fmt: skip
 
@@ -25,8 +23,8 @@ def verdict_text(r: dict[str, Any]) -> tuple[str, str]:
         return "compliant", "COMPLIANT: all in-scope traffic ended at approved endpoints" + (
             "" if h["approved"]["flows"] == h["in_scope"]["flows"] else " or under live exceptions"
         )
-    return "violations", (f"NOT COMPLIANT: {_n(h['violation']['flows'], 'violating flow')}, "
-                          f"{_n(h['unverified']['flows'], 'unverified flow')}")  # fmt: skip
+    return "violations", (f"NOT COMPLIANT: {plural(h['violation']['flows'], 'violating flow')}, "
+                          f"{plural(h['unverified']['flows'], 'unverified flow')}")  # fmt: skip
 
 
 def headline(r: dict[str, Any]) -> str:
@@ -46,17 +44,17 @@ def headline(r: dict[str, Any]) -> str:
         f'{inside["flows"]:,}) ended at approved endpoints.</p>',
         f"<p><b>Numerator:</b> approved traffic. <b>Denominator:</b> all in-scope traffic: "
         f"approved, exempt, violation and unverified. <b>In neither:</b> "
-        f"{_n(h['excluded']['flows'], 'flow')} ({h['excluded']['bytes']:,} bytes) excluded by "
-        f"{escape(excluded)}, and {_n(h['out_of_scope']['flows'], 'flow')} out of scope.</p>",
-        f"<p><b>Violations:</b> {_n(h['violation']['flows'], 'flow')} to "
-        f"{_n(h['destinations']['violation'], 'destination')}. <b>Unverified:</b> "
-        f"{_n(h['unverified']['flows'], 'flow')} to "
-        f"{_n(h['destinations']['unverified'], 'destination')}. <b>Exempt:</b> "
-        f"{_n(h['exempt']['flows'], 'flow')} under "
-        f"{_n(len(r['rules']['exemptions']), 'exception')}.</p>",
-        _table("counts", ["", "flows", "%", "bytes", "%"], rows, sortable=False),
+        f"{plural(h['excluded']['flows'], 'flow')} ({h['excluded']['bytes']:,} bytes) excluded by "
+        f"{escape(excluded)}, and {plural(h['out_of_scope']['flows'], 'flow')} out of scope.</p>",
+        f"<p><b>Violations:</b> {plural(h['violation']['flows'], 'flow')} to "
+        f"{plural(h['destinations']['violation'], 'destination')}. <b>Unverified:</b> "
+        f"{plural(h['unverified']['flows'], 'flow')} to "
+        f"{plural(h['destinations']['unverified'], 'destination')}. <b>Exempt:</b> "
+        f"{plural(h['exempt']['flows'], 'flow')} under "
+        f"{plural(len(r['rules']['exemptions']), 'exception')}.</p>",
+        table("counts", ["", "flows", "%", "bytes", "%"], rows, sortable=False),
         f'<p class="bound"><b>Bounded by what was watched:</b> {cov["records"]:,} records read '
-        f'from {_n(len(r["inputs"]["captures"]), "capture")}, {cov["decoded"]:,} decoded; not '
+        f'from {plural(len(r["inputs"]["captures"]), "capture")}, {cov["decoded"]:,} decoded; not '
         f'decodable: {escape(skipped)}; dropped by the recorder: not known; see '
         '<a href="#coverage">Coverage</a>.</p></section>',
     ])  # fmt: skip
@@ -77,21 +75,21 @@ def destinations(r: dict[str, Any], key: str, title: str) -> str:
     heads = ["address", "names", "place", "country", "bytes", "flows", "seen (UTC)",
              "process", "evidence", "notes"]  # fmt: skip
     rows = [[
-        _cell(f'<span class="mono">{escape(d["address"])}</span><br><span class="small">'
+        cell(f'<span class="mono">{escape(d["address"])}</span><br><span class="small">'
               + escape(" ".join(f"{_proto(p['protocol'])}/{p['port']}" for p in d["ports"]))
               + "</span>", d["address"]),
         _names(d["names"]),
         f'{escape(_where(d)) or NONE}<br><span class="small">range {escape(d["prefix"] or "-")}'
         f' [{escape(d["source"] or "no data")}]</span>',
-        escape(d["country"] or "??"), _num(d["bytes"]), _num(d["flows"]),
-        _cell(_seen(d["first"], d["last"]), d["first"]),
+        escape(d["country"] or "??"), num(d["bytes"]), num(d["flows"]),
+        cell(_seen(d["first"], d["last"]), d["first"]),
         "<br>".join(escape(p) for p in d["processes"]) or '<span class="none">unknown</span>',
-        _cell("<br>".join(f'{escape(e["input"])}: flow{"s" * (len(e["flow_serials"]) > 1)} '
+        cell("<br>".join(f'{escape(e["input"])}: flow{"s" * (len(e["flow_serials"]) > 1)} '
                           f'{", ".join(map(str, e["flow_serials"]))}' for e in d["evidence"]),
               cls="small mono"),
         "<br>".join(escape(n) for n in d["notes"]) + (" (weak evidence)" if d["weak"] else ""),
     ] for d in r[key]]  # fmt: skip
-    body = _table(f"{key}-table", heads, rows, numeric={4, 5}) if rows else f"<p>{NONE}</p>"
+    body = table(f"{key}-table", heads, rows, numeric={4, 5}) if rows else f"<p>{NONE}</p>"
     return f'<section id="{key}"><h2>{title} ({len(rows)})</h2>{body}</section>'
 
 
@@ -100,11 +98,11 @@ def breakdown(r: dict[str, Any]) -> str:
     for dim in ("provider", "region", "country", "site"):
         keys = ["provider", "region"] if dim == "region" else [dim]
         heads = [*keys, "bytes", "flows", *(f"{k} bytes" for k, _ in VERDICT_ROWS)]
-        rows = [[*(escape(g[k] or "") or NONE for k in keys), _num(g["bytes"]), _num(g["flows"]),
-                 *(_num(g["verdicts"][k]["bytes"]) for k, _ in VERDICT_ROWS)]
+        rows = [[*(escape(g[k] or "") or NONE for k in keys), num(g["bytes"]), num(g["flows"]),
+                 *(num(g["verdicts"][k]["bytes"]) for k, _ in VERDICT_ROWS)]
                 for g in r["breakdown"][dim]]  # fmt: skip
         numeric = set(range(len(keys), len(heads)))
-        parts.append(f"<h3>By {dim}</h3>" + (_table(f"by-{dim}", heads, rows, numeric=numeric)
+        parts.append(f"<h3>By {dim}</h3>" + (table(f"by-{dim}", heads, rows, numeric=numeric)
                                               if rows else f"<p>{NONE}</p>"))  # fmt: skip
     return "".join(parts) + "</section>"
 
@@ -118,13 +116,13 @@ def rules(r: dict[str, Any]) -> str:
         dated = "exception" in key
         rows = [[escape(u["rule"]), escape(u["reason"]) or NONE,
                  *((escape(u["since"] or "") or NONE, escape(u["until"])) if dated else ()),
-                 _num(u["bytes"]), _num(u["flows"]), _num(u["weak"]["flows"]),
+                 num(u["bytes"]), num(u["flows"]), num(u["weak"]["flows"]),
                  f'<span class="mono">{escape(u["where"])}</span>']
                 for u in r["rules"][key]]  # fmt: skip
         heads = ["rule", "reason", *(("since", "until (expiry)") if dated else ()), "bytes",
                  "flows", "weak flows", "written at"]  # fmt: skip
         first = 4 if dated else 2
-        parts.append(f"<h3>{title}</h3>" + (_table(key, heads, rows, numeric={first, first + 1,
+        parts.append(f"<h3>{title}</h3>" + (table(key, heads, rows, numeric={first, first + 1,
                                                                              first + 2})
                                              if rows else f"<p>{NONE}</p>"))  # fmt: skip
     if r["contradictions"]:
@@ -135,9 +133,9 @@ def rules(r: dict[str, Any]) -> str:
 
 def coverage(r: dict[str, Any]) -> str:
     c = r["coverage"]
-    rows = [[f'<span class="mono">{escape(x["path"])}</span>', _num(x["records"]),
-             _num(x["decoded"]), _pairs(x["skipped"]), _pairs(x["anomalies"]),
-             _num(x["snaplen_cut"]), _pairs(x["untrusted_names"]),
+    rows = [[f'<span class="mono">{escape(x["path"])}</span>', num(x["records"]),
+             num(x["decoded"]), pairs(x["skipped"]), pairs(x["anomalies"]),
+             num(x["snaplen_cut"]), pairs(x["untrusted_names"]),
              escape("; ".join(filter(None, [x["error"] or "", *x["warnings"]]))) or NONE]
             for x in c["captures"]]  # fmt: skip
     heads = ["capture", "records", "decoded", "not decodable, by reason", "damaged inside",
@@ -145,14 +143,14 @@ def coverage(r: dict[str, Any]) -> str:
     nj = c["not_judged"]
     return "".join([
         '<section id="coverage"><h2>Coverage: what was not seen</h2>',
-        _table("coverage-table", heads, rows, numeric={1, 2, 5}),
+        table("coverage-table", heads, rows, numeric={1, 2, 5}),
         f"<p><b>Damaged captures:</b> {escape(', '.join(c['damaged'])) or 'none'}.</p>",
         f"<p><b>Dropped by the recorder:</b> {escape(c['drops_note'])}.</p>",
         f"<p><b>Agent downtime:</b> {escape(c['downtime_note'])}.</p>",
-        f"<p><b>Unattributed connections:</b> {_n(c['unattributed']['flows'], 'flow')}: "
+        f"<p><b>Unattributed connections:</b> {plural(c['unattributed']['flows'], 'flow')}: "
         f"{escape(c['unattributed']['note'])}.</p>",
-        f"<p><b>Seen but not judged:</b> {_n(nj['excluded']['flows'], 'flow')} excluded, "
-        f"{_n(nj['out_of_scope']['flows'], 'flow')} out of scope.</p></section>",
+        f"<p><b>Seen but not judged:</b> {plural(nj['excluded']['flows'], 'flow')} excluded, "
+        f"{plural(nj['out_of_scope']['flows'], 'flow')} out of scope.</p></section>",
     ])  # fmt: skip
 
 
@@ -172,7 +170,7 @@ def scope(r: dict[str, Any]) -> str:
         '<section id="scope"><h2>Period, hosts and vantage points</h2>',
         f"<p><b>Period:</b> {escape(p['first_utc'] or 'no packets')} to "
         f"{escape(p['last_utc'] or 'no packets')} (first and last packet, capture time).</p>",
-        _table("scope-table", ["", "rule", "description", "selects", "written at"], rows,
+        table("scope-table", ["", "rule", "description", "selects", "written at"], rows,
                sortable=False),
         f"<h3>Vantage points (captures, with their link types)</h3><ul>{points}</ul></section>",
     ])  # fmt: skip
@@ -183,13 +181,13 @@ def inputs(r: dict[str, Any]) -> str:
     pol = i["policy"]
     ranges = [[escape(x["slot"]), escape(x["version"]), escape(x["created"]) or NONE,
                f'<span class="mono">{escape(x["sha256"])}</span>'] for x in i["ranges"]]
-    caps = [[f'<span class="mono">{escape(x["path"])}</span>', _num(x["size"]),
+    caps = [[f'<span class="mono">{escape(x["path"])}</span>', num(x["size"]),
              f'<span class="mono">{escape(x["sha256"])}</span>'] for x in i["captures"]]
     return "".join([
         '<section id="inputs"><h2>Inputs</h2>',
         f"<p><b>Tool:</b> {escape(tool['name'])} {escape(tool['version'])}.</p>",
-        "<h3>Captures</h3>", _table("captures", ["path", "bytes", "sha256"], caps, numeric={1}),
-        "<h3>Range data</h3>" + (_table("ranges", ["source", "version", "made", "sha256"], ranges)
+        "<h3>Captures</h3>", table("captures", ["path", "bytes", "sha256"], caps, numeric={1}),
+        "<h3>Range data</h3>" + (table("ranges", ["source", "version", "made", "sha256"], ranges)
                                  if ranges else f"<p>{NONE}: no destination could be placed</p>"),
         f"<h3>Policy {escape(pol['name'])}</h3><p><span class=\"mono\">{escape(pol['path'])}"
         f"</span>, sha256 <span class=\"mono\">{escape(pol['sha256'])}</span></p>",
@@ -202,9 +200,9 @@ def method(r: dict[str, Any]) -> str:
     parts = [f'<section id="method"><h2>Method: {escape(m["title"])}</h2>']
     for s in m["sections"]:
         parts.append(f"<h3>{escape(s['title'])}</h3>")
-        parts += [f"<p>{_code(p)}</p>" for p in s["paragraphs"]]
+        parts += [f"<p>{code(p)}</p>" for p in s["paragraphs"]]
         if s["steps"]:
-            parts.append("<ol>" + "".join(f"<li>{_code(x)}</li>" for x in s["steps"]) + "</ol>")
+            parts.append("<ol>" + "".join(f"<li>{code(x)}</li>" for x in s["steps"]) + "</ol>")
     return "".join(parts) + "</section>"
 
 
@@ -222,48 +220,12 @@ def signature(envelope: dict[str, Any]) -> str:
     )
 
 
-def _code(text: str) -> str:
-    """Escaped text with `backquoted` spans as code."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
-
-
-def pct(part: int, whole: int) -> str:
-    """A share rounded down to 0.1%, so 100% means all of it."""
-    if not whole:
-        return "\u2014"
-    tenths = part * 1000 // whole
-    return f"{tenths // 10}.{tenths % 10}%"
-
-
 def _count_row(label: str, c: dict[str, int], whole: dict[str, int] | None,
                kind: str = "") -> list[str]:  # fmt: skip
     name = f'<span class="k-{kind}">{escape(label)}</span>' if kind else escape(label)
     shares = [pct(c[k], whole[k]) if whole else "" for k in ("flows", "bytes")]
-    return [name, _num(c["flows"]), _cell(shares[0], cls="n"), _num(c["bytes"]),
-            _cell(shares[1], cls="n")]  # fmt: skip
-
-
-def _table(
-    ident: str, heads: Sequence[str], rows: Sequence[Sequence[str]],
-    numeric: Set[int] = frozenset(), sortable: bool = True,
-) -> str:  # fmt: skip
-    cls = "sortable wide" if sortable else ""
-    head = "".join(("<th class=\"n\">" if i in numeric else "<th>") + f"{escape(h)}</th>"
-                   for i, h in enumerate(heads))  # fmt: skip
-    body = "".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row)
-                   + "</tr>" for row in rows)  # fmt: skip
-    return (f'<div class="scroll"><table id="{ident}" class="{cls}"><thead><tr>{head}</tr>'
-            f"</thead><tbody>{body}</tbody></table></div>")  # fmt: skip
-
-
-def _cell(content: str, sort: object = None, cls: str = "") -> str:
-    v = "" if sort is None else f' data-v="{escape(str(sort))}"'
-    c = f' class="{cls}"' if cls else ""
-    return f"<td{c}{v}>{content}</td>"
-
-
-def _num(n: int) -> str:
-    return _cell(f"{n:,}", n, "n")
+    return [name, num(c["flows"]), cell(shares[0], cls="n"), num(c["bytes"]),
+            cell(shares[1], cls="n")]  # fmt: skip
 
 
 def _names(names: list[dict[str, str]]) -> str:
@@ -286,10 +248,6 @@ def _seen(first: str, last: str) -> str:
     return f"{escape(a)} to {escape(b[11:] if a[:10] == b[:10] else b)}"
 
 
-def _pairs(counts: dict[str, int]) -> str:
-    return "<br>".join(f"{escape(k)}: {v:,}" for k, v in counts.items()) or NONE
-
-
 def _regions(places: list[dict[str, Any]]) -> list[svg.Row]:
     """Bytes by verdict for each provider region or site, most first."""
     out: dict[str, dict[str, int]] = {}
@@ -304,10 +262,6 @@ def _regions(places: list[dict[str, Any]]) -> list[svg.Row]:
 
 def _link(t: dict[str, Any]) -> str:
     return f"{t['name'] or 'link type ' + str(t['number'])} ({t['records']:,} records)"
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _proto(number: int) -> str:

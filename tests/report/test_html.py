@@ -13,7 +13,7 @@ import pytest
 
 from agent.report import html
 from agent.report.assets import CSS, JS
-from agent.report.sections import pct
+from agent.report.markup import pct
 from tests.report.conftest import Demo
 
 
