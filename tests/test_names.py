@@ -5,16 +5,28 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scapy.layers.dns import DNS, DNSQR, DNSRR
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
 from agent.capture import open_capture
 from agent.cli import main
 from agent.model import Flow
+from agent.names import ANSWER_CACHE, _bound
 from agent.pipeline import FlowPipeline, flows_from
+from agent.wire.cursor import DecodeError
+from agent.wire.dns import parse_dns
+from tests.flows.test_table import SEC, batch_of
 from tests.truth import PCAPS, analyze, truth
 
 CAPTURES = sorted(
@@ -164,8 +176,6 @@ def test_state_of_ended_flows_is_let_go(pcaps: Path) -> None:
 def test_client_hello_segments_in_any_order(pcaps: Path) -> None:
     """The ClientHello's three segments (frames 4-6, after the handshake) delivered last-first:
     the SYN fixed where the stream starts, so the name is still found."""
-    from tests.flows.test_table import batch_of
-
     frames = []
     with open_capture(str(pcaps / "suri_tls-client-hello-frag-01__dump_mtu300.pcap")) as source:
         for b in source.batches():
@@ -176,3 +186,68 @@ def test_client_hello_segments_in_any_order(pcaps: Path) -> None:
     pipe = FlowPipeline()
     flows = [*pipe.feed(batch_of(reordered)).records(), *pipe.finish().records()]
     assert [n for f in flows for n in f.names] == [("sni", "www.google.com")]
+
+
+def response(*answers: tuple[str, int, str]) -> bytes:
+    """A DNS response (query id 0) with (owner, type, data) answers: A, AAAA or CNAME."""
+    rrs = [DNSRR(rrname=n, type=t, rdata=d) for n, t, d in answers]
+    return bytes(DNS(id=0, qr=1, qd=DNSQR(qname=answers[0][0]), an=rrs))
+
+
+ANSWERS = [
+    response(("a.example", 1, "192.0.2.1")),
+    response(("b.example", 1, "192.0.2.1")),  # the same address, another name
+    response(("c.example", 5, "d.example"), ("d.example", 28, "2001:db8::3")),
+    response(("x.example", 1, "192.0.2.4"), ("y.example", 1, "192.0.2.4")),  # bound twice
+    response(("bad name!", 1, "192.0.2.5"), ("e.example", 1, "192.0.2.6")),  # one untrusted
+    b"\x00\x00\x81\x80\x00\x00\x00\x01\x00\x00\x00\x00\xc0\x20",  # a pointer forwards
+]
+
+
+def reference(messages: list[tuple[int, bytes]], cache_size: int) -> tuple[Any, Counter[str]]:
+    """What DNS over UDP binds, read the plain way: every response looked up in a cache of
+    `cache_size` answers (oldest out first) and bound in order."""
+    cache: dict[bytes, Any] = {}
+    bindings: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    untrusted: Counter[str] = Counter()
+    for ts, message in messages:
+        if message[2:] not in cache:
+            try:
+                cache[message[2:]] = _bound(parse_dns(message, partial=True), untrusted)
+            except DecodeError:
+                cache[message[2:]], untrusted["dns_malformed"] = [], untrusted["dns_malformed"] + 1
+            if len(cache) > cache_size:
+                del cache[next(iter(cache))]
+        for address, names in cache[message[2:]]:
+            seen = bindings.setdefault(address, [])
+            if not seen or seen[-1][1] != names:
+                seen.append((ts, names))
+    return bindings, untrusted
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.integers(0, len(ANSWERS) - 1), st.integers(0, 3)), max_size=40),
+    st.integers(1, 12),
+    st.sampled_from([1, 2, 3, ANSWER_CACHE]),
+)
+def test_repeated_answers_bind_as_read_one_by_one(
+    picks: list[tuple[int, int]], per_batch: int, cache_size: int
+) -> None:
+    """Repeats skipped in compiled code change nothing: the bindings and the untrusted counts
+    are those of reading every response in turn, whatever the batches and the cache size."""
+    messages = [(SEC * (i + 1), ident.to_bytes(2, "big") + ANSWERS[k][2:])
+                for i, (k, ident) in enumerate(picks)]  # fmt: skip
+    frames = [
+        (ts / SEC, Ether() / IP(src="192.0.2.53", dst="10.0.0.1") / UDP(sport=53, dport=5353)
+         / Raw(m))
+        for ts, m in messages
+    ]  # fmt: skip
+    pipe = FlowPipeline()
+    with patch("agent.names.ANSWER_CACHE", cache_size):
+        for start in range(0, len(frames), per_batch):
+            pipe.feed(batch_of(frames[start : start + per_batch]))
+    assert pipe.names is not None
+    bindings, untrusted = reference(messages, cache_size)
+    assert pipe.names.bindings == bindings
+    assert +pipe.names.untrusted == untrusted
