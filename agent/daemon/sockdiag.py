@@ -32,7 +32,7 @@ TCPDIAG_GETSOCK = 18
 NLMSG_NOOP, NLMSG_ERROR, NLMSG_DONE = 1, 2, 3
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 TCP_TIME_WAIT, TCP_NEW_SYN_RECV = 6, 12
-STATES = 0x0FFE & ~(1 << TCP_TIME_WAIT)
+STATES = sum(1 << state for state in range(1, TCP_NEW_SYN_RECV) if state != TCP_TIME_WAIT)
 """The states asked for: every state a process can hold a socket in, or has just let go of
 (FIN_WAIT, LAST_ACK). Not TIME_WAIT and half-open requests (TCP_NEW_SYN_RECV): no process
 holds those, a busy host has many more of them than connections, and the owners of the
@@ -76,7 +76,7 @@ class Connection(NamedTuple):
     """`0.0.0.0` or `::` with `rport` 0 when not connected (listeners, most UDP sockets)."""
     rport: int
     state: str
-    """psutil's names: ESTABLISHED, LISTEN, TIME_WAIT ...; NONE for UDP."""
+    """psutil's names: ESTABLISHED, LISTEN, FIN_WAIT2 ...; NONE for UDP."""
     uid: int
     """The socket's owner uid; -1 when the source does not say (psutil)."""
     inode: int
