@@ -173,7 +173,8 @@ class _Reader:
             why = f"rule name {name!r} is already used at {self.seen[name]}"
             self.problems.append(_Bad(fields.get("name", node), why).problem)
         self.seen.setdefault(name, where)
-        reason = self.guard(lambda: _text(fields["reason"]), "") if "reason" in fields else ""
+        said = fields.get("reason") or fields.get("description")  # why the rule is there
+        reason = self.guard(lambda: _text(said), "") if said else ""
         dates = {k: self.guard(lambda k=k: _date(fields[k]), None)  # type: ignore[misc]
                  for k in ("until", "since") if k in fields}  # fmt: skip
         if len(self.problems) > before:

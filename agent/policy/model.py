@@ -74,6 +74,7 @@ class Rule:
     where: str
     """`file:line` of the rule."""
     reason: str = ""
+    """Why the rule is there: an exclusion's or exception's `reason`, else its `description`."""
     spots: tuple[Spot, ...] = ()
 
 
