@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -21,7 +20,7 @@ import numpy as np
 
 from agent.capture.batch import RecordBatch
 from agent.names_pick import HELLO_ROW, I64, pick
-from agent.names_repeat import UNSETTLED, next_unsettled, same_answers
+from agent.names_repeat import UNSETTLED, Answer, AnswerIndex, Found, next_unsettled
 from agent.wire import decode as D
 from agent.wire.bytes import Buf
 from agent.wire.cursor import DecodeError
@@ -72,15 +71,6 @@ class TcpStart:
         return bytes(out[:FIRST_BYTES])
 
 
-@dataclass(slots=True)
-class Answer:
-    """A DNS response read once: what it binds, and when a repeat stopped adding anything."""
-
-    found: list[tuple[str, tuple[str, ...]]]
-    """(address, the names that lead to it) for each trusted A/AAAA answer."""
-    settled: tuple[int, int] = (UNSETTLED, UNSETTLED)
-
-
 class NameFinder:
     def __init__(self, untrusted: Counter[str] | None = None) -> None:
         self.names: dict[int, list[Name]] = {}
@@ -98,6 +88,7 @@ class NameFinder:
         self._quic: dict[int, CryptoAssembler] = {}
         self._answers: dict[bytes, Answer] = {}
         """DNS responses by their bytes after the query id, oldest first."""
+        self._index = AnswerIndex(2 * ANSWER_CACHE)
         self._rebound = self._evicted = 0
         """Addresses bound again and answers evicted so far: when an answer was settled."""
         self._dns_streams: dict[tuple[int, int], list[Any]] = {}
@@ -181,29 +172,26 @@ class NameFinder:
         """DNS responses over UDP, as (record, payload offset, payload length) rows. The hot
         path of name extraction: most answers repeat, and compiled code (`names_repeat`) skips
         the repeats that cannot bind anything new."""
-        data, ts_ns = batch.data, batch.ts_ns
+        data, ts_ns, index = batch.data, batch.ts_ns, self._index
         at, size = picked[:, 1].astype(np.int64) + 2, picked[:, 2].astype(np.int64) - 2
-        groups, firsts = same_answers(data, at, size)  # the answer, whatever the query id
-        settled = np.full((len(firsts), 2), UNSETTLED, np.int64)
-        spans = zip(at[firsts].tolist(), size[firsts].tolist(), strict=True)
-        for g, (start, n) in enumerate(spans):
-            known = self._answers.get(data[start : start + n].tobytes())
-            settled[g] = UNSETTLED if known is None else known.settled
-        i = next_unsettled(groups, settled, self._rebound, self._evicted, 0)
-        while i < len(groups):
+        entries = index.find(data, at, size)  # the answer, whatever the query id
+        i = next_unsettled(entries, index.settled, self._rebound, self._evicted, 0)
+        while i < len(entries):
             rec, start, n = picked[i].tolist()
-            message = data[start : start + n].tobytes()
-            settled[groups[i]] = self._dns_answer(message, int(ts_ns[rec]))
-            i = next_unsettled(groups, settled, self._rebound, self._evicted, i + 1)
+            generation = index.generation
+            self._dns_answer(data[start : start + n].tobytes(), int(ts_ns[rec]))
+            if index.generation != generation:  # the index started over: find again
+                entries = index.find(data, at, size)
+            i = next_unsettled(entries, index.settled, self._rebound, self._evicted, i + 1)
 
-    def _dns_answer(self, message: bytes, ts: int) -> tuple[int, int]:
-        """Bind the answers of one response; -> when it became settled (`names_repeat`)."""
-        cache, bindings = self._answers, self.bindings
-        known = cache.get(message[2:])
+    def _dns_answer(self, message: bytes, ts: int) -> None:
+        """Bind the answers of one response, and note when that settled them."""
+        cache, bindings, key = self._answers, self.bindings, message[2:]
+        known = cache.get(key)
         if known is None:
-            known = cache[message[2:]] = Answer(self._read_answers(message))
+            known = cache[key] = Answer(self._read_answers(message))
             if len(cache) > ANSWER_CACHE:
-                del cache[next(iter(cache))]
+                self._index.drop(cache.pop(next(iter(cache))))
                 self._evicted += 1
         for address, names in known.found:
             seen = bindings.setdefault(address, [])
@@ -211,10 +199,9 @@ class NameFinder:
                 self._rebound += bool(seen)
                 seen.append((ts, names))
         if all(bindings[address][-1][1] == names for address, names in known.found):
-            known.settled = (self._rebound, self._evicted)
+            self._index.settle(known, key, (self._rebound, self._evicted))
         else:  # one address bound to two names in the one answer: each repeat binds again
-            known.settled = (UNSETTLED, UNSETTLED)
-        return known.settled
+            self._index.settle(known, key, (UNSETTLED, UNSETTLED))
 
     def _dns_tcp(self, batch: RecordBatch, row: list[int]) -> None:
         """DNS over TCP: each direction put in order, then split at its 2-byte length prefixes;
@@ -236,7 +223,7 @@ class NameFinder:
                     self._rebound += bool(seen)
                     seen.append((ts, names))
 
-    def _read_answers(self, message: bytes) -> list[tuple[str, tuple[str, ...]]]:
+    def _read_answers(self, message: bytes) -> Found:
         """(address, the names that lead to it) for each trusted A/AAAA answer."""
         try:
             msg = parse_dns(message, partial=True)
@@ -310,7 +297,7 @@ def _name(data: Buf, at: int, size: int) -> str:
     return ascii_text(data[at : at + size].tobytes())
 
 
-def _bound(msg: DnsMessage, untrusted: Counter[str]) -> list[tuple[str, tuple[str, ...]]]:
+def _bound(msg: DnsMessage, untrusted: Counter[str]) -> Found:
     """(address, the names that lead to it through CNAMEs) for each trusted A/AAAA answer."""
     alias: dict[str, set[str]] = {}  # name -> the names that lead to it
     for rr in msg.answers:

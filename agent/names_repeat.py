@@ -1,9 +1,10 @@
-"""Repeated DNS answers, found by compiled code so Python reads each answer once.
+"""Repeated DNS answers, recognised by compiled code so Python reads each answer once.
 
 Why: resolvers repeat the same few answers all day, and a repeat that binds nothing new is most
-of the DNS a capture holds. `same_answers` numbers the rows of a block by their answer bytes
-(exactly: equal hashes are checked byte by byte), and `next_unsettled` skips every row whose
-answer is known to change nothing, so Python sees only the rows that can.
+of the DNS a capture holds. `AnswerIndex` keeps the bytes of the answers read so far (after the
+query id) in one arena with a hash table over it, so compiled code finds the answer of every
+row (equal hashes are checked byte by byte). `next_unsettled` then skips the rows whose answer
+is known to change nothing, and Python sees only the rows that can.
 
 An answer is settled at (addresses bound again, answers evicted from the cache): it was in the
 answer cache and each of its addresses was last bound to its names when both counters had those
@@ -13,6 +14,8 @@ first binding of a new address cannot unsettle an answer: all of its addresses a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 
@@ -20,43 +23,115 @@ from agent.names_pick import I64
 from agent.wire.bytes import Buf, Int
 
 UNSETTLED = -1
+MAX_KEY = 512
+"""Longer answers are not indexed: Python reads each of their rows."""
+GONE = -1
+"""The size of an entry whose answer left the cache: it matches nothing."""
+
+Found = list[tuple[str, tuple[str, ...]]]
+"""(address, the names that lead to it) for each trusted A/AAAA answer of a response."""
+
+
+@dataclass(slots=True)
+class Answer:
+    """A DNS response read once, as the answer cache keeps it."""
+
+    found: Found
+    entry: int = -1
+    """Its entry in the `AnswerIndex`, if `generation` is the index's."""
+    generation: int = -1
+
+
+class AnswerIndex:
+    """The cached answers compiled code can find, and when each was settled. Bounded: when
+    `capacity` entries are used it starts over (a new generation), and answers are added again
+    as they are next settled."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.generation = -1
+        self.clear()
+
+    def clear(self) -> None:
+        n = self.capacity
+        self.generation += 1
+        self.count = self.used = 0
+        self.arena = np.empty(64 * n, np.uint8)
+        self.start, self.size = np.empty(n, np.int64), np.empty(n, np.int64)
+        self.hash = np.empty(n, np.uint64)
+        self.settled = np.full((n, 2), UNSETTLED, np.int64)
+        self.table = np.full(1 << int(2 * n - 1).bit_length(), -1, np.int64)
+
+    def find(self, data: Buf, at: I64, size: I64) -> I64:
+        """The entry of each span `data[at:at+size]`; -1 where it has none."""
+        found: I64 = _find(data, at, size, self.table, self.hash, self.arena, self.start, self.size)
+        return found
+
+    def settle(self, answer: Answer, key: bytes, settled: tuple[int, int]) -> None:
+        """Note when `answer` (with bytes `key`) was settled, adding it if it has no entry."""
+        if answer.generation != self.generation:
+            if self.count == self.capacity:
+                self.clear()
+            answer.entry = self._add(key)
+            answer.generation = self.generation
+        if answer.entry >= 0:
+            self.settled[answer.entry] = settled
+
+    def drop(self, answer: Answer) -> None:
+        """`answer` left the cache: its entry matches nothing from now on."""
+        if answer.generation == self.generation and answer.entry >= 0:
+            self.size[answer.entry] = GONE
+
+    def _add(self, key: bytes) -> int:
+        if len(key) > MAX_KEY:
+            return -1
+        if self.used + len(key) > len(self.arena):
+            self.arena = np.concatenate([self.arena, np.empty(len(self.arena), np.uint8)])
+        entry, start = self.count, self.used
+        self.arena[start : start + len(key)] = np.frombuffer(key, np.uint8)
+        self.start[entry], self.size[entry] = start, len(key)
+        _insert(self.table, self.hash, self.arena, start, len(key), entry)
+        self.count, self.used = entry + 1, start + len(key)
+        return entry
 
 
 @njit(cache=True)
-def same_answers(data: Buf, at: I64, size: I64) -> tuple[I64, I64]:
-    """-> (group of each span `data[at:at+size]`, first row of each group); groups are numbered
-    in order of first appearance and hold byte-equal spans only."""
-    n = at.shape[0]
-    slots = 1 << max(4, int(np.ceil(np.log2(2 * n + 1))))
-    table = np.full(slots, -1, np.int64)  # slot -> group
-    hashes = np.empty(n, np.uint64)
-    groups, firsts = np.empty(n, np.int64), np.empty(n, np.int64)
-    count = 0
-    for i in range(n):
-        h = hashes[i] = _hash(data, at[i], size[i])
-        slot = h & np.uint64(slots - 1)
-        while True:
-            g = table[slot]
-            if g < 0:
-                table[slot], firsts[count], groups[i] = count, i, count
-                count += 1
-                break
-            j = firsts[g]
-            if hashes[j] == h and _equal(data, at[i], at[j], size[i], size[j]):
-                groups[i] = g
-                break
-            slot = (slot + np.uint64(1)) & np.uint64(slots - 1)
-    return groups, firsts[:count]
-
-
-@njit(cache=True)
-def next_unsettled(groups: I64, settled: I64, rebound: int, evicted: int, start: int) -> Int:
-    """The first row from `start` whose group's `settled` (rebound, evicted) is not now."""
-    for i in range(start, groups.shape[0]):
-        g = groups[i]
-        if settled[g, 0] != rebound or settled[g, 1] != evicted:
+def next_unsettled(entries: I64, settled: I64, rebound: int, evicted: int, start: int) -> Int:
+    """The first row from `start` without an entry or settled at other (rebound, evicted)."""
+    for i in range(start, entries.shape[0]):
+        e = entries[i]
+        if e < 0 or settled[e, 0] != rebound or settled[e, 1] != evicted:
             return i
-    return groups.shape[0]
+    return entries.shape[0]
+
+
+@njit(cache=True)
+def _find(
+    data: Buf, at: I64, size: I64, table: I64, hashes: Buf, arena: Buf, starts: I64, sizes: I64
+) -> I64:
+    mask = np.uint64(table.shape[0] - 1)
+    found = np.full(at.shape[0], -1, np.int64)
+    for i in range(at.shape[0]):
+        h = _hash(data, at[i], size[i])
+        slot = h & mask
+        while table[slot] >= 0:
+            e = table[slot]
+            if hashes[e] == h and sizes[e] == size[i]:
+                if _equal(arena, starts[e], data, at[i], size[i]):
+                    found[i] = e
+                    break
+            slot = (slot + np.uint64(1)) & mask
+    return found
+
+
+@njit(cache=True)
+def _insert(table: I64, hashes: Buf, arena: Buf, start: int, size: int, entry: int) -> None:
+    h = hashes[entry] = _hash(arena, start, size)
+    mask = np.uint64(table.shape[0] - 1)
+    slot = h & mask
+    while table[slot] >= 0:
+        slot = (slot + np.uint64(1)) & mask
+    table[slot] = entry
 
 
 @njit(cache=True, inline="always")
@@ -69,10 +144,8 @@ def _hash(data: Buf, at: Int, size: Int) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
-def _equal(data: Buf, a: Int, b: Int, size_a: Int, size_b: Int) -> bool:
-    if size_a != size_b:
-        return False
-    for k in range(size_a):
-        if data[a + k] != data[b + k]:
+def _equal(a: Buf, at_a: Int, b: Buf, at_b: Int, size: Int) -> bool:
+    for k in range(size):
+        if a[at_a + k] != b[at_b + k]:
             return False
     return True

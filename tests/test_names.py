@@ -243,8 +243,8 @@ def test_repeated_answers_bind_as_read_one_by_one(
          / Raw(m))
         for ts, m in messages
     ]  # fmt: skip
-    pipe = FlowPipeline()
-    with patch("agent.names.ANSWER_CACHE", cache_size):
+    with patch("agent.names.ANSWER_CACHE", cache_size):  # the index is then small too
+        pipe = FlowPipeline()
         for start in range(0, len(frames), per_batch):
             pipe.feed(batch_of(frames[start : start + per_batch]))
     assert pipe.names is not None
