@@ -17,10 +17,11 @@ from agent.policy.judge import Verdict
 
 
 def _agent(config: Config, view: bool) -> int:
-    from agent.daemon.service import Agent, Owners
+    from agent.daemon.connections import ConnectionTracker  # the edges load only when run
+    from agent.daemon.service import Agent
 
-    agent = Agent(config, Owners(), _show if view else None)
-    return agent.run()
+    with ConnectionTracker() as tracker:
+        return Agent(config, tracker, _show if view else None).run()
 
 
 @main.command()

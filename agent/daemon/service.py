@@ -16,9 +16,10 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
+from typing import Protocol
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from agent.capture.batch import RecordBatch
 from agent.capture.live import LiveSource, warm_walk
 from agent.daemon.alerts import Alerts, alert_of
 from agent.daemon.config import Config
+from agent.daemon.connections import ConnectionEvent
 from agent.daemon.metrics import Metrics, serve
 from agent.daemon.notify import sd_notify
 from agent.errors import JournalError, ResidencyError
@@ -47,6 +49,7 @@ from agent.policy.load import load_policy
 from agent.policy.model import Policy
 
 DAY_NS = 86_400 * 1_000_000_000
+CONNECTION = "connection"
 PENDING_MAX = 1_000_000
 """Journal rows held in memory while the disk refuses them; past this the oldest are counted as
 lost (and the count is journaled when writing works again)."""
@@ -68,6 +71,16 @@ def load_inputs(config: Config) -> Inputs:
     return Inputs(policy, Judge(policy, store.table(chosen)), chosen)
 
 
+def connection_entry(e: ConnectionEvent) -> Entry:
+    """A connection opened, changed or closed, with its process: the journal keeps who talked,
+    even for connections whose packets were not captured."""
+    c, p = e.connection, e.process
+    body = {"event": e.kind, "was": e.was, "connection": c._asdict(),
+            "process": None if p is None else {"pid": p.pid, "name": p.name, "exe": p.exe,
+                                               "user": p.user}}  # fmt: skip
+    return Entry(CONNECTION, e.at_ns, body)
+
+
 def warm_up(config: Config) -> None:
     """Compile (or load from the cache) every kernel before saying READY, so the first packets
     are not met by a compiler pause that the ring would pay for in drops."""
@@ -84,11 +97,22 @@ def warm_up(config: Config) -> None:
     warm_walk()
 
 
-class Owners:
-    """The connection table's view the agent needs: who owns a 5-tuple. The tracker from
-    agent.daemon.connections provides it; tests and `--no-connections` use none."""
+class OwnerSource(Protocol):
+    """Who owns a 5-tuple: the connection tracker (agent.daemon.connections) on a host."""
 
-    def poll(self, now_ns: int) -> None: ...
+    def poll(self, now_ns: int) -> Sequence[ConnectionEvent]: ...
+
+    def owner_of(self, proto: int, src: str, sport: int, dst: str, dport: int) -> Process | None:
+        ...
+
+    def open_count(self) -> int: ...
+
+
+class NoOwners:
+    """No connection table (tests of the capture side alone): every flow's process unknown."""
+
+    def poll(self, now_ns: int) -> Sequence[ConnectionEvent]:
+        return ()
 
     def owner_of(self, proto: int, src: str, sport: int, dst: str, dport: int) -> Process | None:
         return None
@@ -98,12 +122,12 @@ class Owners:
 
 
 class Agent:
-    def __init__(self, config: Config, owners: Owners | None = None,
+    def __init__(self, config: Config, owners: OwnerSource | None = None,
                  view: Callable[[Verdict], None] | None = None) -> None:  # fmt: skip
         self.config = config
         self.host = socket.gethostname()
         self.inputs = load_inputs(config)
-        self.owners = owners or Owners()
+        self.owners: OwnerSource = owners or NoOwners()
         self.view = view
         self.metrics = Metrics()
         self.alerts = Alerts(config.webhook)
@@ -145,7 +169,7 @@ class Agent:
                 self.reloading.clear()
                 self._reload()
             if clock >= next_poll:
-                self.owners.poll(time.time_ns())
+                self._write([connection_entry(e) for e in self.owners.poll(time.time_ns())])
                 self.metrics.set("residency_connections", self.owners.open_count())
                 next_poll = clock + self.config.poll_interval
             if clock >= next_beat:

@@ -129,6 +129,18 @@ def peer(ns: str | None, *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
 
 
+def stop(proc: subprocess.Popen[str] | None) -> None:
+    """Kill if still running, and close its pipes either way."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.kill()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe:
+            pipe.close()
+    proc.wait()
+
+
 def journal_flows(home: Path) -> list[JournalFlow]:
     with Journal.open(home / "data" / "journal.sqlite") as j:
         return list(j.flows())
@@ -142,6 +154,7 @@ def test_daemon_judges_real_traffic_between_namespaces(
                   f"backup.sg.app.example={SINGAPORE}")  # fmt: skip
     assert server.stdout and server.stdout.readline().strip() == "ready"
     daemon = start_daemon(home, near, "va", metrics="127.0.0.1:19469")
+    client: subprocess.Popen[str] | None = None
     try:
         client = peer(near, "client", "10.20.0.2", "api.us.app.example", "backup.sg.app.example",
                       "--udp", SINGAPORE, "--hold", "1.5")  # fmt: skip
@@ -155,8 +168,8 @@ def test_daemon_judges_real_traffic_between_namespaces(
         daemon.send_signal(signal.SIGTERM)
         out, err = daemon.communicate(timeout=30)
     finally:
-        daemon.kill()
-        server.kill()
+        for proc in (daemon, server, client):
+            stop(proc)
     assert daemon.returncode == 0, err
     assert 'residency_capture_packets_total{interface="va"}' in metrics, err
     assert "# TYPE residency_attribution_ratio gauge" in metrics
@@ -179,7 +192,7 @@ def test_daemon_judges_real_traffic_between_namespaces(
     assert udp.verdict["verdict"] == "violation"
     assert dns.verdict["scope"] == "excluded"
     for held in (approved, leak):  # open for 1.5 s: the connection table saw them
-        assert held.process is not None and held.process.pid == client.pid
+        assert held.process is not None and client and held.process.pid == client.pid
         assert held.process.name.startswith("python")
     assert approved.flow.packets_fwd >= 3 and approved.flow.src == "10.20.0.15"
 
@@ -236,7 +249,7 @@ def test_kill_9_loses_no_committed_flow(home: Path) -> None:
             traffic.start()
         time.sleep(rng.uniform(1.5, 3.0))
         daemon.send_signal(signal.SIGKILL)
-        daemon.wait(10)
+        stop(daemon)
         check = verify_journal(str(home / "data" / "journal.sqlite"))
         assert check.ok, check
         seqs = {f.seq for f in journal_flows(home)}
