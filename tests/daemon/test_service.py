@@ -7,6 +7,7 @@ names, process and verdict, verify clean, and end with a clean stop; the daemon 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -256,3 +257,29 @@ def test_kill_9_loses_no_committed_flow(home: Path) -> None:
         assert committed <= seqs, f"round {round_}: lost {sorted(committed - seqs)[:5]}"
         committed = seqs
     assert committed, "no flow was ever committed"
+
+
+def test_sighup_reloads_the_policy_and_refuses_a_bad_one(home: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("live capture needs root (CAP_NET_RAW)")
+    policy = home / "policy.yaml"
+    daemon = start_daemon(home, None, "lo", bpf="tcp port 9")
+    try:
+        policy.write_text(POLICY.replace("regions:", "region:"))
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        policy.write_text(POLICY.replace("us-ashburn-1]", "us-ashburn-1, us-phoenix-1]"))
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+    finally:
+        stop(daemon)
+    assert daemon.returncode == 0
+    refused = [line for line in err.splitlines() if "reload refused" in line]
+    assert refused == [f"error: reload refused, the old policy stays: {policy}:13:5: unknown key "
+                       "'region' (did you mean 'regions'?)"]  # fmt: skip
+    with Journal.open(home / "data" / "journal.sqlite") as j:
+        shas = [row.body["policy_sha256"] for row in j.entries("inputs")]
+    assert shas == [hashlib.sha256(POLICY.encode()).hexdigest(),
+                    hashlib.sha256(policy.read_bytes()).hexdigest()]  # fmt: skip
