@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from agent.capture.batch import RecordBatch
-from agent.names_pick import HELLO_ROW, I64, pick
+from agent.names_pick import HTTP, I64, SNI_ECH, pick
 from agent.names_repeat import UNSETTLED, Answer, AnswerIndex, Found, next_unsettled
 from agent.wire import decode as D
 from agent.wire.bytes import Buf
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import AAAA, CNAME, A, DnsMessage, dns_over_tcp, parse_dns, valid_hostname
-from agent.wire.http import parse_http_request
+from agent.wire.http import host_text, normalize_host, parse_http_request
 from agent.wire.quic import CryptoAssembler, parse_initial
 from agent.wire.tls import ascii_text, parse_client_hello
 from agent.wire.transport import IP_UDP
@@ -99,7 +99,7 @@ class NameFinder:
         self._dns(batch, rows[picked.dns][:, (D.REC, D.PAYLOAD, D.PAYLOAD_LEN)])
         for row in rows[picked.dns_tcp].tolist():
             self._dns_tcp(batch, row)
-        self._hellos(batch.data, rows[picked.hellos[:, HELLO_ROW], D.SERIAL], picked.hellos)
+        self._picked(batch.data, rows[picked.named[:, 0], D.SERIAL], picked.named)
         for row in rows[picked.python].tolist():
             if not self._decided[row[D.SERIAL]]:
                 self._first_bytes(batch, row)
@@ -161,8 +161,11 @@ class NameFinder:
         self._decided[serial] = True
         self._tcp.pop(serial, None)
         self._quic.pop(serial, None)
-        if name is None:
-            return
+        if name is not None:
+            self._found(serial, name)
+
+    def _found(self, serial: int, name: Name) -> None:
+        """The name of a decided flow: kept if it is a valid host name, else counted."""
         if _valid(name[1]):
             self.names.setdefault(serial, []).append(name)
         else:
@@ -232,11 +235,21 @@ class NameFinder:
             return []
         return _bound(msg, self.untrusted)
 
-    def _hellos(self, data: Buf, serials: I64, hellos: I64) -> None:
-        """The flows `pick` decided by a ClientHello: (row, name offset, length, ECH) rows."""
-        for serial, (_, at, size, ech) in zip(serials.tolist(), hellos.tolist(), strict=True):
-            if size:  # ECH: only the outer, public name
-                self._decide(serial, ("sni-ech" if ech else "sni", _name(data, at, size)))
+    def _picked(self, data: Buf, serials: I64, named: I64) -> None:
+        """The flows `pick` decided: (row, name offset, name length, source) rows."""
+        for serial, (_, at, size, source) in zip(serials.tolist(), named.tolist(), strict=True):
+            if not size:
+                continue
+            raw = data[at : at + size].tobytes()
+            if source != HTTP:  # ECH: only the outer, public name
+                self._found(serial, ("sni-ech" if source == SNI_ECH else "sni", ascii_text(raw)))
+                continue
+            try:
+                host = normalize_host(host_text(raw))
+            except DecodeError:
+                continue  # the parser refuses the request: the flow has no name
+            if host:
+                self._found(serial, ("http", host))
 
     def _first_bytes(self, batch: RecordBatch, row: list[int]) -> None:
         serial, data = row[D.SERIAL], self._payload(batch, row)
@@ -291,10 +304,6 @@ class NameFinder:
 def _valid(name: str) -> bool:
     """`valid_hostname`, remembered: the same few server names open most flows."""
     return valid_hostname(name)
-
-
-def _name(data: Buf, at: int, size: int) -> str:
-    return ascii_text(data[at : at + size].tobytes())
 
 
 def _bound(msg: DnsMessage, untrusted: Counter[str]) -> Found:

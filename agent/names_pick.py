@@ -3,8 +3,8 @@
 Why: a capture has millions of rows and a few thousand names. `pick` walks a block of rows once
 and sorts out the few that matter: DNS responses on port 53 (UDP with answers, and TCP), and
 the client's first bytes of each flow not yet decided. The common first bytes are settled here
-too: a QUIC short header (no name to come) and a ClientHello whole in one record
-(`sni.hello_span`). The rest, in row order, is left to Python.
+too: a QUIC short header (no name to come), a ClientHello whole in one record (`sni`) and an
+HTTP request head whole in one segment (`http_host`). The rest, in row order, is left to Python.
 
 Per-flow state lives in arrays indexed by flow serial, owned by `NameFinder`:
 - `decided`: the flow gave its name or showed it has none; its rows are ignored.
@@ -23,12 +23,14 @@ from numba import njit
 
 from agent.wire import decode as D
 from agent.wire.bytes import Buf, Int, u16be
+from agent.wire.http_host import host_span
 from agent.wire.sni import FOUND, hello_span
 from agent.wire.transport import IP_TCP, IP_UDP, TH_ACK, TH_SYN
 
 DNS_PORT = 53
-HELLO_ROW, HELLO_AT, HELLO_LEN, HELLO_ECH = range(4)
-"""Columns of `Picked.hellos`: the row, the server name's offset and length (0: none), ECH."""
+HANDSHAKE = 0x16
+SNI, SNI_ECH, HTTP = range(3)
+"""Where a name settled here comes from: a ClientHello (with ECH: the outer name), a Host."""
 
 I64 = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
@@ -41,8 +43,8 @@ class Picked(NamedTuple):
     """UDP on port 53 carrying a DNS response with answers."""
     dns_tcp: I64
     """TCP on port 53 with payload, either direction."""
-    hellos: I64
-    """Flows decided here by a one-record ClientHello: HELLO_* columns."""
+    named: I64
+    """Flows decided here: (row, name offset, name length (0: none), SNI/SNI_ECH/HTTP)."""
     python: I64
     """Client payloads of undecided flows that need the Python parsers."""
 
@@ -59,8 +61,8 @@ def _pick(
     _syns(rows, decided, syn, slow)
     n = rows.shape[0]
     dns, dns_tcp, python = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    hellos = np.empty((n, 4), np.int64)
-    nd = nt = nh = npy = 0
+    named = np.empty((n, 4), np.int64)
+    nd = nt = nn = npy = 0
     for i in range(n):
         if rows[i, D.REASON] != 0 or rows[i, D.PAYLOAD_LEN] == 0:
             continue
@@ -85,21 +87,27 @@ def _pick(
                 continue
             seq = np.int64(rows[i, D.TCP_SEQ])
             if proto == IP_TCP and (syn[s] < 0 or syn[s] == seq):  # the stream's first bytes
-                found, name_at, name_len, ech = hello_span(data, at, at + size)
+                found, name_at, name_len, source = _first_name(data, at, at + size)
                 if found == FOUND:
                     decided[s] = True
-                    hellos[nh, 0], hellos[nh, 1], hellos[nh, 2], hellos[nh, 3] = (
-                        i,
-                        name_at,
-                        name_len,
-                        ech,
-                    )
-                    nh += 1
+                    row = named[nn]
+                    row[0], row[1], row[2], row[3] = i, name_at, name_len, source
+                    nn += 1
                     continue
             slow[s] = True
         python[npy] = i
         npy += 1
-    return dns[:nd], dns_tcp[:nt], hellos[:nh], python[:npy]
+    return dns[:nd], dns_tcp[:nt], named[:nn], python[:npy]
+
+
+@njit(cache=True)
+def _first_name(data: Buf, start: Int, end: Int) -> tuple[Int, Int, Int, Int]:
+    """A client stream's first bytes, read as TLS or HTTP as `NameFinder._tcp_start` does."""
+    if data[start] == HANDSHAKE:
+        found, name_at, name_len, ech = hello_span(data, start, end)
+        return found, name_at, name_len, SNI_ECH if ech else SNI
+    found, name_at, name_len = host_span(data, start, end)
+    return found, name_at, name_len, HTTP
 
 
 @njit(cache=True)

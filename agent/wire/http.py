@@ -17,7 +17,7 @@ LAYER = "http"
 MAX_HEADER = 16 * 1024
 MAX_METHOD = 32
 
-_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _REQUEST_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP/(1\.[01])\Z")
 _PORT = re.compile(r":[0-9]*\Z")
 
@@ -52,12 +52,20 @@ def normalize_host(value: str) -> str:
     return host[: match.start()] if match else host
 
 
+def host_text(value: bytes) -> str:
+    """A Host value as text: ASCII as is, other bytes as escapes (never dropped)."""
+    try:
+        return value.decode("ascii")
+    except UnicodeDecodeError:
+        return value.decode("latin-1").encode("ascii", "backslashreplace").decode()
+
+
 def _check_method(data: bytes) -> None:
     """Refuse early: the first bytes must be a method token and a space."""
     for i, b in enumerate(data[: MAX_METHOD + 1]):
         if b == 0x20 and i > 0:
             return
-        if b not in _TCHAR:
+        if b not in TCHAR:
             raise DecodeError(LAYER, i, f"byte {b:#04x} in the method: not HTTP")
     if len(data) > MAX_METHOD:
         raise DecodeError(LAYER, 0, f"method longer than {MAX_METHOD} bytes: not HTTP")
@@ -84,17 +92,13 @@ def parse_http_request(data: bytes) -> HttpRequest | None:
     lines = data[line_end + 2 : end].split(b"\r\n") if end > line_end else []
     for line in lines:
         name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or any(b not in _TCHAR for b in name):
+        if not colon or not name or name != name.strip() or any(b not in TCHAR for b in name):
             raise DecodeError(LAYER, pos, f"malformed header line {line[:40]!r}")
         if name.lower() == b"host":
             if host is not None:
                 raise DecodeError(LAYER, pos, "more than one Host header")
             try:
-                text = value.decode("ascii")
-            except UnicodeDecodeError:
-                text = value.decode("latin-1").encode("ascii", "backslashreplace").decode()
-            try:
-                host = normalize_host(text)
+                host = normalize_host(host_text(value))
             except DecodeError as err:
                 raise DecodeError(LAYER, pos, err.reason) from err
         pos += len(line) + 2

@@ -224,8 +224,9 @@ def extension(data: st.DataObject, kind: int) -> bytes:
     elif kind == 0x0010:  # ALPN
         protocols = data.draw(st.lists(st.binary(max_size=5), max_size=3))
         body = vec(data, b"".join(vec(data, p, 1) for p in protocols), 2)
-    elif kind == 0x002B:  # supported_versions
-        body = vec(data, b"\x03\x04" * data.draw(st.integers(0, 3)), 1)
+    elif kind == 0x002B:  # supported_versions, now and then with an odd byte
+        versions = b"\x03\x04" * data.draw(st.integers(0, 3))
+        body = vec(data, versions + data.draw(st.sampled_from([b""] * 5 + [b"\x03"])), 1)
     else:
         body = data.draw(st.binary(max_size=6))
     return kind.to_bytes(2, "big") + vec(data, body, 2)
