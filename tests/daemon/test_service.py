@@ -283,3 +283,32 @@ def test_sighup_reloads_the_policy_and_refuses_a_bad_one(home: Path) -> None:
         shas = [row.body["policy_sha256"] for row in j.entries("inputs")]
     assert shas == [hashlib.sha256(POLICY.encode()).hexdigest(),
                     hashlib.sha256(policy.read_bytes()).hexdigest()]  # fmt: skip
+
+
+def test_a_full_disk_keeps_the_verdicts_in_memory_until_writing_works(home: Path) -> None:
+    """The journal's size cap makes SQLite's real "disk full"; the agent keeps judging, holds
+    the rows, reports the error once, and writes them all when there is room again."""
+    from agent.daemon.config import Config
+    from agent.daemon.service import Agent
+    from agent.model import Flow
+
+    config = Config(policy=str(home / "policy.yaml"), data_dir=str(home / "data"),
+                    ranges_home=str(home / "home"), metrics="")  # fmt: skip
+    agent = Agent(config)
+    path = config.journal_path
+    agent.journal.close()
+    agent.journal = Journal.open(path, max_bytes=path.stat().st_size + 8192)
+    flows = [Flow(6, "10.20.0.15", 40000 + i, ASHBURN, 443, 0, 5, 600, 700, 4, 3000, 3100,
+                  10**18 + i, 10**18 + i + 10**9, 0x1B, 0x1B, "idle", i) for i in range(500)]
+    verdicts = agent.judge(flows)
+    assert {v.verdict for v in verdicts} == {"approved"}
+    agent._flush()  # refused: the rows stay pending
+    assert len(agent.pending) == 500 and agent.journal_failing
+    assert not journal_flows(home)
+    agent.journal.close()
+    agent.journal = Journal.open(path)  # room again
+    agent._flush()
+    assert not agent.pending and not agent.journal_failing
+    assert len(journal_flows(home)) == 500
+    agent.journal.close()
+    assert verify_journal(str(path)).ok
