@@ -34,7 +34,6 @@ from agent.policy.model import Exception_, Match, Policy, Rule
 APPROVED, VIOLATION, EXEMPT, UNVERIFIED = "approved", "violation", "exempt", "unverified"
 VERDICTS = (APPROVED, VIOLATION, EXEMPT, UNVERIFIED)
 IN, OUT, EXCLUDED = "in", "out", "excluded"
-MAPPED = 0xFFFF_0000_0000
 ANSWER_CACHE = 200_000
 """Distinct remote addresses whose answers are kept; past this the cache starts over, so a
 long-running daemon stays bounded."""
@@ -112,7 +111,7 @@ class Judge:
         odd = contradictions(flow.names, answer)
         approved = next((r for r in p.approve if facts.matches(r.match)), None)
         if approved:
-            weak = approved.match.weak or _weak_country(approved.match, answer)
+            weak = approved.match.weak
             return Verdict(flow, IN, APPROVED, approved, answer, weak, "", odd, proc)
         day = datetime.fromtimestamp(flow.first_ns / 1e9, UTC).date()
         expired: Exception_ | None = None
@@ -212,11 +211,6 @@ def _globs(patterns: tuple[str, ...]) -> Callable[[Iterable[str]], bool]:
     """Any of the names matches any pattern (case-insensitive, a trailing dot ignored)."""
     rx = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns), re.IGNORECASE)
     return lambda names: any(rx.match(n.rstrip(".")) for n in names)
-
-
-def _weak_country(m: Match, answer: Answer) -> bool:
-    """A country match is weak when only country data placed the address."""
-    return m.countries is not None and answer.provider is None and answer.site is None
 
 
 def _region_places() -> dict[str, str]:
