@@ -118,18 +118,20 @@ class NameFinder:
     ) -> list[tuple[Name, ...]]:
         """`names_of` for many flows at once: most have no name, and cost one look-up each."""
         own, bound = self.names, self.bindings
+        named = {i for i, serial in enumerate(serials) if serial in own}
+        named.update(i for i, responder in enumerate(responders) if responder in bound)
         found: list[tuple[Name, ...]] = [()] * len(serials)
-        for i, (serial, responder) in enumerate(zip(serials, responders, strict=True)):
-            if serial in own or responder in bound:
-                found[i] = self._names(serial, responder, first_ns[i])
+        for i in named:
+            found[i] = self._names(serials[i], responders[i], first_ns[i])
         self._forget(serials)
         return found
 
     def _names(self, serial: int, responder: str, first_ns: int) -> tuple[Name, ...]:
         own = self.names.pop(serial, [])
-        bound = [b for b in self.bindings.get(responder, []) if b[0] <= first_ns]
-        dns = [("dns", n) for n in max(bound)[1]] if bound else []
-        return tuple(own + dns)
+        bound = [b for b in self.bindings.get(responder, ()) if b[0] <= first_ns]
+        if not bound:
+            return tuple(own)
+        return (*own, *(("dns", n) for n in max(bound)[1]))
 
     def _forget(self, serials: list[int]) -> None:
         """Let go of what was kept for flows that ended."""
@@ -237,10 +239,11 @@ class NameFinder:
 
     def _picked(self, data: Buf, serials: I64, named: I64) -> None:
         """The flows `pick` decided: (row, name offset, name length, source) rows."""
+        view = memoryview(data)
         for serial, (_, at, size, source) in zip(serials.tolist(), named.tolist(), strict=True):
             if not size:
                 continue
-            raw = data[at : at + size].tobytes()
+            raw = view[at : at + size].tobytes()
             if source != HTTP:  # ECH: only the outer, public name
                 self._found(serial, ("sni-ech" if source == SNI_ECH else "sni", ascii_text(raw)))
                 continue
