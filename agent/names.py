@@ -114,15 +114,18 @@ class NameFinder:
         return self._names(serial, responder, first_ns)
 
     def names_of_flows(
-        self, serials: list[int], responders: list[str], first_ns: list[int]
+        self, serials: I64, responders: list[str], first_ns: I64
     ) -> list[tuple[Name, ...]]:
-        """`names_of` for many flows at once: most have no name, and cost one look-up each."""
+        """`names_of` for many flows at once: most have no name, and are passed over in bulk."""
         own, bound = self.names, self.bindings
-        named = {i for i, serial in enumerate(serials) if serial in own}
-        named.update(i for i, responder in enumerate(responders) if responder in bound)
+        named: set[int] = set()
+        if own:
+            named.update(np.flatnonzero(np.isin(serials, np.fromiter(own, np.int64))).tolist())
+        if bound:
+            named.update(i for i, responder in enumerate(responders) if responder in bound)
         found: list[tuple[Name, ...]] = [()] * len(serials)
         for i in named:
-            found[i] = self._names(serials[i], responders[i], first_ns[i])
+            found[i] = self._names(int(serials[i]), responders[i], int(first_ns[i]))
         self._forget(serials)
         return found
 
@@ -133,11 +136,11 @@ class NameFinder:
             return tuple(own)
         return (*own, *(("dns", n) for n in max(bound)[1]))
 
-    def _forget(self, serials: list[int]) -> None:
+    def _forget(self, serials: I64) -> None:
         """Let go of what was kept for flows that ended."""
         if not (self._tcp or self._quic or self._dns_streams):
             return  # the usual case: every flow was decided at its first bytes
-        ended = set(serials)
+        ended = set(serials.tolist())
         for held in (self._tcp, self._quic):
             for serial in held.keys() & ended:
                 del held[serial]

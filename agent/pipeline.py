@@ -58,10 +58,8 @@ class FlowPipeline:
     def _named(self, batch: FlowBatch) -> FlowBatch:
         if self.names is None:
             return batch.with_names([()] * len(batch))
-        serial, dst, first = (
-            batch.columns[COLUMN[k]].tolist() for k in ("serial", "dst", "first_ns")
-        )
-        return batch.with_names(self.names.names_of_flows(serial, dst, first))
+        serial, dst, first = (batch.columns[COLUMN[k]] for k in ("serial", "dst", "first_ns"))
+        return batch.with_names(self.names.names_of_flows(serial, dst.tolist(), first))
 
     def _count_records(self, batch: RecordBatch) -> None:
         s = self.stats
