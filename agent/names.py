@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from agent.capture.batch import RecordBatch
-from agent.names_pick import HTTP, I64, SNI_ECH, pick
+from agent.names_pick import DECIDED, HTTP, I64, SNI_ECH, PickState, pick
 from agent.names_repeat import UNSETTLED, Answer, AnswerIndex, Found, next_unsettled
 from agent.wire import decode as D
 from agent.wire.bytes import Buf
@@ -78,12 +78,8 @@ class NameFinder:
         self.bindings: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         """Address -> (time, names) for each DNS answer that gave it."""
         self.untrusted: Counter[str] = Counter() if untrusted is None else untrusted
-        self._decided = np.zeros(1 << 16, bool)
-        """By flow serial: has the flow given its name (or shown it has none)?"""
-        self._syn = np.full(1 << 16, -1, np.int64)
-        """By flow serial: where the client's stream starts (after its SYN); -1: unknown."""
-        self._slow = np.zeros(1 << 16, bool)
-        """By flow serial: the flow's rows go to Python (which may hold a reorder buffer)."""
+        self._pick = PickState()
+        """What compiled code keeps per flow: decided, held by Python, where its stream starts."""
         self._tcp: dict[int, TcpStart] = {}
         self._quic: dict[int, CryptoAssembler] = {}
         self._answers: dict[bytes, Answer] = {}
@@ -94,23 +90,23 @@ class NameFinder:
         self._dns_streams: dict[tuple[int, int], list[Any]] = {}
 
     def feed(self, batch: RecordBatch, rows: D.Rows) -> None:
-        self._grow(int(rows[:, D.SERIAL].max()) + 1 if len(rows) else 0)
-        picked = pick(rows, batch.data, self._decided, self._syn, self._slow)
+        self._pick.grow(int(rows[:, D.SERIAL].max()) + 1 if len(rows) else 0)
+        picked = pick(rows, batch.data, self._pick)
+        for serial, syn in picked.handed.tolist():
+            self._tcp.setdefault(serial, TcpStart(syn))
         self._dns(batch, rows[picked.dns][:, (D.REC, D.PAYLOAD, D.PAYLOAD_LEN)])
         for row in rows[picked.dns_tcp].tolist():
             self._dns_tcp(batch, row)
         self._picked(batch.data, rows[picked.named[:, 0], D.SERIAL], picked.named)
+        flags = self._pick.flags
         for row in rows[picked.python].tolist():
-            if not self._decided[row[D.SERIAL]]:
+            if not flags[row[D.SERIAL]] & DECIDED:
                 self._first_bytes(batch, row)
 
     def names_of(self, serial: int, responder: str, first_ns: int) -> tuple[Name, ...]:
         """The names of a flow that ended: its own, then the ones DNS last bound to its responder
         before it began. What was kept while the flow was open is let go."""
-        self._tcp.pop(serial, None)
-        self._quic.pop(serial, None)
-        for forward in (0, 1):
-            self._dns_streams.pop((serial, forward), None)
+        self._forget(np.array([serial], np.int64))
         return self._names(serial, responder, first_ns)
 
     def names_of_flows(
@@ -137,7 +133,9 @@ class NameFinder:
         return (*own, *(("dns", n) for n in max(bound)[1]))
 
     def _forget(self, serials: I64) -> None:
-        """Let go of what was kept for flows that ended."""
+        """Let go of what was kept for flows that ended; their rows are done."""
+        flags = self._pick.flags
+        flags[serials[serials < len(flags)]] |= DECIDED
         if not (self._tcp or self._quic or self._dns_streams):
             return  # the usual case: every flow was decided at its first bytes
         ended = set(serials.tolist())
@@ -147,23 +145,12 @@ class NameFinder:
         for key in [k for k in self._dns_streams if k[0] in ended]:
             del self._dns_streams[key]
 
-    def _grow(self, size: int) -> None:
-        """Make the per-flow arrays hold `size` serials."""
-        if size <= len(self._decided):
-            return
-        size = max(2 * len(self._decided), size)
-        for name, fill in (("_decided", False), ("_syn", -1), ("_slow", False)):
-            old = getattr(self, name)
-            grown = np.full(size, fill, old.dtype)
-            grown[: len(old)] = old
-            setattr(self, name, grown)
-
     def _payload(self, batch: RecordBatch, row: list[int]) -> bytes:
         start = row[D.PAYLOAD]
         return bytes(batch.data[start : start + row[D.PAYLOAD_LEN]])
 
     def _decide(self, serial: int, name: Name | None) -> None:
-        self._decided[serial] = True
+        self._pick.flags[serial] |= DECIDED
         self._tcp.pop(serial, None)
         self._quic.pop(serial, None)
         if name is not None:
@@ -263,13 +250,13 @@ class NameFinder:
             if row[D.PROTO] == IP_UDP:
                 self._quic_initial(serial, data)
             else:
-                seq, start, syn = row[D.TCP_SEQ], self._tcp.get(serial), int(self._syn[serial])
+                seq, start, syn = row[D.TCP_SEQ], self._tcp.get(serial), self._pick.syn(serial)
                 if start is None:
                     in_order = syn < 0 or syn == seq
                 else:
                     in_order = not start.segments and start.base == seq
                 if in_order and self._tcp_start(serial, data):
-                    return  # the usual case: a whole ClientHello or request head in one segment
+                    return  # a whole ClientHello or request head in one segment
                 start = self._tcp.setdefault(serial, TcpStart(None if syn < 0 else syn))
                 self._tcp_start(serial, start.add(seq, data))
         except DecodeError:

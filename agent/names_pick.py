@@ -6,11 +6,13 @@ the client's first bytes of each flow not yet decided. The common first bytes ar
 too: a QUIC short header (no name to come), a ClientHello whole in one record (`sni`) and an
 HTTP request head whole in one segment (`http_host`). The rest, in row order, is left to Python.
 
-Per-flow state lives in arrays indexed by flow serial, owned by `NameFinder`:
-- `decided`: the flow gave its name or showed it has none; its rows are ignored.
-- `syn`: the sequence number after the client's SYN (-1: none seen), where its stream starts.
-- `slow`: Python holds state for the flow (a reorder buffer, a QUIC CRYPTO stream), so all its
-  rows go to Python, in order.
+What is kept between blocks (`PickState`) costs one byte per flow, as the decided flag alone did:
+- by flow serial, DECIDED (the flow gave its name, showed it has none, or ended: its rows are
+  ignored) and SLOW (Python holds state for it, a reorder buffer or a QUIC CRYPTO stream, so
+  all its rows go to Python, in order);
+- where a client's stream starts (after its SYN), in a fixed ring of slots by serial: it is
+  needed only until the flow's first bytes. When a new SYN needs the slot of a flow still
+  waiting for them, that flow is handed to Python (`Picked.handed`) with its start.
 """
 
 from __future__ import annotations
@@ -31,9 +33,33 @@ DNS_PORT = 53
 HANDSHAKE = 0x16
 SNI, SNI_ECH, HTTP = range(3)
 """Where a name settled here comes from: a ClientHello (with ECH: the outer name), a Host."""
+DECIDED, SLOW = 1, 2
+SYN_SLOTS = 1 << 16
 
 I64 = npt.NDArray[np.int64]
-Flags = npt.NDArray[np.bool_]
+U8 = npt.NDArray[np.uint8]
+
+
+class PickState:
+    """Per-flow flags by serial, and the ring of stream starts (see the module docstring)."""
+
+    def __init__(self, syn_slots: int = SYN_SLOTS) -> None:
+        self.flags: U8 = np.zeros(1 << 16, np.uint8)
+        self.syn_serial: I64 = np.full(syn_slots, -1, np.int64)
+        self.syn_next: I64 = np.zeros(syn_slots, np.int64)
+
+    def grow(self, size: int) -> None:
+        """Hold flags for serials below `size`."""
+        if size > len(self.flags):
+            grown = np.zeros(max(2 * len(self.flags), size), np.uint8)
+            grown[: len(self.flags)] = self.flags
+            self.flags = grown
+
+    def syn(self, serial: int) -> int:
+        """Where the flow's client stream starts, if its SYN was seen and it is not handed on;
+        -1 if not."""
+        slot = serial % len(self.syn_serial)
+        return int(self.syn_next[slot]) if self.syn_serial[slot] == serial else -1
 
 
 class Picked(NamedTuple):
@@ -47,18 +73,20 @@ class Picked(NamedTuple):
     """Flows decided here: (row, name offset, name length (0: none), SNI/SNI_ECH/HTTP)."""
     python: I64
     """Client payloads of undecided flows that need the Python parsers."""
+    handed: I64
+    """(serial, stream start) of flows whose SYN slot was taken: Python holds them now."""
 
 
-def pick(rows: D.Rows, data: Buf, decided: Flags, syn: I64, slow: Flags) -> Picked:
-    """Sort out the rows that matter; updates the flow arrays (see the module docstring)."""
-    return Picked(*_pick(rows, data, decided, syn, slow))
+def pick(rows: D.Rows, data: Buf, state: PickState) -> Picked:
+    """Sort out the rows that matter, updating `state` (see the module docstring)."""
+    return Picked(*_pick(rows, data, state.flags, state.syn_serial, state.syn_next))
 
 
 @njit(cache=True)
 def _pick(
-    rows: D.Rows, data: Buf, decided: Flags, syn: I64, slow: Flags
-) -> tuple[I64, I64, I64, I64]:
-    _syns(rows, decided, syn, slow)
+    rows: D.Rows, data: Buf, flags: U8, syn_serial: I64, syn_next: I64
+) -> tuple[I64, I64, I64, I64, I64]:
+    handed = _syns(rows, flags, syn_serial, syn_next)
     n = rows.shape[0]
     dns, dns_tcp, python = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     named = np.empty((n, 4), np.int64)
@@ -79,25 +107,52 @@ def _pick(
                 nd += 1
             continue
         s = np.int64(rows[i, D.SERIAL])
-        if rows[i, D.FORWARD] != 1 or decided[s]:
+        if rows[i, D.FORWARD] != 1 or flags[s] & DECIDED:
             continue
-        if not slow[s]:
+        if not flags[s] & SLOW:
             if proto == IP_UDP and data[at] & 0xC0 != 0xC0:
-                decided[s] = True  # a QUIC short header: the handshake is over
+                flags[s] |= DECIDED  # a QUIC short header: the handshake is over
                 continue
-            seq = np.int64(rows[i, D.TCP_SEQ])
-            if proto == IP_TCP and (syn[s] < 0 or syn[s] == seq):  # the stream's first bytes
+            slot = s % syn_serial.shape[0]
+            first = syn_serial[slot] != s or syn_next[slot] == np.int64(rows[i, D.TCP_SEQ])
+            if proto == IP_TCP and first:  # the stream's first bytes
                 found, name_at, name_len, source = _first_name(data, at, at + size)
                 if found == FOUND:
-                    decided[s] = True
+                    flags[s] |= DECIDED
                     row = named[nn]
                     row[0], row[1], row[2], row[3] = i, name_at, name_len, source
                     nn += 1
                     continue
-            slow[s] = True
+            flags[s] |= SLOW
         python[npy] = i
         npy += 1
-    return dns[:nd], dns_tcp[:nt], named[:nn], python[:npy]
+    return dns[:nd], dns_tcp[:nt], named[:nn], python[:npy], handed
+
+
+@njit(cache=True)
+def _syns(rows: D.Rows, flags: U8, syn_serial: I64, syn_next: I64) -> I64:
+    """A client SYN fixes where its stream starts, whatever order the segments then come in.
+    Only the first counts, and only before Python holds the flow (it then knows the start).
+    -> (serial, start) of the flows handed to Python for their slot."""
+    handed = np.empty((rows.shape[0], 2), np.int64)
+    n = 0
+    for i in range(rows.shape[0]):
+        flag_bits = rows[i, D.TCP_FLAGS]
+        if flag_bits & TH_SYN == 0 or flag_bits & TH_ACK != 0 or rows[i, D.REASON] != 0:
+            continue
+        if rows[i, D.PROTO] != IP_TCP or rows[i, D.FORWARD] != 1:
+            continue
+        s = np.int64(rows[i, D.SERIAL])
+        slot = s % syn_serial.shape[0]
+        held = syn_serial[slot]
+        if flags[s] != 0 or held == s:
+            continue
+        if held >= 0 and flags[held] == 0:  # still waiting for its first bytes
+            flags[held] |= SLOW
+            handed[n, 0], handed[n, 1] = held, syn_next[slot]
+            n += 1
+        syn_serial[slot], syn_next[slot] = s, (np.int64(rows[i, D.TCP_SEQ]) + 1) % (1 << 32)
+    return handed[:n]
 
 
 @njit(cache=True)
@@ -108,21 +163,6 @@ def _first_name(data: Buf, start: Int, end: Int) -> tuple[Int, Int, Int, Int]:
         return found, name_at, name_len, SNI_ECH if ech else SNI
     found, name_at, name_len = host_span(data, start, end)
     return found, name_at, name_len, HTTP
-
-
-@njit(cache=True)
-def _syns(rows: D.Rows, decided: Flags, syn: I64, slow: Flags) -> None:
-    """A client SYN fixes where its stream starts, whatever order the segments then come in.
-    Only the first counts, and only before Python holds the flow (it then knows the start)."""
-    for i in range(rows.shape[0]):
-        flags = rows[i, D.TCP_FLAGS]
-        if rows[i, D.REASON] != 0 or rows[i, D.PROTO] != IP_TCP or rows[i, D.FORWARD] != 1:
-            continue
-        if flags & TH_SYN == 0 or flags & TH_ACK != 0:
-            continue
-        s = np.int64(rows[i, D.SERIAL])
-        if not decided[s] and not slow[s] and syn[s] < 0:
-            syn[s] = (np.int64(rows[i, D.TCP_SEQ]) + 1) % (1 << 32)
 
 
 @njit(cache=True, inline="always")

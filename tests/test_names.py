@@ -23,6 +23,7 @@ from agent.capture import open_capture
 from agent.cli import main
 from agent.model import Flow
 from agent.names import ANSWER_CACHE, _bound
+from agent.names_pick import PickState
 from agent.pipeline import FlowPipeline, flows_from
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import parse_dns
@@ -173,15 +174,20 @@ def test_state_of_ended_flows_is_let_go(pcaps: Path) -> None:
     assert finder.bindings  # what DNS said stays, for the flows still to come
 
 
-def test_client_hello_segments_in_any_order(pcaps: Path) -> None:
-    """The ClientHello's three segments (frames 4-6, after the handshake) delivered last-first:
-    the SYN fixed where the stream starts, so the name is still found."""
+def frames_of(path: Path) -> list[tuple[float, bytes]]:
     frames = []
-    with open_capture(str(pcaps / "suri_tls-client-hello-frag-01__dump_mtu300.pcap")) as source:
+    with open_capture(str(path)) as source:
         for b in source.batches():
             for off, cap, ts in zip(b.offset.tolist(), b.caplen.tolist(), b.ts_ns.tolist(),
                                     strict=True):  # fmt: skip
                 frames.append((ts / 1e9, bytes(b.data[off : off + cap])))
+    return frames
+
+
+def test_client_hello_segments_in_any_order(pcaps: Path) -> None:
+    """The ClientHello's three segments (frames 4-6, after the handshake) delivered last-first:
+    the SYN fixed where the stream starts, so the name is still found."""
+    frames = frames_of(pcaps / "suri_tls-client-hello-frag-01__dump_mtu300.pcap")
     reordered = frames[:3] + frames[3:6][::-1] + frames[6:]
     pipe = FlowPipeline()
     flows = [*pipe.feed(batch_of(reordered)).records(), *pipe.finish().records()]
@@ -251,3 +257,26 @@ def test_repeated_answers_bind_as_read_one_by_one(
     bindings, untrusted = reference(messages, cache_size)
     assert pipe.names.bindings == bindings
     assert +pipe.names.untrusted == untrusted
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["cs_http_espn.pcapng", "suri_tls-client-hello-frag-01__dump_mtu300.pcap",
+     "scapy_tls_tcp_frag_withnss.pcap", "zeek_chrome-1250-tls-x25519-kyber.pcap"],
+)  # fmt: skip
+@pytest.mark.parametrize("window", [1, 3])
+def test_stream_starts_handed_to_python_change_no_name(pcaps: Path, name: str, window: int) -> None:
+    """With a ring of two stream starts, most flows waiting for their first bytes are handed
+    to Python when a later SYN takes their slot: the names are those of the default ring, with
+    the frames in order or reversed in threes."""
+    frames = frames_of(pcaps / name)
+    frames = [f for i in range(0, len(frames), window) for f in frames[i : i + window][::-1]]
+    found = []
+    for state in (PickState(), PickState(syn_slots=2)):
+        pipe = FlowPipeline()
+        assert pipe.names is not None
+        pipe.names._pick = state
+        flows = [*pipe.feed(batch_of(frames)).records(), *pipe.finish().records()]
+        found.append([(f.serial, f.names) for f in flows])
+    assert found[0] == found[1]
+    assert any(names for _, names in found[0])
