@@ -5,98 +5,57 @@ Sans-IO: fed record batches and the decoder rows the flow table has numbered (SE
 Compiled code (`names_pick`) picks the rows that can still give a name: DNS on port 53, and the
 client's first bytes of flows not yet decided; a flow is decided at its first name or at the
 first bytes that are neither TLS nor HTTP nor a QUIC Initial. It also settles the common first
-bytes itself (a ClientHello whole in one segment, a QUIC short header), so Python parses only
-the rest.
+bytes itself (a ClientHello whole in one record, an HTTP request head whole in one segment, a
+QUIC short header), and `names_repeat` skips the DNS answers that repeat, so Python parses only
+the rest: reading names costs a few percent of `residency flows` (bench/bench_names.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
 from agent.capture.batch import RecordBatch
+from agent.names_dns import Bindings, DnsBinder, payload
 from agent.names_pick import DECIDED, HTTP, I64, SNI_ECH, PickState, pick
-from agent.names_repeat import UNSETTLED, Answer, AnswerIndex, Found, next_unsettled
+from agent.names_tcp import FIRST_BYTES, TcpStart
 from agent.wire import decode as D
 from agent.wire.bytes import Buf
 from agent.wire.cursor import DecodeError
-from agent.wire.dns import AAAA, CNAME, A, DnsMessage, dns_over_tcp, parse_dns, valid_hostname
+from agent.wire.dns import valid_hostname
 from agent.wire.http import host_text, normalize_host, parse_http_request
 from agent.wire.quic import CryptoAssembler, parse_initial
 from agent.wire.tls import ascii_text, parse_client_hello
 from agent.wire.transport import IP_UDP
-
-FIRST_BYTES = 16 * 1024
-"""What is kept of a client's stream while waiting for a whole ClientHello or request head."""
-
-ANSWER_CACHE = 4096
-"""DNS responses remembered by content: resolvers repeat the same answers."""
 
 Name = tuple[str, str]
 """(source, name): source is "dns", "sni", "sni-ech" (the outer name of an Encrypted Client
 Hello: weaker evidence), "quic" or "http"."""
 
 
-class TcpStart:
-    """The first client bytes of a TCP flow, in sequence order, whatever order segments came in
-    (retransmitted bytes land on themselves)."""
-
-    def __init__(self, start: int | None = None) -> None:
-        self.known = start is not None
-        """The stream's first sequence number is known (the SYN was seen): nothing before it."""
-        self.base: int | None = start
-        self.segments: dict[int, bytes] = {}
-
-    def add(self, seq: int, data: bytes) -> bytes:
-        """Add a segment; -> the contiguous bytes from the stream's start (or from the earliest
-        segment seen, when the capture began after the SYN)."""
-        if self.known and self.base is not None:
-            before = (self.base - seq) % (1 << 32)
-            if 0 < before < 1 << 31:  # starts before the first byte: only its tail is new
-                seq, data = self.base, data[before:]
-        elif self.base is None or (seq - self.base) % (1 << 32) > 1 << 31:  # an earlier one
-            self.base = seq
-        base = self.base
-        self.segments[seq] = data
-        out = bytearray()
-        for s in sorted(self.segments, key=lambda s: (s - base) % (1 << 32)):
-            offset = (s - base) % (1 << 32)
-            if offset > len(out):
-                break  # a gap: wait for the bytes in it
-            out += self.segments[s][len(out) - offset :]
-        return bytes(out[:FIRST_BYTES])
-
-
 class NameFinder:
     def __init__(self, untrusted: Counter[str] | None = None) -> None:
         self.names: dict[int, list[Name]] = {}
         """Flow serial -> names seen in the flow itself."""
-        self.bindings: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
-        """Address -> (time, names) for each DNS answer that gave it."""
         self.untrusted: Counter[str] = Counter() if untrusted is None else untrusted
+        self._dns = DnsBinder(self.untrusted)
+        self.bindings: Bindings = self._dns.bindings
+        """Address -> (time, names) for each DNS answer that gave it."""
         self._pick = PickState()
         """What compiled code keeps per flow: decided, held by Python, where its stream starts."""
         self._tcp: dict[int, TcpStart] = {}
         self._quic: dict[int, CryptoAssembler] = {}
-        self._answers: dict[bytes, Answer] = {}
-        """DNS responses by their bytes after the query id, oldest first."""
-        self._index = AnswerIndex(2 * ANSWER_CACHE)
-        self._rebound = self._evicted = 0
-        """Addresses bound again and answers evicted so far: when an answer was settled."""
-        self._dns_streams: dict[tuple[int, int], list[Any]] = {}
 
     def feed(self, batch: RecordBatch, rows: D.Rows) -> None:
         self._pick.grow(int(rows[:, D.SERIAL].max()) + 1 if len(rows) else 0)
         picked = pick(rows, batch.data, self._pick)
         for serial, syn in picked.handed.tolist():
             self._tcp.setdefault(serial, TcpStart(syn))
-        self._dns(batch, rows[picked.dns][:, (D.REC, D.PAYLOAD, D.PAYLOAD_LEN)])
+        self._dns.udp(batch, rows[picked.dns][:, (D.REC, D.PAYLOAD, D.PAYLOAD_LEN)])
         for row in rows[picked.dns_tcp].tolist():
-            self._dns_tcp(batch, row)
+            self._dns.tcp(batch, row)
         self._picked(batch.data, rows[picked.named[:, 0], D.SERIAL], picked.named)
         flags = self._pick.flags
         for row in rows[picked.python].tolist():
@@ -136,18 +95,13 @@ class NameFinder:
         """Let go of what was kept for flows that ended; their rows are done."""
         flags = self._pick.flags
         flags[serials[serials < len(flags)]] |= DECIDED
-        if not (self._tcp or self._quic or self._dns_streams):
+        if not (self._tcp or self._quic or self._dns.holds_streams):
             return  # the usual case: every flow was decided at its first bytes
         ended = set(serials.tolist())
         for held in (self._tcp, self._quic):
             for serial in held.keys() & ended:
                 del held[serial]
-        for key in [k for k in self._dns_streams if k[0] in ended]:
-            del self._dns_streams[key]
-
-    def _payload(self, batch: RecordBatch, row: list[int]) -> bytes:
-        start = row[D.PAYLOAD]
-        return bytes(batch.data[start : start + row[D.PAYLOAD_LEN]])
+        self._dns.forget(ended)
 
     def _decide(self, serial: int, name: Name | None) -> None:
         self._pick.flags[serial] |= DECIDED
@@ -162,70 +116,6 @@ class NameFinder:
             self.names.setdefault(serial, []).append(name)
         else:
             self.untrusted[name[0]] += 1
-
-    def _dns(self, batch: RecordBatch, picked: D.Rows) -> None:
-        """DNS responses over UDP, as (record, payload offset, payload length) rows. The hot
-        path of name extraction: most answers repeat, and compiled code (`names_repeat`) skips
-        the repeats that cannot bind anything new."""
-        data, ts_ns, index = batch.data, batch.ts_ns, self._index
-        at, size = picked[:, 1].astype(np.int64) + 2, picked[:, 2].astype(np.int64) - 2
-        entries = index.find(data, at, size)  # the answer, whatever the query id
-        i = next_unsettled(entries, index.settled, self._rebound, self._evicted, 0)
-        while i < len(entries):
-            rec, start, n = picked[i].tolist()
-            generation = index.generation
-            self._dns_answer(data[start : start + n].tobytes(), int(ts_ns[rec]))
-            if index.generation != generation:  # the index started over: find again
-                entries = index.find(data, at, size)
-            i = next_unsettled(entries, index.settled, self._rebound, self._evicted, i + 1)
-
-    def _dns_answer(self, message: bytes, ts: int) -> None:
-        """Bind the answers of one response, and note when that settled them."""
-        cache, bindings, key = self._answers, self.bindings, message[2:]
-        known = cache.get(key)
-        if known is None:
-            known = cache[key] = Answer(self._read_answers(message))
-            if len(cache) > ANSWER_CACHE:
-                self._index.drop(cache.pop(next(iter(cache))))
-                self._evicted += 1
-        for address, names in known.found:
-            seen = bindings.setdefault(address, [])
-            if not seen or seen[-1][1] != names:  # a repeat of the last answer adds nothing
-                self._rebound += bool(seen)
-                seen.append((ts, names))
-        if all(bindings[address][-1][1] == names for address, names in known.found):
-            self._index.settle(known, key, (self._rebound, self._evicted))
-        else:  # one address bound to two names in the one answer: each repeat binds again
-            self._index.settle(known, key, (UNSETTLED, UNSETTLED))
-
-    def _dns_tcp(self, batch: RecordBatch, row: list[int]) -> None:
-        """DNS over TCP: each direction put in order, then split at its 2-byte length prefixes;
-        only the first FIRST_BYTES of a connection are read."""
-        key = (row[D.SERIAL], row[D.FORWARD])
-        stream = self._dns_streams.setdefault(key, [TcpStart(), 0])
-        data = stream[0].add(row[D.TCP_SEQ], self._payload(batch, row))
-        try:
-            messages, used = dns_over_tcp(data[stream[1] :])
-        except DecodeError:
-            self.untrusted["dns_malformed"] += 1
-            return
-        stream[1] += used
-        ts = int(batch.ts_ns[row[D.REC]])
-        for message in messages:
-            if message.is_response:
-                for address, names in _bound(message, self.untrusted):
-                    seen = self.bindings.setdefault(address, [])
-                    self._rebound += bool(seen)
-                    seen.append((ts, names))
-
-    def _read_answers(self, message: bytes) -> Found:
-        """(address, the names that lead to it) for each trusted A/AAAA answer."""
-        try:
-            msg = parse_dns(message, partial=True)
-        except DecodeError:
-            self.untrusted["dns_malformed"] += 1
-            return []
-        return _bound(msg, self.untrusted)
 
     def _picked(self, data: Buf, serials: I64, named: I64) -> None:
         """The flows `pick` decided: (row, name offset, name length, source) rows."""
@@ -245,7 +135,7 @@ class NameFinder:
                 self._found(serial, ("http", host))
 
     def _first_bytes(self, batch: RecordBatch, row: list[int]) -> None:
-        serial, data = row[D.SERIAL], self._payload(batch, row)
+        serial, data = row[D.SERIAL], payload(batch, row)
         try:
             if row[D.PROTO] == IP_UDP:
                 self._quic_initial(serial, data)
@@ -297,20 +187,3 @@ class NameFinder:
 def _valid(name: str) -> bool:
     """`valid_hostname`, remembered: the same few server names open most flows."""
     return valid_hostname(name)
-
-
-def _bound(msg: DnsMessage, untrusted: Counter[str]) -> Found:
-    """(address, the names that lead to it through CNAMEs) for each trusted A/AAAA answer."""
-    alias: dict[str, set[str]] = {}  # name -> the names that lead to it
-    for rr in msg.answers:
-        if rr.type == CNAME and rr.data and rr.trusted:
-            alias.setdefault(rr.data, set()).update({rr.name, *alias.get(rr.name, ())})
-    found = []
-    for rr in msg.answers:
-        if rr.type in (A, AAAA) and rr.data:
-            if not rr.trusted:
-                untrusted["dns"] += 1
-                continue
-            names = tuple(sorted({rr.name, *alias.get(rr.name, ())}))
-            found.append((str(ipaddress.ip_address(rr.data)), names))
-    return found

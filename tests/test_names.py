@@ -22,7 +22,7 @@ from scapy.packet import Raw
 from agent.capture import open_capture
 from agent.cli import main
 from agent.model import Flow
-from agent.names import ANSWER_CACHE, _bound
+from agent.names_dns import ANSWER_CACHE, bound
 from agent.names_pick import PickState
 from agent.pipeline import FlowPipeline, flows_from
 from agent.wire.cursor import DecodeError
@@ -170,7 +170,7 @@ def test_state_of_ended_flows_is_let_go(pcaps: Path) -> None:
         ended = [f for batch in flows_from(source, pipe) for f in batch.records()]
     finder = pipe.names
     assert ended and finder is not None
-    assert not finder.names and not finder._tcp and not finder._dns_streams
+    assert not finder.names and not finder._tcp and not finder._dns.holds_streams
     assert finder.bindings  # what DNS said stays, for the flows still to come
 
 
@@ -219,7 +219,7 @@ def reference(messages: list[tuple[int, bytes]], cache_size: int) -> tuple[Any, 
     for ts, message in messages:
         if message[2:] not in cache:
             try:
-                cache[message[2:]] = _bound(parse_dns(message, partial=True), untrusted)
+                cache[message[2:]] = bound(parse_dns(message, partial=True), untrusted)
             except DecodeError:
                 cache[message[2:]], untrusted["dns_malformed"] = [], untrusted["dns_malformed"] + 1
             if len(cache) > cache_size:
@@ -249,7 +249,7 @@ def test_repeated_answers_bind_as_read_one_by_one(
          / Raw(m))
         for ts, m in messages
     ]  # fmt: skip
-    with patch("agent.names.ANSWER_CACHE", cache_size):  # the index is then small too
+    with patch("agent.names_dns.ANSWER_CACHE", cache_size):  # the index is then small too
         pipe = FlowPipeline()
         for start in range(0, len(frames), per_batch):
             pipe.feed(batch_of(frames[start : start + per_batch]))
