@@ -69,27 +69,34 @@ JOURNAL_BATCH = 10_000
 
 def analyze_journal(
     path: str, policy: Policy, store: Store, chosen: Sequence[Stored],
-    since_ns: int | None = None, until_ns: int | None = None,
+    since_ns: int | None = None, until_ns: int | None = None, *, max_seq: int | None = None,
 ) -> Analysis:  # fmt: skip
     """Judge the flows a daemon journaled in [since, until) by this policy and these ranges,
-    after proving the journal is intact; a flow's evidence pointer is its journal row."""
+    after proving the journal is intact; a flow's evidence pointer is its journal row.
+
+    Only rows up to `max_seq` (by default the head just verified) are read: a live daemon
+    keeps appending, and a report re-run later must read the rows it read, however the
+    journal has grown."""
     check = verify_journal(path)
     if not check.ok:
         raise JournalError(f"{path}: refusing to analyse a journal that fails verification: "
                            f"{check}")  # fmt: skip
+    last = check.last_seq if max_seq is None else max_seq
     judge = Judge(policy, store.table(chosen))
     tally = Tally()
     with Journal.open(path) as journal:
         flows: list[Flow] = []
         owners: list[Process | None] = []
         for row in journal.flows(since_ns, until_ns):
+            if row.seq > last:
+                continue
             flows.append(row.flow._replace(serial=row.seq))
             owners.append(row.process)
             if len(flows) >= JOURNAL_BATCH:
                 tally.add(judge.judge(flows, None, owners), path)
                 flows, owners = [], []
         tally.add(judge.judge(flows, None, owners), path)
-        beats = list(journal.heartbeats(since_ns, until_ns))
+        beats = [b for b in journal.heartbeats(since_ns, until_ns) if b.seq <= last]
     start = since_ns if since_ns is not None else (tally.first_ns or 0)
     end = until_ns if until_ns is not None else (tally.last_ns or start)
     gaps = unwatched(beats, start, end)
