@@ -15,9 +15,10 @@ from agent.analysis.document import document
 from agent.analysis.text import render
 from agent.analyze import Progress, analyze, analyze_journal
 from agent.cli.base import main, reports_errors
+from agent.cli.inputs import range_inputs, warn_stale
 from agent.errors import PolicyError
 from agent.files import open_input
-from agent.intel.store import Store, stale, utcnow
+from agent.intel.store import Store, utcnow
 from agent.policy.check import Known, check
 from agent.policy.load import load_policy, parse_policy
 
@@ -49,21 +50,13 @@ def analyze_command(
     if bool(captures) == bool(journal_path):
         raise click.UsageError("give CAPTURES or --journal PATH (one of them)")
     policy = load_policy(policy_path)
-    store = Store()
-    when = as_of.replace(tzinfo=UTC) if as_of else None
-    chosen = store.current(when)
-    if not chosen:
-        click.echo(f"warning: no range data in {store.root}: every destination will be "
-                   "unverified; use `residency ranges import` or `update`", err=True)  # fmt: skip
+    store, chosen = range_inputs(as_of)
     if journal_path:
         result = analyze_journal(journal_path, policy, store, chosen, ns(since), ns(until))
     else:
         with _progress(captures) as tick:
             result = analyze(captures, policy, store, chosen, tick, idle_timeout)
-    seen = result.tally.last_ns
-    traffic_time = datetime.fromtimestamp(seen / 1e9, UTC) if seen else when or utcnow()
-    for warning in stale(chosen, traffic_time):
-        click.echo(f"warning: {warning}", err=True)
+    warn_stale(chosen, result.tally.last_ns, as_of)
     doc = document(result.tally, policy, result.captures, result.ranges, allow_unverified,
                    result.journals)  # fmt: skip
     if as_json:
