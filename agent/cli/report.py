@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from agent.analyze import analyze
+from agent.analyze import Analysis, analyze
+from agent.cli.analyze import ns
 from agent.cli.base import main, reports_errors
+from agent.cli.inputs import range_inputs, warn_stale
 from agent.errors import ReportError
 from agent.files import open_input
-from agent.intel.store import Store, stale, utcnow
+from agent.intel.store import Store, utcnow
 from agent.policy.load import load_policy
+from agent.policy.model import Policy
 from agent.report import envelope
 from agent.report.build import Options, build
 from agent.report.chromium import find_chromium
+from agent.report.coverage import Watch
+from agent.report.journal import from_journal
 from agent.report.pdf import print_pdf
 from agent.report.rerun import rerun
 from agent.report.sections import verdict_text
@@ -39,14 +44,20 @@ def report() -> None:
 
     \b
     residency report CAPTURE... --policy FILE --out REPORT.json|.html|.pdf [--sign KEY]
+    residency report --journal PATH [--since T] [--until T] --policy FILE --out REPORT
     residency report verify REPORT --key KEY.pub
 
-    The first makes a report (the `make` command); the second checks one. Formats and fields:
-    docs/report-schema.md; the method: docs/method.md."""
+    The first two make a report (the `make` command) from captures or from a daemon's
+    journal; the last checks one. Formats and fields: docs/report-schema.md; the method:
+    docs/method.md."""
 
 
 @report.command("make")
-@click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.argument("captures", nargs=-1, type=click.Path(dir_okay=True))
+@click.option("--journal", "journal_path", metavar="PATH",
+              help="Report on the flows a daemon journaled instead of captures.")  # fmt: skip
+@click.option("--since", type=click.DateTime(), help="With --journal: from this time (UTC).")
+@click.option("--until", type=click.DateTime(), help="With --journal: up to this time (UTC).")
 @click.option("--policy", "policy_path", required=True, metavar="FILE", help="The policy.")
 @click.option("--out", required=True, metavar="REPORT", callback=lambda _c, _p, v: _form(v),
               help="Where to write: .json, .html, or .pdf (needs Chromium).")  # fmt: skip
@@ -60,12 +71,21 @@ def report() -> None:
               help="Record when the report was made (no two runs are then the same).")  # fmt: skip
 @reports_errors
 def make(
-    captures: tuple[str, ...], policy_path: str, out: str, key_path: str | None,
+    captures: tuple[str, ...], journal_path: str | None, since: datetime | None,
+    until: datetime | None, policy_path: str, out: str, key_path: str | None,
     allow_unverified: bool, as_of: datetime | None, idle_timeout: float, dated: bool,
 ) -> None:  # fmt: skip
-    """Analyse CAPTURES by the policy and write a report for regulators. The report is the same
-    bytes for the same inputs. Exit 0 when written, whatever it found (its headline says);
-    5 when a capture is damaged part-way (the report covers what came before the damage)."""
+    """Analyse CAPTURES (or the flows a daemon's --journal holds, up to its verified head) by
+    the policy and write a report for regulators. The report is the same bytes for the same
+    inputs. Exit 0 when written, whatever it found (its headline says); 5 when a capture is
+    damaged part-way (the report covers what came before the damage); 9 when the journal
+    fails verification."""
+    if bool(captures) == bool(journal_path):
+        raise click.UsageError("give CAPTURES or --journal PATH (one of them)")
+    if not journal_path and (since or until):
+        raise click.UsageError("--since and --until go with --journal")
+    if journal_path and idle_timeout:
+        raise click.UsageError("--idle-timeout is for captures: the daemon ended journaled flows")
     kind = envelope.kind_of(out)
     chromium = find_chromium() if kind == "pdf" else None
     if kind == "pdf" and chromium is None:
@@ -74,23 +94,37 @@ def make(
     if key_path and os.stat(key_path).st_mode & 0o077:
         click.echo(f"warning: {key_path}: the private key is readable by others", err=True)
     policy = load_policy(policy_path)
-    store = Store()
-    when = as_of.replace(tzinfo=UTC) if as_of else None
-    chosen = store.current(when)
-    for warning in stale(chosen, when or utcnow()):
-        click.echo(f"warning: {warning}", err=True)
-    if not chosen:
-        click.echo(f"warning: no range data in {store.root}: every destination will be "
-                   "unverified; use `residency ranges import` or `update`", err=True)  # fmt: skip
-    result = analyze(captures, policy, store, chosen, None, idle_timeout)
+    window = (ns(since), ns(until)) if journal_path else None
+    result, watches = _analyse(captures, journal_path, window, policy, as_of, idle_timeout)
     generated = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ") if dated else None
-    doc = build(result, policy, Options(allow_unverified, idle_timeout, generated))
+    options = Options(allow_unverified, idle_timeout, generated, window)
+    doc = build(result, policy, options, watches)
     printer = (lambda page: print_pdf(page, chromium)) if chromium else None
     _write(out, envelope.make(doc, kind, key, printer))
     signed = f", signed by key sha256:{key_id(key.public_key())[:16]}" if key else ""
     click.echo(f"{out}: {verdict_text(doc)[1]}{signed}")
+    for j in doc["inputs"]["journals"]:
+        away = float(doc["coverage"]["downtime"]["seconds"])
+        click.echo(f"{out}: journal {j['path']} read up to head {j['head']} ({j['rows']:,} rows); "
+                   f"agent not watching for {away:,.0f} s of the period")  # fmt: skip
     if result.damaged:
         raise result.damaged
+
+
+def _analyse(
+    captures: tuple[str, ...], journal: str | None, window: tuple[int | None, int | None] | None,
+    policy: Policy, as_of: datetime | None, idle_timeout: float,
+) -> tuple[Analysis, list[Watch]]:  # fmt: skip
+    """The analysis behind a report, from captures or a journal, with the same range data and
+    warnings as `analyze`."""
+    store, chosen = range_inputs(as_of)
+    if journal:
+        since, until = window or (None, None)
+        result, watches = from_journal(journal, policy, store, chosen, since, until)
+    else:
+        result, watches = analyze(captures, policy, store, chosen, None, idle_timeout), []
+    warn_stale(chosen, result.tally.last_ns, as_of)
+    return result, watches
 
 
 @report.command("verify")

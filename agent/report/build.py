@@ -9,19 +9,20 @@ inputs give the same canonical bytes and `report verify` can run it again and co
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from typing import Any
 
-from agent.analysis.document import canonical, document
+from agent.analysis.document import JournalInput, canonical, document
 from agent.analyze import Analysis
 from agent.intel.cidr import Cidr
 from agent.intel.table import prefix_text
+from agent.model import seconds
 from agent.policy.judge import VERDICTS
 from agent.policy.model import PROTOCOLS, Match, Policy, Rule
-from agent.report.coverage import coverage, vantage_points
+from agent.report.coverage import Watch, coverage, vantage_points
 from agent.report.method import method
+from agent.report.times import utc
 
 SCHEMA = "residency.report/1"
 DIMENSIONS = ("provider", "region", "country", "site")
@@ -37,23 +38,31 @@ class Options:
     idle_timeout: float = 0.0
     generated: str | None = None
     """When the report was made, only if asked for: it makes every run's bytes differ."""
+    window: tuple[int | None, int | None] | None = None
+    """For a journal: `--since` and `--until` as given, in ns (None: open). The journal's head
+    bounds the rows; the window, as asked, decides which of them a re-run reads."""
 
 
-def build(analysis: Analysis, policy: Policy, options: Options) -> dict[str, Any]:
+def build(
+    analysis: Analysis, policy: Policy, options: Options, watches: Sequence[Watch] = ()
+) -> dict[str, Any]:
+    """The report; `watches` line up with `analysis.journals` (`report.journal.watched`)."""
+    journals = analysis.journals
     doc = document(analysis.tally, policy, analysis.captures, analysis.ranges,
-                   options.allow_unverified)  # fmt: skip
+                   options.allow_unverified, journals)  # fmt: skip
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": doc["tool"],
-        "options": {"allow_unverified": options.allow_unverified,
-                    "idle_timeout": options.idle_timeout},  # fmt: skip
+        "options": _options(options),
         "compliant": doc["compliant"],
         "complete": doc["complete"],
         "period": period(doc["period"]),
         "scope": {
             "hosts": [_rule(r) for r in policy.include],
             "exclusions": [_rule(r) for r in policy.exclude],
-            "vantage_points": vantage_points(analysis.captures),
+            "vantage_points": vantage_points(
+                analysis.captures, [(j.path, w) for j, w in zip(journals, watches, strict=True)]
+            ),
         },
         "headline": {
             **doc["headline"],
@@ -67,11 +76,12 @@ def build(analysis: Analysis, policy: Policy, options: Options) -> dict[str, Any
         "unverified": doc["unverified"],
         "rules": {k: doc[k] for k in RULES},
         "contradictions": doc["contradictions"],
-        "coverage": coverage(analysis.captures, doc["headline"]),
+        "coverage": coverage(analysis.captures, doc["headline"], journals, watches),
         "inputs": {
             "policy": {**doc["inputs"]["policy"], "text": policy.text},
             "captures": [{"path": c.path, "sha256": c.sha256, "size": c.size}
                          for c in analysis.captures],  # fmt: skip
+            "journals": [_journal(j) for j in journals],
             "ranges": doc["inputs"]["ranges"],
         },
         "analysis": {"schema": doc["schema"], "sha256": hashlib.sha256(canonical(doc)).hexdigest()},
@@ -87,13 +97,20 @@ def period(p: dict[str, str | None]) -> dict[str, str | None]:
     return {**p, "first_utc": utc(p["first"]), "last_utc": utc(p["last"])}
 
 
-def utc(seconds: str | None) -> str | None:
-    """Decimal epoch seconds -> ISO 8601 UTC to the microsecond."""
-    if seconds is None:
-        return None
-    whole, _, frac = seconds.partition(".")
-    stamp = datetime.fromtimestamp(int(whole), UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{(frac + '000000')[:6]}Z"
+def _options(o: Options) -> dict[str, Any]:
+    out: dict[str, Any] = {"allow_unverified": o.allow_unverified, "idle_timeout": o.idle_timeout}
+    if o.window is not None:
+        out["window"] = {k: None if v is None else seconds(v)
+                         for k, v in zip(("since", "until"), o.window, strict=True)}  # fmt: skip
+    return out
+
+
+def _journal(j: JournalInput) -> dict[str, Any]:
+    """A journal as an input: its verified head, its rows, and the period read (as analysed:
+    the window asked for, an open end closed by the first or last flow)."""
+    since, until = seconds(j.since_ns), seconds(j.until_ns)
+    return {"path": j.path, "head": j.head, "rows": j.rows, "since": since, "until": until,
+            "since_utc": utc(since), "until_utc": utc(until)}  # fmt: skip
 
 
 def _group(rows: Iterable[dict[str, Any]], dim: str) -> list[dict[str, Any]]:

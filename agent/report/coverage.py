@@ -1,12 +1,20 @@
 """What the report could not see: records not used (by reason), packets cut short, damage,
-drops, downtime and unattributed connections, so that a 100% is bounded by what was watched."""
+drops, downtime and unattributed connections, so that a 100% is bounded by what was watched.
+
+Captures say what they recorded; a daemon's journal says, through its heartbeats, when the
+agent was watching and what its counters saw, and each flow carries its process or none.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from agent.analysis.document import CaptureInput
+from agent.analysis.document import CaptureInput, JournalInput
+from agent.model import seconds
+from agent.report.times import span
 
 LINK_TYPES = {
     0: "BSD loopback", 1: "Ethernet", 101: "raw IP", 105: "IEEE 802.11", 108: "OpenBSD loopback",
@@ -21,34 +29,104 @@ DOWNTIME = ("not applicable: offline captures cover only the time they were reco
             "the first to the last packet (see period)")  # fmt: skip
 UNATTRIBUTED = ("capture files do not say which program made a connection: no in-scope flow is "
                 "attributed to a process")  # fmt: skip
+DROPS_JOURNAL = ("counted by the agent's heartbeats over the period: received, packets its "
+                 "capture sockets received; drops, packets the kernel dropped because the agent "
+                 "could not keep up (they are in no flow); lost, rows the agent judged but could "
+                 "not journal (their flows are not in the report)")  # fmt: skip
+NO_COUNTERS = "not known: the journal's heartbeats carry no counters"
+DOWNTIME_JOURNAL = ("times within the period that no heartbeat covers: the agent was not "
+                    "watching (stopped, crashed, or its rows were cut), so traffic then is not "
+                    "in the report")  # fmt: skip
+UNATTRIBUTED_JOURNAL = ("in-scope flows the agent could attribute to no process (the connection "
+                        "had closed, or belonged to no local socket, when it looked)")  # fmt: skip
+COUNTED = ("received", "drops", "lost")
+"""The heartbeat counters that say what was not seen, in `coverage.drops`."""
 
 
-def coverage(captures: list[CaptureInput], headline: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """How well the agent watched one journal's period (`report.journal.watched` reads it)."""
+
+    heartbeats: int
+    """Heartbeats that overlap the period."""
+    counters: dict[str, int]
+    """What those heartbeats counted in their own intervals, by the daemon's names: `received`
+    packets, kernel `drops`, `lost` journal rows, flows `judged` and `attributed`."""
+    counted: tuple[int, int] | None
+    """From the start of the first of those heartbeats to the end of the last."""
+    unattributed_flows: int
+    unattributed_bytes: int
+    hosts: tuple[str, ...] = ()
+    interfaces: tuple[str, ...] = ()
+
+
+def coverage(
+    captures: list[CaptureInput], headline: dict[str, Any],
+    journals: Sequence[JournalInput] = (), watches: Sequence[Watch] = (),
+) -> dict[str, Any]:  # fmt: skip
     skipped: Counter[str] = Counter()
     for c in captures:
         skipped.update(c.stats.skipped)
+    inside = headline["in_scope"]
+    unattributed = {"flows": inside["flows"], "bytes": inside["bytes"], "note": UNATTRIBUTED}
+    if journals:
+        unattributed = {"flows": sum(w.unattributed_flows for w in watches),
+                        "bytes": sum(w.unattributed_bytes for w in watches),
+                        "note": UNATTRIBUTED_JOURNAL}  # fmt: skip
+    drops = _drops(watches) if journals else None
     return {
         "records": sum(c.stats.records for c in captures),
         "decoded": sum(c.stats.decoded for c in captures),
         "skipped": dict(sorted(skipped.items())),
         "snaplen_cut": sum(c.stats.snaplen_cut for c in captures),
         "damaged": sorted(c.path for c in captures if c.error),
-        "drops": None,
-        "drops_note": DROPS,
-        "downtime": None,
-        "downtime_note": DOWNTIME,
-        "unattributed": {"flows": headline["in_scope"]["flows"], "note": UNATTRIBUTED},
+        "drops": drops,
+        "drops_note": DROPS if not journals else DROPS_JOURNAL if drops else NO_COUNTERS,
+        "downtime": _downtime(journals) if journals else None,
+        "downtime_note": DOWNTIME_JOURNAL if journals else DOWNTIME,
+        "unattributed": unattributed,
         "not_judged": {"excluded": headline["excluded"], "out_of_scope": headline["out_of_scope"]},
         "captures": [_capture(c) for c in captures],
+        "journals": [_journal(j, w) for j, w in zip(journals, watches, strict=True)],
     }
 
 
-def vantage_points(captures: list[CaptureInput]) -> list[dict[str, Any]]:
-    """Where the packets were recorded, as far as the files say: the capture and its links."""
+def vantage_points(
+    captures: list[CaptureInput], watches: Sequence[tuple[str, Watch]] = ()
+) -> list[dict[str, Any]]:
+    """Where the packets were seen, as far as the inputs say: each capture and its links; each
+    journal's hosts and interfaces, as the agent named them when it started."""
     return [
-        {"capture": c.path, "link_types": _links(c.stats.link_types)}
-        for c in captures
-    ]
+        *({"capture": c.path, "link_types": _links(c.stats.link_types)} for c in captures),
+        *({"journal": path, "hosts": list(w.hosts), "interfaces": list(w.interfaces)}
+          for path, w in watches),
+    ]  # fmt: skip
+
+
+def _drops(watches: Sequence[Watch]) -> dict[str, int | None] | None:
+    """The loss counters summed over journals; None when no heartbeat carries any counter."""
+    seen = [w.counters for w in watches if w.counters]
+    if not seen:
+        return None
+    return {k: sum(c[k] for c in seen if k in c) if any(k in c for c in seen) else None
+            for k in COUNTED}  # fmt: skip
+
+
+def _downtime(journals: Sequence[JournalInput]) -> dict[str, Any]:
+    gaps = [(a, b) for j in journals for a, b in j.unwatched]
+    unseen = sum(b - a for a, b in gaps)
+    period = sum(j.until_ns - j.since_ns for j in journals)
+    return {"seconds": seconds(unseen), "share": round(unseen / period, 6) if period else None,
+            "periods": len(gaps)}  # fmt: skip
+
+
+def _journal(j: JournalInput, w: Watch) -> dict[str, Any]:
+    return {
+        "path": j.path, **span(j.since_ns, j.until_ns), "heartbeats": w.heartbeats,
+        "counters": w.counters, "counted": span(*w.counted) if w.counted else None,
+        "unwatched": [span(a, b) for a, b in j.unwatched],
+        "unattributed": {"flows": w.unattributed_flows, "bytes": w.unattributed_bytes},
+    }  # fmt: skip
 
 
 def _capture(c: CaptureInput) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.analysis.document import canonical
 from agent.errors import ReportError
+from agent.report import provenance as P
 from agent.report import sections as S
 from agent.report.assets import CSS, JS
 
@@ -47,7 +48,7 @@ def render(envelope: dict[str, Any]) -> bytes:
         S.headline(r), S.charts(r),
         S.destinations(r, "violations", "Violations, by destination"),
         S.destinations(r, "unverified", "Unverified destinations"),
-        S.breakdown(r), S.rules(r), S.coverage(r), S.scope(r), S.inputs(r), S.method(r),
+        S.breakdown(r), S.rules(r), P.coverage(r), P.scope(r), P.inputs(r), S.method(r),
         S.signature(envelope),
         f"<footer>Made by {escape(r['tool']['name'])} {escape(r['tool']['version'])}; report "
         f"schema {escape(r['schema'])}.</footer>",

@@ -25,6 +25,12 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "are IP bytes in both directions, taken from the packets' own headers, so a capture "
         "that kept only the start of each packet still counts whole packets. Times are the "
         "capture's own timestamps, never the clock of the machine that made the report.",
+        "A report can instead rest on the journal of residency's agent, which watches a host's "
+        "own interfaces, groups packets into flows the same way, notes the program that owned "
+        "each connection where it can, and writes every flow when it ends, with a heartbeat "
+        "every few seconds, into a hash-chained journal: each row's hash covers the row before "
+        "it. The report names the journal's head (the last row's number and hash) and reads no "
+        "row after it; the flows' times are the agent's capture times.",
     ), ()),
     ("Names", (
         "For each flow residency records the names it was seen under: the DNS answer that gave "
@@ -74,7 +80,9 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "bytes, flows, first and last packet times, and pointers to the evidence: the capture "
         "file and the serial numbers of its flows there (the order in which flows began in "
         "that capture; up to 50 per destination and capture). `residency flows` on the same "
-        "file shows each flow again.",
+        "file shows each flow again. For a journal, the pointers are the journal's row numbers, "
+        "which `residency flows --journal` shows as each flow's serial, and the program that "
+        "owned the connections is named beside the destination.",
     ), ()),
     ("What the report cannot see", (
         "A share is only as good as what was watched. The report lists, for each capture, the "
@@ -83,6 +91,11 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "residency, and are listed as not known. Capture files do not say which program made a "
         "connection: process attribution needs the live agent, so offline reports attribute "
         "no flow to a process.",
+        "A report from the agent's journal states, within its period, when no heartbeat shows "
+        "the agent watching (it was stopped, had crashed, or its rows were removed), so that "
+        "traffic then is not in the report; the packets the kernel dropped and the rows the "
+        "agent could not write, as its heartbeats counted them; and the in-scope flows it "
+        "could attribute to no program.",
     ), ()),
     ("Checking a report", (
         "The report's JSON form is canonical (keys sorted, no spaces, UTF-8) and holds no "
@@ -90,8 +103,11 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "carries an Ed25519 signature over those bytes. `residency report verify REPORT --key "
         "KEY.pub` checks the signature and that not one byte has changed; where the captures, "
         "the policy and the range files named in the report are at hand with the same SHA-256, "
-        "it runs the analysis again and checks that it gives the same report. The HTML and PDF "
-        "forms carry the same signed JSON inside them.",
+        "it runs the analysis again and checks that it gives the same report. For a journal, "
+        "it first checks the whole hash chain and that the row the report names as its head "
+        "still has the recorded hash, so a journal cut short or rewritten since fails; rows the "
+        "agent appended later are not read. The HTML and PDF forms carry the same signed JSON "
+        "inside them.",
     ), ()),
 )  # fmt: skip
 

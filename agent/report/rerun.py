@@ -1,6 +1,7 @@
 """The second half of `report verify`: where a report's inputs are at hand (the captures and
-the policy at the paths it names, with the same SHA-256, and every range version in the
-store), analyse them again and compare the whole report. An edge: it opens files and the store.
+the policy at the paths it names, with the same SHA-256, or the journal it names still holding
+the head it recorded; and every range version in the store), analyse them again and compare
+the whole report. An edge: it opens files and the store.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from agent.analyze import analyze, file_sha256
 from agent.errors import InputError, ReportError
 from agent.files import open_input
 from agent.intel.store import Store, Stored
+from agent.journal import Head
 from agent.policy.load import load_policy
 from agent.report.build import Options, build
+from agent.report.coverage import Watch
+from agent.report.journal import from_journal
+from agent.report.times import ns_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,21 +36,32 @@ def rerun(report: dict[str, Any], store: Store) -> Rerun:
         i, o = report["inputs"], report["options"]
         chosen, missing = at_hand(i, store)
         paths = [c["path"] for c in i["captures"]]
-        options = Options(o["allow_unverified"], o["idle_timeout"], report.get("generated"))
-    except (KeyError, TypeError, AttributeError) as err:
+        journals = [(j["path"], Head.parse(j["head"])) for j in i.get("journals", [])]
+        window = _window(o.get("window"))
+        options = Options(o["allow_unverified"], o["idle_timeout"], report.get("generated"),
+                          window)  # fmt: skip
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
         raise ReportError(f"the report does not name its inputs and options: {err!r}") from err
+    if len(journals) > 1 or (journals and (paths or window is None)):
+        raise ReportError("the report names inputs that no `residency report` reads together")
     if missing:
         return Rerun(False, missing)
     policy = load_policy(i["policy"]["path"])
-    result = analyze(paths, policy, store, chosen, None, options.idle_timeout)
-    again = build(result, policy, options)
-    diff = first_difference(report, again)
+    watches: list[Watch] = []
+    if journals:
+        [(path, head)] = journals
+        since, until = window or (None, None)
+        result, watches = from_journal(path, policy, store, chosen, since, until, head)
+        read = f"journal {path} up to seq {head.seq}"
+    else:
+        result = analyze(paths, policy, store, chosen, None, options.idle_timeout)
+        read = f"{len(paths)} capture{'s' * (len(paths) != 1)}"
+    diff = first_difference(report, build(result, policy, options, watches))
     if diff:
         made = report["tool"]["version"]
         other = "" if made == __version__ else f" (made by residency {made}, this is {__version__})"
         raise ReportError(f"the re-run gives a different report{other}: {diff}")
-    return Rerun(True, f"{len(paths)} capture{'s' * (len(paths) != 1)}, policy "
-                       f"{policy.name}, {len(chosen)} range versions")  # fmt: skip
+    return Rerun(True, f"{read}, policy {policy.name}, {len(chosen)} range versions")
 
 
 def at_hand(inputs: dict[str, Any], store: Store) -> tuple[list[Stored], str]:
@@ -59,6 +75,9 @@ def at_hand(inputs: dict[str, Any], store: Store) -> tuple[list[Stored], str]:
         with open_input(p["path"]) as f:
             if hashlib.sha256(f.read()).hexdigest() != p["sha256"]:
                 return [], f"{p['path']} is not the policy the report names (sha256 differs)"
+        for j in inputs.get("journals", []):
+            with open_input(j["path"]):
+                pass
     except InputError as err:
         return [], str(err)
     stored = {v.sha256: v for v in store.versions()}
@@ -69,6 +88,14 @@ def at_hand(inputs: dict[str, Any], store: Store) -> tuple[list[Stored], str]:
             return [], f"range version {r['slot']} {r['version']} is not in {store.root}"
         chosen.append(v)
     return sorted(chosen, key=lambda v: v.slot), ""
+
+
+def _window(given: Any) -> tuple[int | None, int | None] | None:
+    """A journal report's `--since`/`--until` as recorded (decimal seconds or null) -> ns."""
+    if given is None:
+        return None
+    since, until = given["since"], given["until"]
+    return (None if since is None else ns_of(since), None if until is None else ns_of(until))
 
 
 def first_difference(a: Any, b: Any, path: str = "report") -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from agent.report import svg
-from agent.report.build import utc
-from agent.report.markup import NONE, cell, code, num, pairs, pct, plural, table
+from agent.report import provenance, svg
+from agent.report.markup import NONE, cell, code, num, pct, plural, table
+from agent.report.times import utc
 
 VERDICT_ROWS = (("approved", "approved"), ("exempt", "exempt (live exception)"),
                 ("violation", "violation"), ("unverified", "unverified"))  # fmt: skip
@@ -18,7 +18,8 @@ def verdict_text(r: dict[str, Any]) -> tuple[str, str]:
     """(banner class, the answer in one line)."""
     h = r["headline"]
     if not h["in_scope"]["flows"]:
-        return "empty", "NO IN-SCOPE TRAFFIC: nothing in the captures matched the policy's scope"
+        source = "the journal's period" if r["inputs"].get("journals") else "the captures"
+        return "empty", f"NO IN-SCOPE TRAFFIC: nothing in {source} matched the policy's scope"
     if r["compliant"]:
         return "compliant", "COMPLIANT: all in-scope traffic ended at approved endpoints" + (
             "" if h["approved"]["flows"] == h["in_scope"]["flows"] else " or under live exceptions"
@@ -28,14 +29,13 @@ def verdict_text(r: dict[str, Any]) -> tuple[str, str]:
 
 
 def headline(r: dict[str, Any]) -> str:
-    h, cov = r["headline"], r["coverage"]
+    h = r["headline"]
     inside, ok = h["in_scope"], h["approved"]
     excluded = ", ".join(u["rule"] for u in r["rules"]["exclusions"]) or "no rule"
     rows = [_count_row("in scope (denominator)", inside, inside)]
     rows += [_count_row(label, h[k], inside, k) for k, label in VERDICT_ROWS]
     rows += [_count_row("excluded", h["excluded"], None), _count_row("out of scope",
                                                                      h["out_of_scope"], None)]
-    skipped = ", ".join(f"{k}: {v:,}" for k, v in cov["skipped"].items()) or "none"
     return "".join([
         '<section id="headline"><h2>Headline</h2><p class="share">',
         f'<span class="big">{pct(ok["bytes"], inside["bytes"])}</span> of in-scope bytes '
@@ -53,10 +53,7 @@ def headline(r: dict[str, Any]) -> str:
         f"{plural(h['exempt']['flows'], 'flow')} under "
         f"{plural(len(r['rules']['exemptions']), 'exception')}.</p>",
         table("counts", ["", "flows", "%", "bytes", "%"], rows, sortable=False),
-        f'<p class="bound"><b>Bounded by what was watched:</b> {cov["records"]:,} records read '
-        f'from {plural(len(r["inputs"]["captures"]), "capture")}, {cov["decoded"]:,} decoded; not '
-        f'decodable: {escape(skipped)}; dropped by the recorder: not known; see '
-        '<a href="#coverage">Coverage</a>.</p></section>',
+        provenance.bound(r), "</section>",
     ])  # fmt: skip
 
 
@@ -131,70 +128,6 @@ def rules(r: dict[str, Any]) -> str:
     return "".join(parts) + "</section>"
 
 
-def coverage(r: dict[str, Any]) -> str:
-    c = r["coverage"]
-    rows = [[f'<span class="mono">{escape(x["path"])}</span>', num(x["records"]),
-             num(x["decoded"]), pairs(x["skipped"]), pairs(x["anomalies"]),
-             num(x["snaplen_cut"]), pairs(x["untrusted_names"]),
-             escape("; ".join(filter(None, [x["error"] or "", *x["warnings"]]))) or NONE]
-            for x in c["captures"]]  # fmt: skip
-    heads = ["capture", "records", "decoded", "not decodable, by reason", "damaged inside",
-             "cut short", "untrusted names", "damage and warnings"]  # fmt: skip
-    nj = c["not_judged"]
-    return "".join([
-        '<section id="coverage"><h2>Coverage: what was not seen</h2>',
-        table("coverage-table", heads, rows, numeric={1, 2, 5}),
-        f"<p><b>Damaged captures:</b> {escape(', '.join(c['damaged'])) or 'none'}.</p>",
-        f"<p><b>Dropped by the recorder:</b> {escape(c['drops_note'])}.</p>",
-        f"<p><b>Agent downtime:</b> {escape(c['downtime_note'])}.</p>",
-        f"<p><b>Unattributed connections:</b> {plural(c['unattributed']['flows'], 'flow')}: "
-        f"{escape(c['unattributed']['note'])}.</p>",
-        f"<p><b>Seen but not judged:</b> {plural(nj['excluded']['flows'], 'flow')} excluded, "
-        f"{plural(nj['out_of_scope']['flows'], 'flow')} out of scope.</p></section>",
-    ])  # fmt: skip
-
-
-def scope(r: dict[str, Any]) -> str:
-    p = r["period"]
-    rows = [[escape(kind), escape(x["rule"]), escape(x["description"]) or NONE,
-             "<br>".join(f"{escape(k)}: {escape(', '.join(v))}" for k, v in x["match"].items()),
-             f'<span class="mono">{escape(x["where"])}</span>']
-            for kind, key in (("hosts in scope", "hosts"), ("excluded", "exclusions"))
-            for x in r["scope"][key]]  # fmt: skip
-    points = "".join(
-        f'<li><span class="mono">{escape(v["capture"])}</span>: '
-        f'{escape(", ".join(_link(t) for t in v["link_types"])) or "no packets"}</li>'
-        for v in r["scope"]["vantage_points"]
-    )
-    return "".join([
-        '<section id="scope"><h2>Period, hosts and vantage points</h2>',
-        f"<p><b>Period:</b> {escape(p['first_utc'] or 'no packets')} to "
-        f"{escape(p['last_utc'] or 'no packets')} (first and last packet, capture time).</p>",
-        table("scope-table", ["", "rule", "description", "selects", "written at"], rows,
-               sortable=False),
-        f"<h3>Vantage points (captures, with their link types)</h3><ul>{points}</ul></section>",
-    ])  # fmt: skip
-
-
-def inputs(r: dict[str, Any]) -> str:
-    i, tool = r["inputs"], r["tool"]
-    pol = i["policy"]
-    ranges = [[escape(x["slot"]), escape(x["version"]), escape(x["created"]) or NONE,
-               f'<span class="mono">{escape(x["sha256"])}</span>'] for x in i["ranges"]]
-    caps = [[f'<span class="mono">{escape(x["path"])}</span>', num(x["size"]),
-             f'<span class="mono">{escape(x["sha256"])}</span>'] for x in i["captures"]]
-    return "".join([
-        '<section id="inputs"><h2>Inputs</h2>',
-        f"<p><b>Tool:</b> {escape(tool['name'])} {escape(tool['version'])}.</p>",
-        "<h3>Captures</h3>", table("captures", ["path", "bytes", "sha256"], caps, numeric={1}),
-        "<h3>Range data</h3>" + (table("ranges", ["source", "version", "made", "sha256"], ranges)
-                                 if ranges else f"<p>{NONE}: no destination could be placed</p>"),
-        f"<h3>Policy {escape(pol['name'])}</h3><p><span class=\"mono\">{escape(pol['path'])}"
-        f"</span>, sha256 <span class=\"mono\">{escape(pol['sha256'])}</span></p>",
-        f"<pre>{escape(pol['text'])}</pre></section>",
-    ])  # fmt: skip
-
-
 def method(r: dict[str, Any]) -> str:
     m = r["method"]
     parts = [f'<section id="method"><h2>Method: {escape(m["title"])}</h2>']
@@ -258,10 +191,6 @@ def _regions(places: list[dict[str, Any]]) -> list[svg.Row]:
         by = out.setdefault(label, {})
         by[p["verdict"]] = by.get(p["verdict"], 0) + p["bytes"]
     return sorted(out.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
-
-
-def _link(t: dict[str, Any]) -> str:
-    return f"{t['name'] or 'link type ' + str(t['number'])} ({t['records']:,} records)"
 
 
 def _proto(number: int) -> str:

@@ -1,0 +1,160 @@
+"""The HTML sections that say what a report rests on and what it could not see: the bound under
+the headline, coverage, the period and vantage points, and the inputs. A report rests on
+captures or on a daemon's journal; each part shows whichever it has. Every value is escaped
+here, where it meets markup."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from agent.report.markup import NONE, num, pairs, plural, table
+
+
+def bound(r: dict[str, Any]) -> str:
+    """One paragraph under the headline: what the share is bounded by."""
+    c, i = r["coverage"], r["inputs"]
+    head = '<p class="bound"><b>Bounded by what was watched:</b> '
+    tail = ' see <a href="#coverage">Coverage</a>.</p>'
+    if i["journals"]:
+        d, u = c["downtime"], c["unattributed"]
+        drops = c["drops"] or {}
+        return head + (
+            f"{plural(sum(j['rows'] for j in i['journals']), 'journal row')} verified; the agent "
+            f"was not watching for {_duration(d['seconds'])} of the period (in "
+            f"{plural(d['periods'], 'gap')}); packets dropped by the kernel: "
+            f"{_known(drops.get('drops'))}; rows "
+            f"the agent could not journal: {_known(drops.get('lost'))}; "
+            f"{plural(u['flows'], 'in-scope flow')} attributed to no process;"
+        ) + tail
+    skipped = ", ".join(f"{k}: {v:,}" for k, v in c["skipped"].items()) or "none"
+    return head + (
+        f"{c['records']:,} records read from {plural(len(i['captures']), 'capture')}, "
+        f"{c['decoded']:,} decoded; not decodable: {escape(skipped)}; dropped by the recorder: "
+        "not known;"
+    ) + tail
+
+
+def coverage(r: dict[str, Any]) -> str:
+    c = r["coverage"]
+    nj = c["not_judged"]
+    parts = ['<section id="coverage"><h2>Coverage: what was not seen</h2>']
+    parts += _journals(c) if c["journals"] else _captures(c)
+    parts += [
+        f"<p><b>Unattributed connections:</b> {plural(c['unattributed']['flows'], 'flow')} "
+        f"({c['unattributed']['bytes']:,} bytes): {escape(c['unattributed']['note'])}.</p>",
+        f"<p><b>Seen but not judged:</b> {plural(nj['excluded']['flows'], 'flow')} excluded, "
+        f"{plural(nj['out_of_scope']['flows'], 'flow')} out of scope.</p></section>",
+    ]
+    return "".join(parts)
+
+
+def scope(r: dict[str, Any]) -> str:
+    p = r["period"]
+    rows = [[escape(kind), escape(x["rule"]), escape(x["description"]) or NONE,
+             "<br>".join(f"{escape(k)}: {escape(', '.join(v))}" for k, v in x["match"].items()),
+             f'<span class="mono">{escape(x["where"])}</span>']
+            for kind, key in (("hosts in scope", "hosts"), ("excluded", "exclusions"))
+            for x in r["scope"][key]]  # fmt: skip
+    points = "".join(f"<li>{_point(v)}</li>" for v in r["scope"]["vantage_points"])
+    return "".join([
+        '<section id="scope"><h2>Period, hosts and vantage points</h2>',
+        f"<p><b>Period:</b> {escape(p['first_utc'] or 'no packets')} to "
+        f"{escape(p['last_utc'] or 'no packets')} (first and last packet, capture time).</p>",
+        table("scope-table", ["", "rule", "description", "selects", "written at"], rows,
+               sortable=False),
+        f"<h3>Vantage points</h3><ul>{points}</ul></section>",
+    ])  # fmt: skip
+
+
+def inputs(r: dict[str, Any]) -> str:
+    i, tool = r["inputs"], r["tool"]
+    pol = i["policy"]
+    ranges = [[escape(x["slot"]), escape(x["version"]), escape(x["created"]) or NONE,
+               _mono(x["sha256"])] for x in i["ranges"]]  # fmt: skip
+    if i["journals"]:
+        rows = [[_mono(x["path"]), _mono(x["head"]), num(x["rows"]),
+                 escape(f"{x['since_utc']} to {x['until_utc']}")] for x in i["journals"]]
+        read = "<h3>Journals</h3>" + table("journals", ["path", "verified head (seq:sha256)",
+                                                         "rows", "period read"], rows, {2})
+    else:
+        rows = [[_mono(x["path"]), num(x["size"]), _mono(x["sha256"])] for x in i["captures"]]
+        read = "<h3>Captures</h3>" + table("captures", ["path", "bytes", "sha256"], rows, {1})
+    return "".join([
+        '<section id="inputs"><h2>Inputs</h2>',
+        f"<p><b>Tool:</b> {escape(tool['name'])} {escape(tool['version'])}.</p>", read,
+        "<h3>Range data</h3>" + (table("ranges", ["source", "version", "made", "sha256"], ranges)
+                                 if ranges else f"<p>{NONE}: no destination could be placed</p>"),
+        f"<h3>Policy {escape(pol['name'])}</h3><p><span class=\"mono\">{escape(pol['path'])}"
+        f"</span>, sha256 <span class=\"mono\">{escape(pol['sha256'])}</span></p>",
+        f"<pre>{escape(pol['text'])}</pre></section>",
+    ])  # fmt: skip
+
+
+def _captures(c: dict[str, Any]) -> list[str]:
+    rows = [[_mono(x["path"]), num(x["records"]), num(x["decoded"]), pairs(x["skipped"]),
+             pairs(x["anomalies"]), num(x["snaplen_cut"]), pairs(x["untrusted_names"]),
+             escape("; ".join(filter(None, [x["error"] or "", *x["warnings"]]))) or NONE]
+            for x in c["captures"]]  # fmt: skip
+    heads = ["capture", "records", "decoded", "not decodable, by reason", "damaged inside",
+             "cut short", "untrusted names", "damage and warnings"]  # fmt: skip
+    return [
+        table("coverage-table", heads, rows, numeric={1, 2, 5}),
+        f"<p><b>Damaged captures:</b> {escape(', '.join(c['damaged'])) or 'none'}.</p>",
+        f"<p><b>Dropped by the recorder:</b> {escape(c['drops_note'])}.</p>",
+        f"<p><b>Agent downtime:</b> {escape(c['downtime_note'])}.</p>",
+    ]
+
+
+def _journals(c: dict[str, Any]) -> list[str]:
+    rows = [[_mono(j["path"]), num(j["heartbeats"]), pairs(j["counters"]),
+             "<br>".join(escape(f"{_utc(g['from_utc'])} to {_utc(g['to_utc'])}")
+                         for g in j["unwatched"]) or NONE,
+             num(j["unattributed"]["flows"])] for j in c["journals"]]  # fmt: skip
+    heads = ["journal", "heartbeats", "counted by the agent", "not watching (UTC)",
+             "unattributed flows"]  # fmt: skip
+    d = c["downtime"]
+    share = "" if d["share"] is None else f", {d['share']:.1%} of the period"
+    drops = c["drops"]
+    counted = ", ".join(f"{k}: {_known(v)}" for k, v in drops.items()) if drops else "not known"
+    return [
+        table("coverage-table", heads, rows, numeric={1, 4}),
+        f"<p><b>Agent downtime:</b> {_duration(d['seconds'])} in "
+        f"{plural(d['periods'], 'gap')}{share}: {escape(c['downtime_note'])}.</p>",
+        f"<p><b>Dropped or lost:</b> {escape(counted)}: {escape(c['drops_note'])}.</p>",
+    ]
+
+
+def _point(v: dict[str, Any]) -> str:
+    if "journal" in v:
+        hosts = ", ".join(v["hosts"]) or "host not named"
+        ifaces = ", ".join(v["interfaces"]) or "interfaces not named"
+        return f"{_mono(v['journal'])}: the agent on {escape(hosts)}, watching {escape(ifaces)}"
+    links = ", ".join(_link(t) for t in v["link_types"]) or "no packets"
+    return f"{_mono(v['capture'])}: {escape(links)}"
+
+
+def _link(t: dict[str, Any]) -> str:
+    return f"{t['name'] or 'link type ' + str(t['number'])} ({t['records']:,} records)"
+
+
+def _mono(text: str) -> str:
+    return f'<span class="mono">{escape(text)}</span>'
+
+
+def _known(n: int | None) -> str:
+    return "not known" if n is None else f"{n:,}"
+
+
+def _utc(text: str | None) -> str:
+    return (text or "")[:19].replace("T", " ")
+
+
+def _duration(secs: str) -> str:
+    """Decimal seconds, for a reader: to the second, with hours or minutes when long."""
+    whole = int(secs.partition(".")[0])
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    text = f"{h}h {m:02d}m {s:02d}s" if h else f"{m}m {s:02d}s" if m else f"{secs[:-6]} s"
+    return escape(text)
+
