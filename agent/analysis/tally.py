@@ -91,6 +91,8 @@ class Tally:
     hours: dict[tuple[int, str], Count] = field(default_factory=lambda: defaultdict(Count))
     """In scope, by (hour start ns, verdict), counted at each flow's first packet."""
     contradictions: set[str] = field(default_factory=set)
+    unattributed: Count = field(default_factory=Count)
+    """In scope, with no process known (live mode: polling missed the connection)."""
     first_ns: int | None = None
     last_ns: int | None = None
 
@@ -114,6 +116,8 @@ class Tally:
             return
         self.places[(kind, a.provider or "", a.region or "", a.country or "", a.site or "")].add(f)
         self.hours[(f.first_ns - f.first_ns % HOUR_NS, kind)].add(f)
+        if v.process is None:
+            self.unattributed.add(f)
         self.contradictions.update(v.contradictions)
         if kind in ("violation", "unverified"):
             key = (kind, a.address)

@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from itertools import chain
 
 from agent.analysis.document import JournalInput
-from agent.analyze import JOURNAL_BATCH, Analysis, analyze_journal
+from agent.analysis.tally import Count
+from agent.analyze import Analysis, analyze_journal
 from agent.errors import JournalError, ReportError
 from agent.intel.store import Store, Stored
 from agent.journal import Head, Heartbeat, Journal, verify_journal
 from agent.journal import Stored as Row
 from agent.journal.kinds import START
-from agent.model import Flow
-from agent.policy.judge import IN, Judge
 from agent.policy.model import Policy
 from agent.report.coverage import Watch
 
@@ -39,14 +37,13 @@ def from_journal(
     if head is not None:  # analyze_journal names the journal's head now: name the one read
         result = replace(result, journals=[replace(j, head=str(head), rows=head.seq - first + 1)
                                            for j in result.journals])  # fmt: skip
-    judge = Judge(policy, store.table(chosen))
-    return result, [watched(j, judge, since_ns, until_ns) for j in result.journals]
+    return result, [watched(j, result.tally.unattributed) for j in result.journals]
 
 
-def watched(entry: JournalInput, judge: Judge, since_ns: int | None, until_ns: int | None) -> Watch:
+def watched(entry: JournalInput, unattributed: Count) -> Watch:
     """The journal's own account of its period, from rows up to its head: heartbeats (their
-    counters), start rows (hosts, interfaces), and in-scope flows with no process, found in the
-    window the analysis read."""
+    counters) and start rows (hosts, interfaces); with the in-scope flows the analysis found
+    no process for."""
     last = Head.parse(entry.head).seq
     start, end = entry.since_ns, entry.until_ns
     with Journal.open(entry.path) as journal:
@@ -54,11 +51,10 @@ def watched(entry: JournalInput, judge: Judge, since_ns: int | None, until_ns: i
         beats = [b for b in journal.heartbeats(start, end) if b.seq <= last and b.at_ns > start]
         beats.sort(key=lambda b: b.seq)
         before = _before(journal, beats[0], starts) if beats else None
-        flows, nbytes = _unattributed(journal, judge, since_ns, until_ns, last)
     counted = (min(b.since_ns for b in beats), max(b.at_ns for b in beats)) if beats else None
     runs = _runs(starts, start, end)
     return Watch(len(beats), increments(beats, before, [s.seq for s in starts]), counted,
-                 flows, nbytes, _texts(r.body.get("host") for r in runs),
+                 unattributed.flows, unattributed.bytes, _texts(r.body.get("host") for r in runs),
                  _texts(i for r in runs for i in _list(r.body.get("interfaces"))))  # fmt: skip
 
 
@@ -107,23 +103,6 @@ def _before(journal: Journal, first: Heartbeat, starts: list[Row]) -> Heartbeat 
         if found:
             return max(found, key=lambda b: b.seq)
     return None
-
-
-def _unattributed(
-    journal: Journal, judge: Judge, since_ns: int | None, until_ns: int | None, last: int
-) -> tuple[int, int]:
-    """(flows, bytes) in scope that the agent attributed to no process."""
-    flows = bytes_ = 0
-    batch: list[Flow] = []
-    for row in chain(journal.flows(since_ns, until_ns), [None]):
-        if row is not None and row.seq <= last and row.process is None:
-            batch.append(row.flow)
-        if batch and (row is None or len(batch) >= JOURNAL_BATCH):
-            for v in judge.judge(batch):
-                if v.scope == IN:
-                    flows, bytes_ = flows + 1, bytes_ + v.flow.bytes_fwd + v.flow.bytes_rev
-            batch = []
-    return flows, bytes_
 
 
 def _runs(starts: list[Row], since_ns: int, until_ns: int) -> list[Row]:
