@@ -19,7 +19,7 @@ import numpy as np
 
 from agent.capture.batch import RecordBatch
 from agent.names_dns import Bindings, DnsBinder, payload
-from agent.names_pick import DECIDED, HTTP, I64, SNI_ECH, PickState, pick
+from agent.names_pick import DECIDED, HTTP, I64, NAMED, SNI_ECH, PickState, pick
 from agent.names_tcp import FIRST_BYTES, TcpStart
 from agent.wire import decode as D
 from agent.wire.bytes import Buf
@@ -72,10 +72,11 @@ class NameFinder:
         self, serials: I64, responders: list[str], first_ns: I64
     ) -> list[tuple[Name, ...]]:
         """`names_of` for many flows at once: most have no name, and are passed over in bulk."""
-        own, bound = self.names, self.bindings
-        named: set[int] = set()
-        if own:
-            named.update(np.flatnonzero(np.isin(serials, np.fromiter(own, np.int64))).tolist())
+        if not len(serials):
+            return []
+        self._pick.grow(int(serials.max()) + 1)
+        bound, flags = self.bindings, self._pick.flags
+        named = set(np.flatnonzero(flags[serials] & NAMED).tolist())
         if bound:
             named.update(i for i, responder in enumerate(responders) if responder in bound)
         found: list[tuple[Name, ...]] = [()] * len(serials)
@@ -93,8 +94,8 @@ class NameFinder:
 
     def _forget(self, serials: I64) -> None:
         """Let go of what was kept for flows that ended; their rows are done."""
-        flags = self._pick.flags
-        flags[serials[serials < len(flags)]] |= DECIDED
+        self._pick.grow(int(serials.max()) + 1)
+        self._pick.flags[serials] |= DECIDED
         if not (self._tcp or self._quic or self._dns.holds_streams):
             return  # the usual case: every flow was decided at its first bytes
         ended = set(serials.tolist())
@@ -114,6 +115,7 @@ class NameFinder:
         """The name of a decided flow: kept if it is a valid host name, else counted."""
         if _valid(name[1]):
             self.names.setdefault(serial, []).append(name)
+            self._pick.flags[serial] |= NAMED
         else:
             self.untrusted[name[0]] += 1
 

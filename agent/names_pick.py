@@ -8,8 +8,8 @@ HTTP request head whole in one segment (`http_host`). The rest, in row order, is
 
 What is kept between blocks (`PickState`) costs one byte per flow, as the decided flag alone did:
 - by flow serial, DECIDED (the flow gave its name, showed it has none, or ended: its rows are
-  ignored) and SLOW (Python holds state for it, a reorder buffer or a QUIC CRYPTO stream, so
-  all its rows go to Python, in order);
+  ignored), SLOW (Python holds state for it, a reorder buffer or a QUIC CRYPTO stream, so all
+  its rows go to Python, in order) and NAMED (it has a name of its own, for `names_of_flows`);
 - where a client's stream starts (after its SYN), in a fixed ring of slots by serial: it is
   needed only until the flow's first bytes. When a new SYN needs the slot of a flow still
   waiting for them, that flow is handed to Python (`Picked.handed`) with its start.
@@ -33,7 +33,7 @@ DNS_PORT = 53
 HANDSHAKE = 0x16
 SNI, SNI_ECH, HTTP = range(3)
 """Where a name settled here comes from: a ClientHello (with ECH: the outer name), a Host."""
-DECIDED, SLOW = 1, 2
+DECIDED, SLOW, NAMED = 1, 2, 4
 SYN_SLOTS = 1 << 16
 
 I64 = npt.NDArray[np.int64]
