@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 
@@ -15,7 +15,7 @@ from agent.analysis.document import document
 from agent.analysis.text import render
 from agent.analyze import Progress, analyze, analyze_journal
 from agent.cli.base import main, reports_errors
-from agent.cli.inputs import range_inputs, warn_stale
+from agent.cli.inputs import journal_window, ns, one_source, range_inputs, warn_stale
 from agent.errors import PolicyError
 from agent.files import open_input
 from agent.intel.store import Store, utcnow
@@ -33,10 +33,7 @@ from agent.policy.load import load_policy, parse_policy
 @click.option("--as-of", type=click.DateTime(), help="Use the range versions current then.")
 @click.option("--idle-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
-@click.option("--journal", "journal_path", metavar="PATH",
-              help="Judge the flows a daemon journaled instead of captures.")  # fmt: skip
-@click.option("--since", type=click.DateTime(), help="With --journal: from this time (UTC).")
-@click.option("--until", type=click.DateTime(), help="With --journal: up to this time (UTC).")
+@journal_window
 @reports_errors
 def analyze_command(
     captures: tuple[str, ...], policy_path: str, as_json: bool, allow_unverified: bool,
@@ -47,8 +44,7 @@ def analyze_command(
     in-scope traffic ended at approved endpoints. Exit 0: compliant; 1: violations (or
     unverified traffic); 5: a capture is damaged (the analysis covers what came before the
     damage); 9: the journal fails verification."""
-    if bool(captures) == bool(journal_path):
-        raise click.UsageError("give CAPTURES or --journal PATH (one of them)")
+    one_source(captures, journal_path)
     policy = load_policy(policy_path)
     store, chosen = range_inputs(as_of)
     if journal_path:
@@ -66,11 +62,6 @@ def analyze_command(
     if result.damaged:
         raise result.damaged
     sys.exit(0 if doc["compliant"] else 1)
-
-
-def ns(when: datetime | None) -> int | None:
-    """A UTC wall time from the command line as ns since the epoch (None stays None)."""
-    return None if when is None else int(when.replace(tzinfo=UTC).timestamp() * 1e9)
 
 
 @contextmanager

@@ -9,8 +9,8 @@ from datetime import datetime
 import click
 
 from agent.capture import open_capture
-from agent.cli.analyze import ns
 from agent.cli.base import main, reports_errors
+from agent.cli.inputs import journal_window, ns, one_source
 from agent.journal import Journal
 from agent.model import FlowBatch, seconds
 from agent.pipeline import FlowPipeline, flows_from
@@ -27,10 +27,7 @@ from agent.render import stats_line, stats_section, write_csv, write_jsonl, writ
 @click.option("--active-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow that lived this long; 0: never.")  # fmt: skip
 @click.option("--no-names", is_flag=True, help="Skip reading names (DNS, SNI, QUIC, HTTP Host).")
-@click.option("--journal", "journal_path", metavar="PATH",
-              help="List the flows a daemon journaled instead.")  # fmt: skip
-@click.option("--since", type=click.DateTime(), help="With --journal: from this time (UTC).")
-@click.option("--until", type=click.DateTime(), help="With --journal: up to this time (UTC).")
+@journal_window
 @reports_errors
 def flows(
     captures: tuple[str, ...], as_json: bool, as_csv: bool, stats: bool,
@@ -40,8 +37,7 @@ def flows(
     """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first; or, with
     --journal, the flows a daemon journaled (serial: the journal row)."""
     out = sys.stdout
-    if bool(captures) == bool(journal_path):
-        raise click.UsageError("give CAPTURES or --journal PATH (one of them)")
+    one_source(captures, journal_path)
     if journal_path:
         with Journal.open(journal_path) as journal:
             rows = [r.flow._replace(serial=r.seq) for r in journal.flows(ns(since), ns(until))]

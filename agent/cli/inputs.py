@@ -1,9 +1,12 @@
-"""The range data `analyze` and `report` judge with, and the warnings about it, in one place so
-the two commands cannot drift: a report must rest on what `analyze` would have used."""
+"""What `flows`, `analyze` and `report` read, set up in one place so the commands cannot drift
+(a report must rest on what `analyze` would have used): the range data and its warnings, and the
+journal window that can stand in for captures."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import click
 
@@ -27,6 +30,32 @@ def warn_stale(chosen: list[Stored], last_ns: int | None, as_of: datetime | None
     when = datetime.fromtimestamp(last_ns / 1e9, UTC) if last_ns else _utc(as_of) or utcnow()
     for warning in stale(chosen, when):
         click.echo(f"warning: {warning}", err=True)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def journal_window(fn: F) -> F:
+    """The options `--journal PATH --since T --until T`, the same wherever a daemon's journal
+    can stand in for captures."""
+    for option in (
+        click.option("--until", type=click.DateTime(), help="With --journal: up to then (UTC)."),
+        click.option("--since", type=click.DateTime(), help="With --journal: from then (UTC)."),
+        click.option("--journal", "journal_path", metavar="PATH",
+                     help="Read the flows a daemon journaled instead of captures."),
+    ):  # fmt: skip
+        fn = option(fn)
+    return fn
+
+
+def one_source(captures: tuple[str, ...], journal_path: str | None) -> None:
+    if bool(captures) == bool(journal_path):
+        raise click.UsageError("give CAPTURES or --journal PATH (one of them)")
+
+
+def ns(when: datetime | None) -> int | None:
+    """A UTC wall time from the command line as ns since the epoch (None stays None)."""
+    return None if when is None else int(when.replace(tzinfo=UTC).timestamp() * 1e9)
 
 
 def _utc(when: datetime | None) -> datetime | None:

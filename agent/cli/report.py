@@ -9,9 +9,8 @@ from pathlib import Path
 import click
 
 from agent.analyze import Analysis, analyze
-from agent.cli.analyze import ns
 from agent.cli.base import main, reports_errors
-from agent.cli.inputs import range_inputs, warn_stale
+from agent.cli.inputs import journal_window, ns, one_source, range_inputs, warn_stale
 from agent.errors import ReportError
 from agent.files import open_input
 from agent.intel.store import Store, utcnow
@@ -54,10 +53,7 @@ def report() -> None:
 
 @report.command("make")
 @click.argument("captures", nargs=-1, type=click.Path(dir_okay=True))
-@click.option("--journal", "journal_path", metavar="PATH",
-              help="Report on the flows a daemon journaled instead of captures.")  # fmt: skip
-@click.option("--since", type=click.DateTime(), help="With --journal: from this time (UTC).")
-@click.option("--until", type=click.DateTime(), help="With --journal: up to this time (UTC).")
+@journal_window
 @click.option("--policy", "policy_path", required=True, metavar="FILE", help="The policy.")
 @click.option("--out", required=True, metavar="REPORT", callback=lambda _c, _p, v: _form(v),
               help="Where to write: .json, .html, or .pdf (needs Chromium).")  # fmt: skip
@@ -80,8 +76,7 @@ def make(
     inputs. Exit 0 when written, whatever it found (its headline says); 5 when a capture is
     damaged part-way (the report covers what came before the damage); 9 when the journal
     fails verification."""
-    if bool(captures) == bool(journal_path):
-        raise click.UsageError("give CAPTURES or --journal PATH (one of them)")
+    one_source(captures, journal_path)
     if not journal_path and (since or until):
         raise click.UsageError("--since and --until go with --journal")
     if journal_path and idle_timeout:
