@@ -109,15 +109,20 @@ def start_daemon(home: Path, ns: str | None, interface: str, bpf: str = "",
         "poll_interval": 0.2, "idle_timeout": idle, "heartbeat_interval": 0.5,
         "flush_interval": 0.2,
     }))  # fmt: skip
+    return start(home, in_ns(ns, str(RESIDENCY), "daemon", "--config", str(config)))
+
+
+def start(home: Path, argv: list[str]) -> subprocess.Popen[str]:
+    """Run the agent and wait until it tells systemd's readiness socket it is READY."""
     ready = home / "notify.sock"
     ready.unlink(missing_ok=True)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(str(ready))
     listener.settimeout(60)
-    env = {**os.environ, "NOTIFY_SOCKET": str(ready), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(in_ns(ns, str(RESIDENCY), "daemon", "--config", str(config)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=ROOT)  # fmt: skip
+    env = {**os.environ, "NOTIFY_SOCKET": str(ready), "PYTHONUNBUFFERED": "1",
+           "RESIDENCY_HOME": str(home / "home")}  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=ROOT)  # fmt: skip
     try:
         assert listener.recv(256) == b"READY=1"
     finally:
@@ -312,3 +317,24 @@ def test_a_full_disk_keeps_the_verdicts_in_memory_until_writing_works(home: Path
     assert len(journal_flows(home)) == 500
     agent.journal.close()
     assert verify_journal(str(path)).ok
+
+
+def test_watch_shows_a_line_per_judged_flow(home: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("live capture needs root (CAP_NET_RAW)")
+    port = 46000 + os.getpid() % 1000
+    watch = start(home, [str(RESIDENCY), "watch", "-i", "lo", "--filter", f"tcp port {port}",
+                         "--policy", str(home / "policy.yaml"), "--data-dir",
+                         str(home / "watch")])  # fmt: skip
+    try:
+        _loopback_traffic(port, time.monotonic() + 0.5)
+        time.sleep(0.5)
+        watch.send_signal(signal.SIGTERM)
+        out, err = watch.communicate(timeout=30)
+    finally:
+        stop(watch)
+    assert watch.returncode == 0, err
+    lines = [line.split() for line in out.splitlines()]
+    assert lines and all(line[1] == "unverified" for line in lines), out
+    assert all(f"127.0.0.1:{port}" in (line[2], line[4]) for line in lines), out
+    assert sum(line[4] == f"127.0.0.1:{port}" for line in lines) >= len(lines) - 1, out
