@@ -97,7 +97,10 @@ class LiveSource:
         self.path = f"live:{self.interface}"
         self.linktype = _linktype(self.interface)
         self.loopback = _arphrd(self.interface) == 772
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        # Protocol 0: nothing is received until `bind` names the interface and the protocol,
+        # after the ring and the filter are in place; an ETH_P_ALL socket would queue packets
+        # of every interface, unfiltered, from its first moment.
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         try:
             self._setup()
         except OSError as err:

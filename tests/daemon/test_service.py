@@ -336,5 +336,5 @@ def test_watch_shows_a_line_per_judged_flow(home: Path) -> None:
     assert watch.returncode == 0, err
     lines = [line.split() for line in out.splitlines()]
     assert lines and all(line[1] == "unverified" for line in lines), out
-    assert all(f"127.0.0.1:{port}" in (line[2], line[4]) for line in lines), out
-    assert sum(line[4] == f"127.0.0.1:{port}" for line in lines) >= len(lines) - 1, out
+    # Only the filter's port, from the first packet on (other tests' loopback traffic runs too).
+    assert all(line[4] == f"127.0.0.1:{port}" for line in lines), out
