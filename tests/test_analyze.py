@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from agent.cli import main
@@ -220,3 +221,68 @@ def test_policy_check_cli(home: Path, tmp_path: Path) -> None:
     assert run.exit_code == 8 and (
         f"{unknown}:15:14: error: unknown gcp region 'us-nowhere1': in no stored range file and "
         "no region table") in run.stdout  # fmt: skip
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_WORLD = ROOT / "pcaps" / "demo-world"
+
+
+def _demo_verdict(flow: dict[str, Any], places: list[tuple[Any, str, str | None]],
+                  countries: list[tuple[Any, str]]) -> str:  # fmt: skip
+    """The default policy (rules/policy.yaml), decided here by hand for one flow."""
+    src, dst = ipaddress.ip_address(flow["src"]), ipaddress.ip_address(flow["dst"])
+    clients = [ipaddress.ip_network(n) for n in ("10.20.0.0/24", "2001:db8:20::/64")]
+    if not any(src.version == n.version and src in n for n in clients):
+        return "out_of_scope"
+    if (flow["dst"] == "10.20.0.2" and flow["dport"] == 53) or dst.is_multicast or (
+            dst.is_link_local or dst.is_loopback or flow["dst"] == "255.255.255.255"):
+        return "excluded"
+    found = [(n.prefixlen, who, where) for n, who, where in places
+             if n.version == dst.version and dst in n]  # fmt: skip
+    who, where = max(found)[1:] if found else (None, None)
+    us_oci = {"us-ashburn-1", "us-phoenix-1", "us-sanjose-1", "us-chicago-1"}
+    if (who == "oci" and where in us_oci) or (who == "site" and where == "bytedance-virginia"):
+        return "approved"
+    if who == "site" and where == "bytedance-singapore":
+        return "exempt"  # the capture is from 2026-03-02, before the exception's 2027-06-30
+    has_country = any(dst.version == n.version and dst in n for n, _ in countries)
+    if (who and where is None) or (not who and not has_country):
+        return "unverified"
+    return "violation"
+
+
+def test_demo_headline_matches_a_count_by_hand(tmp_path: Path) -> None:
+    env = {"RESIDENCY_HOME": str(tmp_path)}
+    files = [str(p) for p in sorted(DEMO_WORLD.glob("demo-*"))] + [str(ROOT / "rules/sites.yaml")]
+    assert CliRunner().invoke(main, ["ranges", "import", *files], env=env).exit_code == 0
+    capture = str(ROOT / "pcaps" / "demo.pcapng")
+    listed = CliRunner().invoke(main, ["flows", "--json", capture], env=env)
+    flows = [json.loads(line) for line in listed.stdout.splitlines()]
+    places: list[tuple[Any, str, str | None]] = []
+    for r in json.loads((DEMO_WORLD / "demo-oci-public_ip_ranges.json").read_text())["regions"]:
+        places += [(ipaddress.ip_network(c["cidr"]), "oci", r["region"]) for c in r["cidrs"]]
+    aws = json.loads((DEMO_WORLD / "demo-aws-ip-ranges.json").read_text())
+    for p in aws["prefixes"] + aws["ipv6_prefixes"]:
+        region = None if p["region"] == "GLOBAL" else p["region"]
+        places.append((ipaddress.ip_network(p.get("ip_prefix") or p["ipv6_prefix"]), "aws", region))
+    for site in yaml.safe_load((ROOT / "rules" / "sites.yaml").read_text())["sites"]:
+        places += [(ipaddress.ip_network(c), "site", site["name"]) for c in site["cidrs"]]
+    countries = []
+    rows = (DEMO_WORLD / "demo-dbip-country-lite.csv").read_text().splitlines()
+    for first, last, cc in csv.reader(rows):
+        a, b = ipaddress.ip_address(first), ipaddress.ip_address(last)
+        countries += [(n, cc) for n in ipaddress.summarize_address_range(a, b)]  # type: ignore[arg-type]
+    want: dict[str, Counter[str]] = {"flows": Counter(), "bytes": Counter()}
+    for f in flows:
+        kind = _demo_verdict(f, places, countries)
+        want["flows"][kind] += 1
+        want["bytes"][kind] += f["bytes_fwd"] + f["bytes_rev"]
+
+    policy = str(ROOT / "rules" / "policy.yaml")
+    run = CliRunner().invoke(main, ["analyze", capture, "--policy", policy, "--json"], env=env)
+    h = json.loads(run.stdout)["headline"]
+    for kind in ("approved", "exempt", "violation", "unverified", "excluded", "out_of_scope"):
+        assert (h[kind]["flows"], h[kind]["bytes"]) == (want["flows"][kind],
+                                                        want["bytes"][kind]), kind  # fmt: skip
+    assert all(want["flows"][k] for k in ("approved", "exempt", "violation", "unverified"))
+    assert run.exit_code == 1
