@@ -22,8 +22,8 @@ from scapy.packet import Raw
 from agent.capture import open_capture
 from agent.cli import main
 from agent.model import Flow
-from agent.names_dns import ANSWER_CACHE, bound
-from agent.names_pick import PickState
+from agent.names.dns import ANSWER_CACHE, bound
+from agent.names.pick import PickState
 from agent.pipeline import FlowPipeline, flows_from
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import parse_dns
@@ -249,7 +249,7 @@ def test_repeated_answers_bind_as_read_one_by_one(
          / Raw(m))
         for ts, m in messages
     ]  # fmt: skip
-    with patch("agent.names_dns.ANSWER_CACHE", cache_size):  # the index is then small too
+    with patch("agent.names.dns.ANSWER_CACHE", cache_size):  # the index is then small too
         pipe = FlowPipeline()
         for start in range(0, len(frames), per_batch):
             pipe.feed(batch_of(frames[start : start + per_batch]))

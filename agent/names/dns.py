@@ -1,7 +1,7 @@
 """DNS answers on the wire, as bindings of names to addresses (the flows to an address are
 named by what DNS last said about it before they began).
 
-Responses over UDP are read once per distinct answer: compiled code (`names_repeat`) skips the
+Responses over UDP are read once per distinct answer: compiled code (`repeat`) skips the
 repeats that cannot bind anything new. DNS over TCP is put in order per direction and split at
 its length prefixes. Names that are not valid host names are counted, not bound.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from agent.capture.batch import RecordBatch
-from agent.names_repeat import UNSETTLED, Answer, AnswerIndex, Found, next_unsettled
-from agent.names_tcp import TcpStart
+from agent.names.repeat import UNSETTLED, Answer, AnswerIndex, Found, next_unsettled
+from agent.names.tcp import TcpStart
 from agent.wire import decode as D
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import AAAA, CNAME, A, DnsMessage, dns_over_tcp, parse_dns
@@ -29,7 +29,7 @@ Bindings = dict[str, list[tuple[int, tuple[str, ...]]]]
 
 
 class DnsBinder:
-    """Bindings from DNS responses, fed the rows `names_pick` found on port 53."""
+    """Bindings from DNS responses, fed the rows `pick` found on port 53."""
 
     def __init__(self, untrusted: Counter[str]) -> None:
         self.bindings: Bindings = {}
@@ -44,7 +44,7 @@ class DnsBinder:
 
     def udp(self, batch: RecordBatch, picked: D.Rows) -> None:
         """DNS responses over UDP, as (record, payload offset, payload length) rows. Most
-        answers repeat: compiled code (`names_repeat`) skips those that cannot bind anything
+        answers repeat: compiled code (`repeat`) skips those that cannot bind anything
         new."""
         data, ts_ns, index = batch.data, batch.ts_ns, self._index
         at, size = picked[:, 1].astype(np.int64) + 2, picked[:, 2].astype(np.int64) - 2

@@ -2,11 +2,11 @@
 ClientHello's server name and an HTTP Host name the flow that carries them.
 
 Sans-IO: fed record batches and the decoder rows the flow table has numbered (SERIAL, FORWARD).
-Compiled code (`names_pick`) picks the rows that can still give a name: DNS on port 53, and the
+Compiled code (`pick`) picks the rows that can still give a name: DNS on port 53, and the
 client's first bytes of flows not yet decided; a flow is decided at its first name or at the
 first bytes that are neither TLS nor HTTP nor a QUIC Initial. It also settles the common first
 bytes itself (a ClientHello whole in one record, an HTTP request head whole in one segment, a
-QUIC short header), and `names_repeat` skips the DNS answers that repeat, so Python parses only
+QUIC short header), and `repeat` skips the DNS answers that repeat, so Python parses only
 the rest: reading names costs a few percent of `residency flows` (bench/bench_names.py).
 """
 
@@ -18,9 +18,9 @@ from functools import lru_cache
 import numpy as np
 
 from agent.capture.batch import RecordBatch
-from agent.names_dns import Bindings, DnsBinder, payload
-from agent.names_pick import DECIDED, HTTP, I64, NAMED, SNI_ECH, PickState, pick
-from agent.names_tcp import FIRST_BYTES, TcpStart
+from agent.names.dns import Bindings, DnsBinder, payload
+from agent.names.pick import DECIDED, HTTP, I64, NAMED, SNI_ECH, PickState, pick
+from agent.names.tcp import FIRST_BYTES, TcpStart
 from agent.wire import decode as D
 from agent.wire.bytes import Buf
 from agent.wire.cursor import DecodeError
