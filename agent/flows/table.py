@@ -57,7 +57,7 @@ class FlowTable:
                 self.idle, self.active, self._status,
             )  # fmt: skip
             if self._status[0] == K.NEED_ROWS:
-                self._grow()
+                self.grow()
             elif self._status[0] == K.OUT_FULL:
                 self._drain()
         if len(ts_ns):
@@ -85,8 +85,9 @@ class FlowTable:
             self._ended.append(self._out[:n].copy())
             self._state[K.ENDED] = 0
 
-    def _grow(self) -> None:
-        """Double the flow rows (all in use) and rehash into twice as many slots."""
+    def grow(self) -> None:
+        """Double the flow rows and rehash into twice as many slots: when all rows are in use,
+        and once by the daemon before it captures, so the growth path is compiled in time."""
         old = len(self._flows)
         self._flows = np.concatenate([self._flows, np.zeros_like(self._flows)])
         self._free = np.arange(2 * old - 1, -1, -1, dtype=np.int64)  # ids old.. are the free ones

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +76,14 @@ class Answer:
     """Where `country` came from: the deciding source's region table, or country data."""
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """The JSON form; by hand, as `dataclasses.asdict` deep-copies and costs the daemon a
+        quarter of its time per flow."""
+        d = {name: getattr(self, name) for name in ANSWER_FIELDS}
         d["services"] = list(self.services)
         return d
+
+
+ANSWER_FIELDS = tuple(f.name for f in fields(Answer))
 
 
 def prefix_text(first: int, last: int, plen: int) -> str:
