@@ -9,7 +9,6 @@ reloads the policy and ranges atomically, SIGTERM/SIGINT flush and stop).
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import socket
@@ -18,22 +17,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import FrameType
 from typing import Protocol
 
-import numpy as np
-
 from agent import __version__
-from agent.capture.batch import RecordBatch
-from agent.capture.live import LiveSource, warm_walk
+from agent.capture.live import LiveSource
 from agent.daemon.alerts import Alerts, alert_of
 from agent.daemon.config import Config
 from agent.daemon.connections import ConnectionEvent
+from agent.daemon.inputs import load_inputs, warm_up
 from agent.daemon.metrics import Metrics, serve
 from agent.daemon.notify import sd_notify
-from agent.errors import JournalError, ResidencyError
-from agent.intel.store import Store, Stored
+from agent.daemon.writer import JournalWriter
+from agent.errors import ResidencyError
 from agent.journal import (
     Journal,
     flow_entry,
@@ -45,34 +41,13 @@ from agent.journal import (
 from agent.journal.chain import Entry
 from agent.model import Flow, FlowBatch, Process
 from agent.pipeline import FlowPipeline
-from agent.policy.judge import IN, VIOLATION, Judge, Verdict
-from agent.policy.load import load_policy
-from agent.policy.model import Policy
+from agent.policy.judge import IN, VIOLATION, Verdict
 
 DAY_NS = 86_400 * 1_000_000_000
 CONNECTION = "connection"
 ENDED_MAX = 1_000
 """Batches of ended flows waiting to be judged; past this the capture threads wait, and the
 kernel counts what the ring then drops, rather than memory growing without bound."""
-PENDING_MAX = 1_000_000
-"""Journal rows held in memory while the disk refuses them; past this the oldest are counted as
-lost (and the count is journaled when writing works again)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Inputs:
-    """What the judging rests on; swapped whole on SIGHUP."""
-
-    policy: Policy
-    judge: Judge
-    ranges: list[Stored]
-
-
-def load_inputs(config: Config) -> Inputs:
-    policy = load_policy(config.policy)
-    store = Store(config.store_home)
-    chosen = store.current()
-    return Inputs(policy, Judge(policy, store.table(chosen)), chosen)
 
 
 def connection_entry(e: ConnectionEvent) -> Entry:
@@ -83,23 +58,6 @@ def connection_entry(e: ConnectionEvent) -> Entry:
             "process": None if p is None else {"pid": p.pid, "name": p.name, "exe": p.exe,
                                                "user": p.user}}  # fmt: skip
     return Entry(CONNECTION, e.at_ns, body)
-
-
-def warm_up(config: Config) -> None:
-    """Compile (or load from the cache) every kernel before saying READY, so the first packets
-    are not met by a compiler pause that the ring would pay for in drops."""
-    frame = bytes(12) + b"\x08\x00" + bytes.fromhex(
-        "450000280001000040060000c0000201c000020a" "d431 01bb 00000001 00000000 5002 2000 0000 0000"
-        .replace(" ", ""))  # fmt: skip
-    data = np.frombuffer(bytearray(frame), np.uint8)  # writable, like the ring: one compile
-    one = np.array([0], np.int64)
-    size = np.array([len(frame)], np.int64)
-    pipe = FlowPipeline(config.idle_timeout, config.active_timeout)
-    pipe.feed(RecordBatch(data, one, size, size, np.array([1], np.int64), one + 1, one))
-    pipe.tick(2)
-    pipe.finish()
-    pipe.table.grow()  # the first growth past 16k open flows must not compile mid-capture
-    warm_walk()
 
 
 class OwnerSource(Protocol):
@@ -136,16 +94,13 @@ class Agent:
         self.view = view
         self.metrics = Metrics()
         self.alerts = Alerts(config.webhook)
-        self.journal = Journal.open(config.journal_path, create=True)
-        self.pending: list[Entry] = []
-        self.lost = 0
+        self.writer = JournalWriter(Journal.open(config.journal_path, create=True), self.metrics)
         self.ended: queue.Queue[tuple[str, FlowBatch]] = queue.Queue(ENDED_MAX)
         self.stopping = threading.Event()
         self.reloading = threading.Event()
         self.sources = [LiveSource(i, config.filter) for i in config.interfaces]
         warm_up(config)
         self.judged = self.attributed = 0
-        self.journal_failing = ""
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -159,10 +114,10 @@ class Agent:
         signal.signal(signal.SIGHUP, lambda *_: self.reloading.set())
         server = serve(self.metrics, self.config.metrics) if self.config.metrics else None
         now = time.time_ns()
-        self._write([start_entry(now, {"version": __version__, "host": self.host,
+        self.writer.write([start_entry(now, {"version": __version__, "host": self.host,
                                        "interfaces": list(self.config.interfaces)}),
                      self._inputs_entry(now)])  # fmt: skip
-        self._flush()
+        self.writer.flush()
         threads = [threading.Thread(target=self._capture, args=(s,), name=s.path, daemon=True)
                    for s in self.sources]  # fmt: skip
         for t in threads:
@@ -178,30 +133,31 @@ class Agent:
                 self.reloading.clear()
                 self._reload()
             if clock >= next_poll:
-                self._write([connection_entry(e) for e in self.owners.poll(time.time_ns())])
+                self.writer.write([connection_entry(e) for e in self.owners.poll(time.time_ns())])
                 self.metrics.set("residency_connections", self.owners.open_count())
                 next_poll = clock + self.config.poll_interval
             if clock >= next_beat:
                 now = time.time_ns()
-                self._write([heartbeat_entry(beat_from, now, self._counters())])
+                self.writer.write([heartbeat_entry(beat_from, now, self._counters())])
                 beat_from, next_beat = now, clock + self.config.heartbeat_interval
             if clock >= next_flush:
-                self._flush()
+                self.writer.flush()
                 next_flush = clock + self.config.flush_interval
             if self.config.retention_days and clock >= next_prune:
-                self._prune()
+                self.writer.prune(time.time_ns() - int(self.config.retention_days * DAY_NS))
                 next_prune = clock + 3600
         sd_notify("STOPPING=1")
         for t in threads:
             t.join(timeout=10)
         self._drain(timeout=0)
         now = time.time_ns()
-        self._write([heartbeat_entry(beat_from, now, self._counters()), stop_entry(now, "signal")])
-        self._flush()
+        self.writer.write([heartbeat_entry(beat_from, now, self._counters()),
+                           stop_entry(now, "signal")])  # fmt: skip
+        self.writer.flush()
         self.alerts.close()
         if server:
             server.shutdown()
-        self.journal.close()
+        self.writer.close()
         return 0
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
@@ -275,7 +231,7 @@ class Agent:
         self.attributed += sum(p is not None for p in owners)
         if self.judged:
             self.metrics.set("residency_attribution_ratio", self.attributed / self.judged)
-        self._write(entries)
+        self.writer.write(entries)
         return verdicts
 
     def _reload(self) -> None:
@@ -287,7 +243,7 @@ class Agent:
                   flush=True)  # fmt: skip
             return
         self.inputs = fresh
-        self._write([self._inputs_entry(time.time_ns())])
+        self.writer.write([self._inputs_entry(time.time_ns())])
         print(f"reloaded: policy sha256:{fresh.policy.sha256[:16]}, "
               f"{len(fresh.ranges)} range sources", file=sys.stderr, flush=True)  # fmt: skip
 
@@ -296,48 +252,9 @@ class Agent:
         ranges = {v.slot: v.sha256 for v in i.ranges}
         return inputs_entry(now, i.policy.sha256, ranges, i.policy.path)
 
-    # -- the journal ------------------------------------------------------------------------
-
-    def _write(self, entries: list[Entry]) -> None:
-        self.pending.extend(entries)
-        if len(self.pending) > PENDING_MAX:
-            cut = len(self.pending) - PENDING_MAX
-            self.lost += cut
-            del self.pending[:cut]
-        self.metrics.set("residency_journal_pending", len(self.pending))
-
-    def _flush(self) -> None:
-        """Commit what is pending in one transaction; if the disk refuses, keep it and judging
-        goes on in memory until a later flush succeeds."""
-        if not self.pending:
-            return
-        try:
-            self.journal.append(self.pending)
-        except JournalError as err:
-            if str(err) != self.journal_failing:
-                print(f"error: {err} (judging goes on; {len(self.pending)} rows kept in memory)",
-                      file=sys.stderr, flush=True)  # fmt: skip
-                self.journal_failing = str(err)
-            return
-        if self.journal_failing:
-            print("journal: writing again", file=sys.stderr, flush=True)
-            self.journal_failing = ""
-        self.pending = []
-        self.metrics.set("residency_journal_pending", 0)
-        size = sum(os.path.getsize(p) for p in (str(self.config.journal_path),
-                   f"{self.config.journal_path}-wal") if os.path.exists(p))  # fmt: skip
-        self.metrics.set("residency_journal_bytes", size)
-
-    def _prune(self) -> None:
-        cut = time.time_ns() - int(self.config.retention_days * DAY_NS)
-        try:
-            self.journal.prune(cut)
-        except JournalError as err:
-            print(f"error: {err}", file=sys.stderr, flush=True)
-
     def _counters(self) -> dict[str, int]:
         return {
-            "judged": self.judged, "attributed": self.attributed, "lost": self.lost,
+            "judged": self.judged, "attributed": self.attributed, "lost": self.writer.lost,
             "received": sum(s.received for s in self.sources),
             "drops": sum(s.drops for s in self.sources),
         }  # fmt: skip

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,20 +222,26 @@ def test_daemon_judges_real_traffic_between_namespaces(
     assert doc["violations"][0]["processes"]  # the held TLS connection's owner
 
 
-def _loopback_traffic(port: int, stop_at: float) -> None:
+def listening() -> socket.socket:
+    """A loopback listener on a port the kernel picked free."""
     listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
+    listener.bind(("127.0.0.1", 0))
     listener.listen(128)
-    while time.monotonic() < stop_at:
-        c = socket.create_connection(("127.0.0.1", port))
-        a, _ = listener.accept()
-        c.sendall(b"x" * 300)
-        a.recv(1000)
-        c.close()
-        a.close()
-        time.sleep(0.005)
-    listener.close()
+    return listener
+
+
+def _loopback_traffic(listener: socket.socket, done: threading.Event) -> None:
+    """Short TCP connections to `listener` until `done`; the listener is closed at the end."""
+    port = listener.getsockname()[1]
+    with listener:
+        while not done.is_set():
+            c = socket.create_connection(("127.0.0.1", port))
+            a, _ = listener.accept()
+            c.sendall(b"x" * 300)
+            a.recv(1000)
+            c.close()
+            a.close()
+            time.sleep(0.005)
 
 
 def test_kill_9_loses_no_committed_flow(home: Path) -> None:
@@ -242,13 +249,12 @@ def test_kill_9_loses_no_committed_flow(home: Path) -> None:
     verifies, and every flow row seen committed before a kill is still there after it."""
     if os.geteuid() != 0:
         pytest.skip("live capture needs root (CAP_NET_RAW)")
-    import threading
-
     rng = random.Random(20261129)
-    port = 47000 + os.getpid() % 1000
+    listener = listening()
+    port = listener.getsockname()[1]
     committed: set[int] = set()
-    traffic = threading.Thread(target=_loopback_traffic, args=(port, time.monotonic() + 3600),
-                               daemon=True)  # fmt: skip
+    done = threading.Event()
+    traffic = threading.Thread(target=_loopback_traffic, args=(listener, done), daemon=True)
     for round_ in range(4):
         daemon = start_daemon(home, None, "lo", bpf=f"tcp port {port}", idle=0.3)
         if round_ == 0:
@@ -261,6 +267,8 @@ def test_kill_9_loses_no_committed_flow(home: Path) -> None:
         seqs = {f.seq for f in journal_flows(home)}
         assert committed <= seqs, f"round {round_}: lost {sorted(committed - seqs)[:5]}"
         committed = seqs
+    done.set()
+    traffic.join(5)
     assert committed, "no flow was ever committed"
 
 
@@ -300,34 +308,38 @@ def test_a_full_disk_keeps_the_verdicts_in_memory_until_writing_works(home: Path
     config = Config(policy=str(home / "policy.yaml"), data_dir=str(home / "data"),
                     ranges_home=str(home / "home"), metrics="")  # fmt: skip
     agent = Agent(config)
+    writer = agent.writer
     path = config.journal_path
-    agent.journal.close()
-    agent.journal = Journal.open(path, max_bytes=path.stat().st_size + 8192)
+    writer.journal.close()
+    writer.journal = Journal.open(path, max_bytes=path.stat().st_size + 8192)
     flows = [Flow(6, "10.20.0.15", 40000 + i, ASHBURN, 443, 0, 5, 600, 700, 4, 3000, 3100,
                   10**18 + i, 10**18 + i + 10**9, 0x1B, 0x1B, "idle", i) for i in range(500)]
     verdicts = agent.judge(flows)
     assert {v.verdict for v in verdicts} == {"approved"}
-    agent._flush()  # refused: the rows stay pending
-    assert len(agent.pending) == 500 and agent.journal_failing
+    writer.flush()  # refused: the rows stay pending
+    assert len(writer.pending) == 500 and writer.failing
     assert not journal_flows(home)
-    agent.journal.close()
-    agent.journal = Journal.open(path)  # room again
-    agent._flush()
-    assert not agent.pending and not agent.journal_failing
+    writer.journal.close()
+    writer.journal = Journal.open(path)  # room again
+    writer.flush()
+    assert not writer.pending and not writer.failing
     assert len(journal_flows(home)) == 500
-    agent.journal.close()
+    writer.close()
     assert verify_journal(str(path)).ok
 
 
 def test_watch_shows_a_line_per_judged_flow(home: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("live capture needs root (CAP_NET_RAW)")
-    port = 46000 + os.getpid() % 1000
+    listener = listening()
+    port = listener.getsockname()[1]
     watch = start(home, [str(RESIDENCY), "watch", "-i", "lo", "--filter", f"tcp port {port}",
                          "--policy", str(home / "policy.yaml"), "--data-dir",
                          str(home / "watch")])  # fmt: skip
     try:
-        _loopback_traffic(port, time.monotonic() + 0.5)
+        done = threading.Event()
+        threading.Timer(0.5, done.set).start()
+        _loopback_traffic(listener, done)
         time.sleep(0.5)
         watch.send_signal(signal.SIGTERM)
         out, err = watch.communicate(timeout=30)
