@@ -144,6 +144,9 @@ class CaptureStats:
     """Damage inside records that still gave a flow (a truncated tunnel payload, say)."""
     snaplen_cut: int = 0
     link_types: Counter[int] = field(default_factory=Counter)
+    drops: int | None = None
+    """Packets the recorder said it dropped (pcapng interface statistics, the live ring's
+    kernel counters); None when it did not say."""
     untrusted_names: Counter[str] = field(default_factory=Counter)
     """Names seen but not trusted (not valid host names, malformed DNS), by where they came from."""
     warnings: list[CaptureWarning] = field(default_factory=list)

@@ -101,4 +101,5 @@ def flows_from(source: PacketSource, pipeline: FlowPipeline) -> Iterator[FlowBat
         raise
     finally:
         pipeline.stats.warnings.extend(source.warnings)
+        pipeline.stats.drops = source.drops
     yield pipeline.finish()

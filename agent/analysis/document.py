@@ -151,7 +151,7 @@ def _use(u: RuleUse) -> dict[str, Any]:
 def _capture(c: CaptureInput) -> dict[str, Any]:
     s = c.stats
     return {"path": c.path, "sha256": c.sha256, "size": c.size, "records": s.records,
-            "decoded": s.decoded, "skipped": dict(sorted(s.skipped.items())),
+            "decoded": s.decoded, "skipped": dict(sorted(s.skipped.items())), "drops": s.drops,
             "untrusted_names": dict(sorted(s.untrusted_names.items())),
             "warnings": [str(w) for w in s.warnings], "error": c.error or None}  # fmt: skip
 

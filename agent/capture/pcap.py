@@ -70,6 +70,8 @@ class PcapReader:
         _maj, _min, _zone, _sig, self.snaplen, link = struct.unpack_from(end + "HHiIII", head, 4)
         self.linktype = link & 0x03FF_FFFF  # the upper bits carry the FCS length
         self.warnings: list[CaptureWarning] = []
+        self.drops: int | None = None
+        """Classic pcap records no drop counters."""
 
     def batches(self) -> Iterator[RecordBatch]:
         with ChunkReader(self.path, self.stream, start=24) as chunk:

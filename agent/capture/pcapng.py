@@ -17,7 +17,9 @@ from agent.errors import CaptureError, CorruptCapture
 from agent.model import CaptureWarning
 from agent.wire.bytes import u16, u32
 
-SHB, IDB, PB, SPB, EPB = 0x0A0D0D0A, 1, 2, 3, 6
+SHB, IDB, PB, SPB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 5, 6
+ISB_IFDROP, ISB_OSDROP = 5, 7
+"""Interface Statistics Block options: packets dropped by the interface, and by the OS."""
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 MAX_BLOCK = MAX_RECORD
 """Larger than any sane block; a longer length field means the file is corrupt."""
@@ -141,6 +143,24 @@ def parse_idb(body: bytes, big: bool) -> Interface:
     return Interface(linktype, snaplen, tsresol, tsoffset)
 
 
+def parse_isb(body: bytes, big: bool) -> tuple[int, int | None]:
+    """ISB body -> (interface id in its section, ifdrop + osdrop or None if neither is given).
+    A damaged statistics block only loses its counters: it carries no packets."""
+    e = ">" if big else "<"
+    if len(body) < 12:
+        return 0, None
+    local = struct.unpack_from(e + "I", body)[0]
+    pos, found = 12, None
+    while pos + 4 <= len(body):
+        code, length = struct.unpack_from(e + "HH", body, pos)
+        if code == 0:
+            break
+        if code in (ISB_IFDROP, ISB_OSDROP) and length == 8 and pos + 12 <= len(body):
+            found = (found or 0) + struct.unpack_from(e + "Q", body, pos + 4)[0]
+        pos += 4 + (length + 3) // 4 * 4
+    return local, found
+
+
 class PcapngReader:
     """Streams a pcapng file in batches; `warnings` collects damage that did not stop it."""
 
@@ -152,6 +172,14 @@ class PcapngReader:
         self.warnings: list[CaptureWarning] = []
         self._last_ts = 0
         self._sections = 0
+        self._drops: dict[int, int] = {}
+        """Interface (index over all sections) -> the drops its last statistics block counted."""
+
+    @property
+    def drops(self) -> int | None:
+        """Packets the recorder said it dropped (ISB isb_ifdrop + isb_osdrop, the last block of
+        each interface: the counters run from the start); None when no block said."""
+        return sum(self._drops.values()) if self._drops else None
 
     def batches(self) -> Iterator[RecordBatch]:
         with ChunkReader(self.path, self.stream, start=0) as chunk:
@@ -223,6 +251,10 @@ class PcapngReader:
                 raise CorruptCapture(
                     self.path, chunk.base + pos, f"interface description block: {err}"
                 ) from err
+        elif btype == ISB:
+            local, drops = parse_isb(bytes(buf[pos + 8 : pos + blen - 4]), big)
+            if drops is not None:
+                self._drops[self.section_base + local] = drops
         return pos + blen
 
     def _batch(self, chunk: ChunkReader, cols: list[I64], n: int) -> RecordBatch:

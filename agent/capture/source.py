@@ -25,6 +25,11 @@ class PacketSource(Protocol):
     path: str
     warnings: list[CaptureWarning]
 
+    @property
+    def drops(self) -> int | None:
+        """Packets the recorder (a pcapng's statistics, the live ring) says it dropped; None
+        when it does not say."""
+
     def batches(self) -> Iterator[RecordBatch]: ...
 
 

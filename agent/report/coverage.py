@@ -23,8 +23,11 @@ LINK_TYPES = {
 }  # fmt: skip
 """Names for the common pcap link types (tcpdump.org/linktypes.html)."""
 
-DROPS = ("not known: residency does not read the recorder's own drop counters; packets the "
-         "recorder dropped are in no flow")  # fmt: skip
+DROPS = ("not known: the captures carry no drop counters (classic pcap never does, pcapng "
+         "only in interface statistics blocks); packets the recorder dropped are in no "
+         "flow")  # fmt: skip
+DROPS_PCAPNG = ("{n:,} packets, as the recorder counted them (pcapng interface statistics: "
+                "isb_ifdrop + isb_osdrop) in {k} of {m} captures; they are in no flow")  # fmt: skip
 DOWNTIME = ("not applicable: offline captures cover only the time they were recording, from "
             "the first to the last packet (see period)")  # fmt: skip
 UNATTRIBUTED = ("capture files do not say which program made a connection: no in-scope flow is "
@@ -74,6 +77,11 @@ def coverage(
                         "bytes": sum(w.unattributed_bytes for w in watches),
                         "note": UNATTRIBUTED_JOURNAL}  # fmt: skip
     drops = _drops(watches) if journals else None
+    note = DROPS_JOURNAL if drops else NO_COUNTERS
+    known = [c.stats.drops for c in captures if c.stats.drops is not None]
+    if not journals:
+        drops = {"drops": sum(known)} if known else None
+        note = DROPS_PCAPNG.format(n=sum(known), k=len(known), m=len(captures)) if known else DROPS
     return {
         "records": sum(c.stats.records for c in captures),
         "decoded": sum(c.stats.decoded for c in captures),
@@ -81,7 +89,7 @@ def coverage(
         "snaplen_cut": sum(c.stats.snaplen_cut for c in captures),
         "damaged": sorted(c.path for c in captures if c.error),
         "drops": drops,
-        "drops_note": DROPS if not journals else DROPS_JOURNAL if drops else NO_COUNTERS,
+        "drops_note": note,
         "downtime": _downtime(journals) if journals else None,
         "downtime_note": DOWNTIME_JOURNAL if journals else DOWNTIME,
         "unattributed": unattributed,

@@ -31,7 +31,7 @@ def bound(r: dict[str, Any]) -> str:
     return head + (
         f"{c['records']:,} records read from {plural(len(i['captures']), 'capture')}, "
         f"{c['decoded']:,} decoded; not decodable: {escape(skipped)}; dropped by the recorder: "
-        "not known;"
+        f"{_known((c['drops'] or {}).get('drops'))};"
     ) + tail
 
 

@@ -670,3 +670,36 @@ def test_fine_power_of_two_resolution(pcaps: Path, tmp_path: Path, shift: int) -
     path.write_bytes(b"".join(parts))
     want = [from_units(u, resol) + offset * SEC for u in units]
     assert [s.ts_ns for s in records_of(path)] == want
+
+
+def test_recorder_drops_come_from_interface_statistics(pcaps: Path) -> None:
+    """The last statistics block of each interface counts its drops from the start. test202's
+    ISBs (read by hand): section 1's interface 0 isb_ifdrop 10; section 2's interface 0 first
+    none, then isb_ifdrop 1 and isb_osdrop 42: 10 + 43. dumpcap's says isb_ifdrop 0. A capture
+    without ISBs, or a classic pcap, says nothing."""
+    from agent.capture import open_capture
+    from agent.pipeline import FlowPipeline, flows_from
+
+    def drops(name: str) -> int | None:
+        pipe = FlowPipeline(names=False)
+        with open_capture(str(pcaps / name)) as source:
+            for _ in flows_from(source, pipe):
+                pass
+        return pipe.stats.drops
+
+    assert drops("hk_be_test202.pcapng") == 53
+    assert drops("rpp_wireshark_samples-test.pcapng") == 0
+    assert drops("zeek_pcapng-multi-interface.pcapng") is None
+    assert drops("cs_dns.pcap") is None
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    (struct.pack("<III", 2, 0, 0), (2, None)),
+    (struct.pack("<IIIHHQHHQ", 1, 0, 0, 5, 8, 7, 7, 8, 3) + bytes(4), (1, 10)),
+    (struct.pack("<IIIHH", 1, 0, 0, 5, 8), (1, None)),  # the value is cut off: no counter
+    (b"\x01\x02", (0, None)),
+])  # fmt: skip
+def test_parse_isb(body: bytes, expected: tuple[int, int | None]) -> None:
+    from agent.capture.pcapng import parse_isb
+
+    assert parse_isb(body, big=False) == expected
