@@ -17,7 +17,7 @@ from agent.capture import open_capture
 from agent.errors import CorruptCapture, InputError, JournalError
 from agent.files import open_input
 from agent.intel.store import Store, Stored
-from agent.journal import Journal, unwatched, verify_journal
+from agent.journal import Head, Journal, unwatched, verify_journal
 from agent.model import Flow, Process
 from agent.pipeline import FlowPipeline, flows_from
 from agent.policy.judge import Judge
@@ -69,19 +69,20 @@ JOURNAL_BATCH = 10_000
 
 def analyze_journal(
     path: str, policy: Policy, store: Store, chosen: Sequence[Stored],
-    since_ns: int | None = None, until_ns: int | None = None, *, max_seq: int | None = None,
+    since_ns: int | None = None, until_ns: int | None = None, *, head: Head | None = None,
 ) -> Analysis:  # fmt: skip
     """Judge the flows a daemon journaled in [since, until) by this policy and these ranges,
     after proving the journal is intact; a flow's evidence pointer is its journal row.
 
-    Only rows up to `max_seq` (by default the head just verified) are read: a live daemon
-    keeps appending, and a report re-run later must read the rows it read, however the
-    journal has grown."""
-    check = verify_journal(path)
+    Only rows up to `head` (by default the head just verified; given, it must still be in the
+    chain) are read: a live daemon keeps appending, and a report re-run later must read the
+    rows it read, however the journal has grown."""
+    check = verify_journal(path, [head] if head else [])
     if not check.ok:
         raise JournalError(f"{path}: refusing to analyse a journal that fails verification: "
                            f"{check}")  # fmt: skip
-    last = check.last_seq if max_seq is None else max_seq
+    head = head or Head(check.last_seq, check.head)
+    last = head.seq
     judge = Judge(policy, store.table(chosen))
     tally = Tally()
     with Journal.open(path) as journal:
@@ -100,7 +101,7 @@ def analyze_journal(
     start = since_ns if since_ns is not None else (tally.first_ns or 0)
     end = until_ns if until_ns is not None else (tally.last_ns or start)
     gaps = unwatched(beats, start, end)
-    entry = JournalInput(path, f"{check.last_seq}:{check.head}", check.rows, start, end, gaps)
+    entry = JournalInput(path, str(head), last - check.first_seq + 1, start, end, gaps)
     ranges = [RangeInput(v.slot, v.version, v.sha256, v.created) for v in chosen]
     return Analysis(tally, [], ranges, None, [entry])
 

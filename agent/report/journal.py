@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 
 from agent.analysis.document import JournalInput
 from agent.analysis.tally import Count
@@ -31,12 +30,9 @@ def from_journal(
     """Analyse the journal's flows in [since, until) and read how well they were watched. With
     the `head` a report recorded, first prove that the journal still holds it (nothing up to it
     was cut or rewritten) and read no row after it: rows appended since change nothing."""
-    first = _holds(path, head) if head is not None else 0
-    result = analyze_journal(path, policy, store, chosen, since_ns, until_ns,
-                             max_seq=None if head is None else head.seq)  # fmt: skip
-    if head is not None:  # analyze_journal names the journal's head now: name the one read
-        result = replace(result, journals=[replace(j, head=str(head), rows=head.seq - first + 1)
-                                           for j in result.journals])  # fmt: skip
+    if head is not None:
+        _holds(path, head)  # the report's own words when the journal changed
+    result = analyze_journal(path, policy, store, chosen, since_ns, until_ns, head=head)
     return result, [watched(j, result.tally.unattributed) for j in result.journals]
 
 
@@ -77,8 +73,8 @@ def increments(
     return dict(sorted(total.items()))
 
 
-def _holds(path: str, head: Head) -> int:
-    """The journal's first seq, after proving it intact up to `head`; ReportError if not."""
+def _holds(path: str, head: Head) -> None:
+    """Prove the journal intact up to `head`, in the report's terms (ReportError) if not."""
     try:
         check = verify_journal(path, [head])
     except JournalError as err:
@@ -89,7 +85,6 @@ def _holds(path: str, head: Head) -> int:
     if head.seq < check.first_seq:
         raise ReportError(f"{path}: rows before seq {check.first_seq} were pruned since the "
                           f"report, so its head {head} can no longer be checked")  # fmt: skip
-    return check.first_seq
 
 
 def _before(journal: Journal, first: Heartbeat, starts: list[Row]) -> Heartbeat | None:
