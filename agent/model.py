@@ -17,6 +17,14 @@ TCP_FLAGS_TEXT = tuple(
 """`SA` style rendering of every OR of TCP flag bits, in header order."""
 
 
+PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 58: "icmp6", 132: "sctp"}
+
+
+def proto_name(number: int) -> str:
+    """An IP protocol number as people write it (`tcp`), else the number."""
+    return PROTO_NAMES.get(number, str(number))
+
+
 def seconds(ns: int) -> str:
     """Nanoseconds since the epoch as exact decimal seconds: a float would lose the last digits."""
     return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"

@@ -9,9 +9,7 @@ from typing import TextIO
 
 import numpy as np
 
-from agent.model import COLUMN, TCP_FLAGS_TEXT, CaptureStats, Flow, FlowBatch, seconds
-
-PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 58: "icmp6", 132: "sctp"}
+from agent.model import COLUMN, TCP_FLAGS_TEXT, CaptureStats, Flow, FlowBatch, proto_name, seconds
 
 
 def records(batches: Iterable[FlowBatch]) -> Iterator[Flow]:
@@ -71,7 +69,7 @@ def write_table(batches: Iterable[FlowBatch], out: TextIO) -> None:
     out.write(f"{'proto':<6}{'initiator':>26}    {'responder':<26}{'pkts>':>7}{'bytes>':>10}"
               f"{'<pkts':>7}{'<bytes':>10}{'secs':>9}  tcp  names\n")  # fmt: skip
     for f in records(batches):
-        proto = PROTO_NAMES.get(f.proto, str(f.proto)) + ("^" * f.depth)
+        proto = proto_name(f.proto) + ("^" * f.depth)
         ported = f.proto in (6, 17, 132)
         src = endpoint(f.src, f.sport) if ported else f.src
         dst = endpoint(f.dst, f.dport) if ported else f.dst

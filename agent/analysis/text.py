@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.model import proto_name
+
 VERDICT_ROWS = ("approved", "exempt", "violation", "unverified")
 RULE_SECTIONS = (
     ("approvals", "Approved by"),
@@ -64,7 +66,7 @@ def _destinations(doc: dict[str, Any], key: str) -> list[str]:
             f"site {d['site']}" if d["site"] else "-"
         )
         names = ", ".join(sorted({n["name"] for n in d["names"]})) or "-"
-        ports = " ".join(f"{_proto(p['protocol'])}/{p['port']}" for p in d["ports"])
+        ports = " ".join(f"{proto_name(p['protocol'])}/{p['port']}" for p in d["ports"])
         lines.append(
             f"  {d['address']:<26} {where:<26} {d['country'] or '??':<3} {d['bytes']:>12,} B "
             f"{_n(d['flows'], 'flow'):>9}  {ports}"
@@ -114,9 +116,6 @@ def _inputs(doc: dict[str, Any]) -> list[str]:
 def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
-
-def _proto(number: int) -> str:
-    return {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 132: "sctp"}.get(number, str(number))
 
 
 def _clock(text: str) -> str:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import click
 
+from agent.analyze import JOURNAL_BATCH
 from agent.capture import open_capture
 from agent.cli.base import main, reports_errors
 from agent.cli.inputs import journal_window, ns, one_source
 from agent.journal import Journal
-from agent.model import FlowBatch, seconds
+from agent.model import Flow, FlowBatch, seconds
 from agent.pipeline import FlowPipeline, flows_from
 from agent.render import stats_line, stats_section, write_csv, write_jsonl, write_table
 
@@ -36,30 +38,16 @@ def flows(
 ) -> None:  # fmt: skip
     """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first; or, with
     --journal, the flows a daemon journaled (serial: the journal row)."""
-    out = sys.stdout
     one_source(captures, journal_path)
     if journal_path:
         with Journal.open(journal_path) as journal:
-            rows = [r.flow._replace(serial=r.seq) for r in journal.flows(ns(since), ns(until))]
-        journaled = [FlowBatch.of(rows)]
-        if as_json:
-            write_jsonl(journaled, out, journal_path)
-        elif as_csv:
-            write_csv(journaled, out, journal_path, header=True)
-        else:
-            write_table(journaled, out)
+            _write(_journaled(journal, ns(since), ns(until)), journal_path, as_json, as_csv, True)
         return
     for n, path in enumerate(captures):
         pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
         try:
             with open_capture(path) as source:
-                found = flows_from(source, pipe)
-                if as_json:
-                    write_jsonl(found, out, path)
-                elif as_csv:
-                    write_csv(found, out, path, header=n == 0)
-                else:
-                    write_table(found, out)
+                _write(flows_from(source, pipe), path, as_json, as_csv, header=n == 0)
         finally:
             _report(path, pipe, as_json, stats)
 
@@ -96,6 +84,28 @@ def names(captures: tuple[str, ...], as_json: bool) -> None:
                 else:
                     click.echo(f"{seconds(ts)}  {how:<8} {name:<48} {address}")
             _report(path, pipe, as_json, full=False)
+
+
+def _write(found: Iterable[FlowBatch], name: str, as_json: bool, as_csv: bool,
+           header: bool) -> None:  # fmt: skip
+    if as_json:
+        write_jsonl(found, sys.stdout, name)
+    elif as_csv:
+        write_csv(found, sys.stdout, name, header=header)
+    else:
+        write_table(found, sys.stdout)
+
+
+def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterator[FlowBatch]:
+    """Journaled flows in batches (memory stays bounded), each serial its journal row."""
+    rows: list[Flow] = []
+    for r in journal.flows(since, until):
+        rows.append(r.flow._replace(serial=r.seq))
+        if len(rows) >= JOURNAL_BATCH:
+            yield FlowBatch.of(rows)
+            rows = []
+    if rows:
+        yield FlowBatch.of(rows)
 
 
 def _report(path: str, pipe: FlowPipeline, as_json: bool, full: bool) -> None:

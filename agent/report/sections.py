@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from agent.model import proto_name
 from agent.report import provenance, svg
 from agent.report.markup import NONE, cell, code, num, pct, plural, table
 from agent.report.times import utc
@@ -73,7 +74,7 @@ def destinations(r: dict[str, Any], key: str, title: str) -> str:
              "process", "evidence", "notes"]  # fmt: skip
     rows = [[
         cell(f'<span class="mono">{escape(d["address"])}</span><br><span class="small">'
-              + escape(" ".join(f"{_proto(p['protocol'])}/{p['port']}" for p in d["ports"]))
+              + escape(" ".join(f"{proto_name(p['protocol'])}/{p['port']}" for p in d["ports"]))
               + "</span>", d["address"]),
         _names(d["names"]),
         f'{escape(_where(d)) or NONE}<br><span class="small">range {escape(d["prefix"] or "-")}'
@@ -192,6 +193,3 @@ def _regions(places: list[dict[str, Any]]) -> list[svg.Row]:
         by[p["verdict"]] = by.get(p["verdict"], 0) + p["bytes"]
     return sorted(out.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
 
-
-def _proto(number: int) -> str:
-    return {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 132: "sctp"}.get(number, str(number))
