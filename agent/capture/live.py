@@ -26,12 +26,14 @@ from numba import njit
 from agent.capture.batch import I64, U8, RecordBatch
 from agent.errors import CaptureError
 from agent.model import CaptureWarning
+from agent.wire.bytes import u16le, u32le
 
 SOL_PACKET, PACKET_RX_RING, PACKET_VERSION, PACKET_STATISTICS = 263, 5, 10, 6
 TPACKET_V3 = 2
 ETH_P_ALL = 0x0003
 TP_STATUS_KERNEL, TP_STATUS_USER = 0, 1
 PACKET_OUTGOING = 4
+ARPHRD_LOOPBACK = 772
 ARPHRD_LINKTYPE = {1: 1, 772: 1, 65534: 101}
 """Interface hardware type -> LINKTYPE: Ethernet and loopback (Linux gives loopback an Ethernet
 header) -> Ethernet; tun devices (no header) -> raw IP."""
@@ -48,10 +50,10 @@ def walk_block(ring: U8, start: int, count: int, first: int, skip_outgoing: bool
     pos = start + first
     n = 0
     for _ in range(count):
-        nxt = np.int64(_u32(ring, pos))
-        sec, nsec = _u32(ring, pos + 4), _u32(ring, pos + 8)
-        snaplen, length = _u32(ring, pos + 12), _u32(ring, pos + 16)
-        mac = np.int64(ring[pos + 24]) | np.int64(ring[pos + 25]) << 8
+        nxt = np.int64(u32le(ring, pos))
+        sec, nsec = np.int64(u32le(ring, pos + 4)), np.int64(u32le(ring, pos + 8))
+        snaplen, length = u32le(ring, pos + 12), u32le(ring, pos + 16)
+        mac = np.int64(u16le(ring, pos + 24))
         pkttype = ring[pos + 48 + 10]
         if not (skip_outgoing and pkttype == PACKET_OUTGOING):
             offset[n], caplen[n], origlen[n] = pos + mac, snaplen, length
@@ -67,14 +69,6 @@ def warm_walk() -> None:
     """Compile `walk_block` (or load it from the cache) ahead of the first block."""
     z = np.zeros(1, np.int64)
     walk_block(np.zeros(64, np.uint8), 0, 0, 0, False, z, z, z, z)
-
-
-@njit(cache=True, inline="always")
-def _u32(b: U8, i: int) -> np.int64:
-    return (
-        np.int64(b[i]) | np.int64(b[i + 1]) << 8 | np.int64(b[i + 2]) << 16
-        | np.int64(b[i + 3]) << 24
-    )  # fmt: skip
 
 
 @dataclass
@@ -95,8 +89,10 @@ class LiveSource:
 
     def __post_init__(self) -> None:
         self.path = f"live:{self.interface}"
-        self.linktype = _linktype(self.interface)
-        self.loopback = _arphrd(self.interface) == 772
+        kind = _arphrd(self.interface)
+        if kind not in ARPHRD_LINKTYPE:
+            raise CaptureError(self.path, 0, f"unsupported interface type {kind}")
+        self.linktype, self.loopback = ARPHRD_LINKTYPE[kind], kind == ARPHRD_LOOPBACK
         # Protocol 0: nothing is received until `bind` names the interface and the protocol,
         # after the ring and the filter are in place; an ETH_P_ALL socket would queue packets
         # of every interface, unfiltered, from its first moment.
@@ -126,13 +122,12 @@ class LiveSource:
         block = 0
         while True:
             base = block * self.block_size
-            status = BLOCK_HEADER.unpack_from(self.ring_map, base)[2]
+            _, _, status, count, first, _, _ = BLOCK_HEADER.unpack_from(self.ring_map, base)
             if not status & TP_STATUS_USER:
                 ready = select.select([self.sock], [], [], self.wait)[0]
                 if not ready:
                     yield self._empty()
                 continue
-            _, _, _, count, first, _, _ = BLOCK_HEADER.unpack_from(self.ring_map, base)
             n = walk_block(self.ring, base, count, first, self.loopback, *cols)
             self.received += n
             offset, caplen, origlen, ts = (c[:n].copy() for c in cols)
@@ -163,13 +158,6 @@ def _arphrd(interface: str) -> int:
         return int(Path(f"/sys/class/net/{interface}/type").read_text())
     except (OSError, ValueError) as err:
         raise CaptureError(f"live:{interface}", 0, "no such network interface") from err
-
-
-def _linktype(interface: str) -> int:
-    kind = _arphrd(interface)
-    if kind not in ARPHRD_LINKTYPE:
-        raise CaptureError(f"live:{interface}", 0, f"unsupported interface type {kind}")
-    return ARPHRD_LINKTYPE[kind]
 
 
 def _attach_filter(sock: socket.socket, expr: str, interface: str, where: str) -> None:
