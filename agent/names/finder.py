@@ -17,9 +17,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from agent.capture.batch import RecordBatch
+from agent.capture.batch import I64, RecordBatch
 from agent.names.dns import Bindings, DnsBinder, payload
-from agent.names.pick import DECIDED, HTTP, I64, NAMED, SNI_ECH, PickState, pick
+from agent.names.pick import DECIDED, HTTP, NAMED, SNI_ECH, PickState, pick
 from agent.names.tcp import FIRST_BYTES, TcpStart
 from agent.wire import decode as D
 from agent.wire.bytes import Buf
@@ -62,16 +62,12 @@ class NameFinder:
             if not flags[row[D.SERIAL]] & DECIDED:
                 self._first_bytes(batch, row)
 
-    def names_of(self, serial: int, responder: str, first_ns: int) -> tuple[Name, ...]:
-        """The names of a flow that ended: its own, then the ones DNS last bound to its responder
-        before it began. What was kept while the flow was open is let go."""
-        self._forget(np.array([serial], np.int64))
-        return self._names(serial, responder, first_ns)
-
     def names_of_flows(
         self, serials: I64, responders: list[str], first_ns: I64
     ) -> list[tuple[Name, ...]]:
-        """`names_of` for many flows at once: most have no name, and are passed over in bulk."""
+        """The names of flows that ended, each its own, then the ones DNS last bound to its
+        responder before it began; what was kept while they were open is let go. Most have no
+        name, and are passed over in bulk."""
         if not len(serials):
             return []
         self._pick.grow(int(serials.max()) + 1)
@@ -94,7 +90,6 @@ class NameFinder:
 
     def _forget(self, serials: I64) -> None:
         """Let go of what was kept for flows that ended; their rows are done."""
-        self._pick.grow(int(serials.max()) + 1)
         self._pick.flags[serials] |= DECIDED
         if not (self._tcp or self._quic or self._dns.holds_streams):
             return  # the usual case: every flow was decided at its first bytes

@@ -20,24 +20,21 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
+from agent.capture.batch import I64, U8
 from agent.wire import decode as D
 from agent.wire.bytes import Buf, Int, u16be
 from agent.wire.http_host import host_span
 from agent.wire.sni import FOUND, hello_span
+from agent.wire.tls import HANDSHAKE
 from agent.wire.transport import IP_TCP, IP_UDP, TH_ACK, TH_SYN
 
 DNS_PORT = 53
-HANDSHAKE = 0x16
 SNI, SNI_ECH, HTTP = range(3)
 """Where a name settled here comes from: a ClientHello (with ECH: the outer name), a Host."""
 DECIDED, SLOW, NAMED = 1, 2, 4
 SYN_SLOTS = 1 << 16
-
-I64 = npt.NDArray[np.int64]
-U8 = npt.NDArray[np.uint8]
 
 
 class PickState:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from agent.names.pick import I64
+from agent.capture.batch import I64
 from agent.wire.bytes import Buf, Int
 
 UNSETTLED = -1

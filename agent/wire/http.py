@@ -54,10 +54,7 @@ def normalize_host(value: str) -> str:
 
 def host_text(value: bytes) -> str:
     """A Host value as text: ASCII as is, other bytes as escapes (never dropped)."""
-    try:
-        return value.decode("ascii")
-    except UnicodeDecodeError:
-        return value.decode("latin-1").encode("ascii", "backslashreplace").decode()
+    return value.decode("ascii", "backslashreplace")
 
 
 def _check_method(data: bytes) -> None:

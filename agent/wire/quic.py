@@ -70,11 +70,6 @@ def client_initial_keys(dcid: bytes, version: int = V1) -> InitialKeys:
     )
 
 
-def _hp_mask(hp: bytes, sample: bytes) -> bytes:
-    encryptor = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()
-    return encryptor.update(sample) + encryptor.finalize()
-
-
 @dataclass(frozen=True, slots=True)
 class _Decryptor:
     hp: CipherContext

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scapy.layers.inet import UDP
 
 from agent.wire.cursor import DecodeError
-from agent.wire.quic import V1, V2, CryptoAssembler, _hp_mask, client_initial_keys, parse_initial
+from agent.wire.quic import V1, V2, CryptoAssembler, _decryptor, client_initial_keys, parse_initial
 from tests.truth import PCAPS, truth
 from tests.wire.payloads import segments
 
@@ -29,7 +29,7 @@ def test_rfc9001_appendix_a_client_keys_and_mask() -> None:
     assert keys.key.hex() == "1f369613dd76d5467730efcbe3b1a22d"
     assert keys.iv.hex() == "fa044b2f42a3fd3b46fb255c"
     assert keys.hp.hex() == "9f50449e04a0e810283a1e9933adedd2"
-    mask = _hp_mask(keys.hp, bytes.fromhex("d1b1c98dd7689fb8ec11d242b123dc9b"))
+    mask = _decryptor(DCID, V1).hp.update(bytes.fromhex("d1b1c98dd7689fb8ec11d242b123dc9b"))
     assert mask[:5].hex() == "437b9aec36"
 
 
