@@ -68,10 +68,7 @@ class DnsBinder:
                 self._index.drop(cache.pop(next(iter(cache))))
                 self._evicted += 1
         for address, names in known.found:
-            seen = bindings.setdefault(address, [])
-            if not seen or seen[-1][1] != names:  # a repeat of the last answer adds nothing
-                self._rebound += bool(seen)
-                seen.append((ts, names))
+            self._bind(address, names, ts)
         if all(bindings[address][-1][1] == names for address, names in known.found):
             self._index.settle(known, key, (self._rebound, self._evicted))
         else:  # one address bound to two names in the one answer: each repeat binds again
@@ -93,9 +90,15 @@ class DnsBinder:
         for message in messages:
             if message.is_response:
                 for address, names in bound(message, self.untrusted):
-                    seen = self.bindings.setdefault(address, [])
-                    self._rebound += bool(seen)
-                    seen.append((ts, names))
+                    self._bind(address, names, ts)
+
+    def _bind(self, address: str, names: tuple[str, ...], ts: int) -> None:
+        """Bind names to an address from `ts`; a repeat of its last answer adds nothing (and,
+        over TCP as over UDP, does not unsettle the answers already known)."""
+        seen = self.bindings.setdefault(address, [])
+        if not seen or seen[-1][1] != names:
+            self._rebound += bool(seen)
+            seen.append((ts, names))
 
     def _read_answers(self, message: bytes) -> Found:
         """(address, the names that lead to it) for each trusted A/AAAA answer."""
