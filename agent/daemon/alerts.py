@@ -37,7 +37,7 @@ class Alerts:
     def __init__(self, webhook: str = "", out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.webhook = webhook
-        self.sent = self.failed = self.lost = 0
+        self.failed = self.lost = 0
         self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_MAX)
         self._thread: threading.Thread | None = None
         if webhook:
@@ -66,7 +66,6 @@ class Alerts:
             try:
                 with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as reply:
                     reply.read()
-                self.sent += 1
             except OSError as err:
                 self.failed += 1
                 print(f"warning: webhook {self.webhook}: {err}", file=sys.stderr, flush=True)

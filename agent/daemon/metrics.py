@@ -23,6 +23,7 @@ class Metrics:
         "residency_journal_pending": ("gauge", "Rows waiting to be written to the journal."),
         "residency_ranges_age_seconds": ("gauge", "Age of the oldest range data in use."),
         "residency_alerts_total": ("counter", "Violations alerted."),
+        "residency_alerts_undelivered_total": ("counter", "Alerts the webhook did not take."),
     }
 
     def __init__(self) -> None:
@@ -36,10 +37,6 @@ class Metrics:
     def set(self, name: str, value: float, **labels: str) -> None:
         with self.lock:
             self.values[(name, tuple(sorted(labels.items())))] = value  # type: ignore[assignment]
-
-    def get(self, name: str, **labels: str) -> float:
-        with self.lock:
-            return self.values[(name, tuple(sorted(labels.items())))]
 
     def text(self) -> str:
         with self.lock:

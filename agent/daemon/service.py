@@ -138,6 +138,7 @@ class Agent:
                 next_poll = clock + self.config.poll_interval
             if clock >= next_beat:
                 now = time.time_ns()
+                self._gauges(now)
                 self.writer.write([heartbeat_entry(beat_from, now, self._counters())])
                 beat_from, next_beat = now, clock + self.config.heartbeat_interval
             if clock >= next_flush:
@@ -251,6 +252,15 @@ class Agent:
         i = self.inputs
         ranges = {v.slot: v.sha256 for v in i.ranges}
         return inputs_entry(now, i.policy.sha256, ranges, i.policy.path)
+
+    def _gauges(self, now_ns: int) -> None:
+        """What is read, not counted: the age of the oldest range data in force, and the alerts
+        the webhook failed to take."""
+        if self.inputs.ranges:
+            oldest = min(v.dated for v in self.inputs.ranges).timestamp()
+            self.metrics.set("residency_ranges_age_seconds", int(now_ns / 1e9 - oldest))
+        undelivered = self.alerts.failed + self.alerts.lost
+        self.metrics.set("residency_alerts_undelivered_total", undelivered)
 
     def _counters(self) -> dict[str, int]:
         return {
