@@ -71,15 +71,15 @@ def coverage(
     for c in captures:
         skipped.update(c.stats.skipped)
     inside = headline["in_scope"]
-    unattributed = {"flows": inside["flows"], "bytes": inside["bytes"], "note": UNATTRIBUTED}
     if journals:
         unattributed = {"flows": sum(w.unattributed_flows for w in watches),
                         "bytes": sum(w.unattributed_bytes for w in watches),
                         "note": UNATTRIBUTED_JOURNAL}  # fmt: skip
-    drops = _drops(watches) if journals else None
-    note = DROPS_JOURNAL if drops else NO_COUNTERS
-    known = [c.stats.drops for c in captures if c.stats.drops is not None]
-    if not journals:
+        drops = _drops(watches)
+        note = DROPS_JOURNAL if drops else NO_COUNTERS
+    else:
+        unattributed = {"flows": inside["flows"], "bytes": inside["bytes"], "note": UNATTRIBUTED}
+        known = [c.stats.drops for c in captures if c.stats.drops is not None]
         drops = {"drops": sum(known)} if known else None
         note = DROPS_PCAPNG.format(n=sum(known), k=len(known), m=len(captures)) if known else DROPS
     return {

@@ -51,9 +51,10 @@ def seal(report: dict[str, Any], key: Ed25519PrivateKey | None = None,
 def make(report: dict[str, Any], kind: str, key: Ed25519PrivateKey | None = None,
          printer: Printer | None = None) -> bytes:  # fmt: skip
     """The report file's bytes in one form."""
-    page = html.render(seal(report, key))
+    sealed = seal(report, key)
     if kind == "json":
-        return canonical(seal(report, key)) + b"\n"
+        return canonical(sealed) + b"\n"
+    page = html.render(sealed)
     if kind == "html":
         return page
     if printer is None:
