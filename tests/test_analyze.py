@@ -117,20 +117,33 @@ def places(home: Path) -> Places:
     return Places()
 
 
+def rank(port: int) -> int:
+    """docs/method.md: well-known, registered, ephemeral (Linux: from 32768)."""
+    return 0 if port < 1024 else 1 if port < 32768 else 2
+
+
+def remote(c: dict[str, Any]) -> str:
+    """The responder of a tshark conversation (`a` sent first): `a` when its port is the more
+    server-like one, as when a capture starts after the handshake; else `b`. (No conversation
+    here has a SYN sent from a port of lower rank than its server's.)"""
+    return str(c["a_addr"] if rank(c["a_port"]) < rank(c["b_port"]) else c["b_addr"])
+
+
 def expected(name: str, places: Places) -> dict[str, Counter[str]]:
-    """The headline by verdict from tshark's conversations: `a` (first sender) is local."""
+    """The headline by verdict from tshark's conversations: the responder is remote."""
     flows: Counter[str] = Counter()
     nbytes: Counter[str] = Counter()
     excluded = [ipaddress.ip_network(n) for n in EXCLUDED]
     convs = truth(PCAPS / name)["conversations"]
     for c in convs["tcp"] + convs["udp"]:
-        b = ipaddress.ip_address(c["b_addr"])
-        found = places.provider(c["b_addr"])
+        far = remote(c)
+        b = ipaddress.ip_address(far)
+        found = places.provider(far)
         if any(b.version == n.version and b in n for n in excluded):
             kind = "excluded"
         elif found in APPROVED:
             kind = "approved"
-        elif (found and found[1] is None) or (not found and not places.has_country(c["b_addr"])):
+        elif (found and found[1] is None) or (not found and not places.has_country(far)):
             kind = "unverified"
         else:
             kind = "violation"

@@ -69,3 +69,17 @@ def _peek(stream: BinaryIO, n: int) -> bytes:
     peek = getattr(stream, "peek", None)
     data = peek(n)[:n] if peek else b""
     return bytes(data)
+
+
+def first_timestamp(path: str) -> int | None:
+    """The earliest timestamp in a capture's first batch (ns), None when it has no records or
+    cannot be read: enough to put captures in time order, and to date the traffic before
+    judging it (the range versions in force then)."""
+    try:
+        with open_capture(path) as source:
+            for batch in source.batches():
+                if batch.size:
+                    return int(batch.ts_ns.min())
+    except (CaptureError, InputError):
+        return None
+    return None

@@ -19,7 +19,7 @@ from agent.wire import decode as D
 from agent.wire import reasons as R
 from agent.wire.bytes import Int
 from agent.wire.ip import FRAG_FIRST, FRAG_LAST, FRAG_MIDDLE
-from agent.wire.transport import IP_TCP, TH_ACK, TH_FIN, TH_RST, TH_SYN
+from agent.wire.transport import IP_TCP, TH_ACK, TH_FIN, TH_RST, TH_SYN, has_ports
 
 Cols = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -33,6 +33,12 @@ FLOW_KEY, FRAG_SIDE, FRAG_TS = 5, 10, 11
 N_FRAG_COLUMNS = 12
 
 FIN_A, FIN_B, RESET = 1, 2, 4
+# A_STARTED holds who started the flow (bit 0: side A) and how that was decided (bits 1-2).
+A_FIRST = 1
+BY_FIRST_PACKET, BY_SYN, BY_PORTS = 0, 1, 2
+HOW_SHIFT = 1
+DIRECTION_NAMES = ("first-packet", "syn", "ports")
+"""How the initiator was decided, by BY_* code, as the analysis names it."""
 END_EOF, END_IDLE, END_ACTIVE, END_REUSED = 0, 1, 2, 3
 END_NAMES = ("eof", "idle", "active", "reused")
 
@@ -77,11 +83,41 @@ def _start(
     state[NEXT_SERIAL] += 1
     for c in range(5):
         F[fid, K0 + c] = key[c]
-    starter = side
-    if flags & (TH_SYN | TH_ACK) == TH_SYN | TH_ACK:
-        starter = 1 - side  # a SYN/ACK answers: its receiver started the connection
-    F[fid, A_STARTED] = 1 if starter == 0 else 0
+    starter, how = side, BY_FIRST_PACKET
+    if flags & TH_SYN:
+        how = BY_SYN
+        if flags & TH_ACK:
+            starter = 1 - side  # a SYN/ACK answers: its receiver started the connection
+    elif has_ports((key[4] >> np.uint64(16)) & np.uint64(0xFF)):
+        ports = key[4] >> np.uint64(32)
+        server = _server_side(ports >> np.uint64(16), ports & np.uint64(0xFFFF))
+        if server >= 0:
+            how = BY_PORTS
+            starter = 1 - server
+    F[fid, A_STARTED] = (A_FIRST if starter == 0 else 0) | (how << HOW_SHIFT)
     F[fid, FIRST] = ts
+
+
+EPHEMERAL = 32768
+"""Where Linux starts the ports it picks for clients (Windows and the IANA range start at 49152)."""
+
+
+@njit(cache=True, inline="always")
+def _port_rank(port: Int) -> Int:
+    """0: well-known (< 1024), 1: registered, 2: ephemeral. A server listens on the lower rank."""
+    if port < 1024:
+        return 0
+    return 1 if port < EPHEMERAL else 2
+
+
+@njit(cache=True)
+def _server_side(port_a: Int, port_b: Int) -> Int:
+    """Which side (0: A, 1: B) is the server when no SYN says so, by its port's rank, as Zeek
+    and tshark guess for connections seen mid-way; -1 when the ports do not tell."""
+    ra, rb = _port_rank(np.int64(port_a)), _port_rank(np.int64(port_b))
+    if ra == rb:
+        return -1
+    return 0 if ra < rb else 1
 
 
 @njit(cache=True)
@@ -172,7 +208,7 @@ def account(
                 _end(F, fid, why, out, state)
                 _start(F, fid, key, side, flags, t, state)
         row[D.SERIAL] = F[fid, SERIAL]
-        row[D.FORWARD] = 1 if (side == 0) == (F[fid, A_STARTED] == 1) else 0
+        row[D.FORWARD] = 1 if (side == 0) == (F[fid, A_STARTED] & A_FIRST == A_FIRST) else 0
         F[fid, PKT_A + side] += 1
         F[fid, IP_A + side] += row[D.IP_LEN]
         F[fid, FRAME_A + side] += frame_len[row[D.REC]]

@@ -111,7 +111,7 @@ def _addresses(hi: K.Cols, lo: K.Cols, version: npt.NDArray[np.int64]) -> npt.ND
 def to_batch(c: K.Cols) -> FlowBatch:
     """Flow columns (side A, side B) -> a batch oriented initiator first."""
     tail = c[:, K.K4]
-    a_first = c[:, K.A_STARTED] == 1
+    a_first = c[:, K.A_STARTED] & np.uint64(K.A_FIRST) == K.A_FIRST
 
     def oriented(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], ...]:
         return np.where(a_first, a, b), np.where(a_first, b, a)

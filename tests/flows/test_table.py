@@ -61,9 +61,25 @@ def test_initiator_is_the_syn_sender_even_when_the_syn_ack_comes_first() -> None
     assert (f.src, f.dst, f.packets_fwd, f.packets_rev) == (CLIENT, SERVER, 1, 1)
 
 
-def test_without_a_syn_the_first_sender_initiates() -> None:
+def test_without_a_syn_the_server_port_decides() -> None:
+    """A capture that starts mid-connection: the server's packet comes first, but port 443
+    against an ephemeral port says who the client is."""
     [f] = run([(1, back("A", 10)), (1.1, out("A"))])
-    assert (f.src, f.dst) == (SERVER, CLIENT)
+    assert (f.src, f.sport, f.dst, f.dport) == (CLIENT, 40000, SERVER, 443)
+    assert (f.packets_fwd, f.packets_rev) == (1, 1)
+
+
+def test_without_a_syn_or_telling_ports_the_first_sender_initiates() -> None:
+    [f] = run(
+        [(1, tcp(SERVER, CLIENT, 5000, 6000, "A", 10)), (1.1, tcp(CLIENT, SERVER, 6000, 5000, "A"))]
+    )
+    assert (f.src, f.sport, f.dst, f.dport) == (SERVER, 5000, CLIENT, 6000)
+
+
+def test_udp_answer_seen_first_is_oriented_by_ports() -> None:
+    answer = Ether() / IP(src=SERVER, dst=CLIENT) / UDP(sport=53, dport=51000)
+    [f] = run([(1, answer)])
+    assert (f.src, f.sport, f.dst, f.dport) == (CLIENT, 51000, SERVER, 53)
 
 
 def test_reused_tcp_tuple_after_close_starts_a_new_flow() -> None:
