@@ -44,6 +44,8 @@ def open_capture(path: str) -> Iterator[PacketSource]:
             stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
         try:
             yield _reader(path, stream)
+        except BrokenPipeError:
+            raise  # the reader of our output went away (`| head`): not a fault of the capture
         except (OSError, EOFError, zlib.error) as err:
             if stream is raw:
                 raise InputError(f"{path}: read failed: {err}") from err

@@ -11,6 +11,7 @@ import click
 
 from agent.cli.base import main, reports_errors
 from agent.daemon.config import DEFAULT_PATH, Config, load_config
+from agent.intel.store import home
 from agent.journal import verify_journal
 from agent.journal.chain import Head
 from agent.policy.judge import Verdict
@@ -44,7 +45,8 @@ def daemon(config_path: str) -> None:
 def watch(config_path: str | None, interfaces: tuple[str, ...], policy: str | None,
           bpf: str | None, data_dir: str | None) -> None:  # fmt: skip
     """Watch in the foreground: a line per judged flow on the terminal, and the journal kept
-    as the daemon keeps it."""
+    as the daemon keeps it. Ranges come from $RESIDENCY_HOME, as for every other command,
+    unless the configuration sets ranges_home."""
     if config_path:
         config = load_config(config_path)
     elif policy:
@@ -52,7 +54,8 @@ def watch(config_path: str | None, interfaces: tuple[str, ...], policy: str | No
     else:
         raise click.UsageError("give --config or --policy")
     changes: dict[str, Any] = {"interfaces": interfaces, "policy": policy, "filter": bpf,
-                               "data_dir": data_dir}  # fmt: skip
+                               "data_dir": data_dir,
+                               "ranges_home": config.ranges_home or str(home())}  # fmt: skip
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v})
     sys.exit(_agent(config, view=True))
 

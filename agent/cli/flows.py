@@ -109,7 +109,10 @@ def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterat
 
 
 def _report(path: str, pipe: FlowPipeline, as_json: bool, full: bool) -> None:
-    """Statistics and warnings go to stderr, so stdout stays pure data."""
+    """Statistics and warnings go to stderr, so stdout stays pure data; none when Ctrl-C or a
+    closed pipe cut the run short, as its numbers would only mislead."""
+    if isinstance(sys.exception(), KeyboardInterrupt | BrokenPipeError):
+        return
     s = pipe.stats
     for warning in s.warnings:
         click.echo(f"warning: {warning}", err=True)

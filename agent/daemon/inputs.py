@@ -10,6 +10,7 @@ import numpy as np
 from agent.capture.batch import RecordBatch
 from agent.capture.live import warm_walk
 from agent.daemon.config import Config
+from agent.errors import ConfigError
 from agent.intel.store import Store, Stored
 from agent.pipeline import FlowPipeline
 from agent.policy.judge import Judge
@@ -27,9 +28,15 @@ class Inputs:
 
 
 def load_inputs(config: Config) -> Inputs:
+    """Refuses an empty ranges store: every destination would be unverified, which proves
+    nothing and would only look like a working agent."""
     policy = load_policy(config.policy)
     store = Store(config.store_home)
     chosen = store.current()
+    if not chosen:
+        raise ConfigError(f"no range data in {store.root}: every destination would be "
+                          "unverified; run `residency ranges import` or `ranges update` with "
+                          "RESIDENCY_HOME set to it, or set ranges_home")  # fmt: skip
     return Inputs(policy, Judge(policy, store.table(chosen)), chosen)
 
 

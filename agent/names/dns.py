@@ -114,6 +114,11 @@ class DnsBinder:
         """Some DNS-over-TCP stream is being read."""
         return bool(self._streams)
 
+    @property
+    def held(self) -> int:
+        """Bytes kept of DNS-over-TCP streams."""
+        return sum(stream[0].held for stream in self._streams.values())
+
     def forget(self, ended: set[int]) -> None:
         """Let go of the TCP streams of flows that ended."""
         for key in [k for k in self._streams if k[0] in ended]:

@@ -62,6 +62,11 @@ class NameFinder:
             if not flags[row[D.SERIAL]] & DECIDED:
                 self._first_bytes(batch, row)
 
+    @property
+    def held(self) -> int:
+        """Bytes kept for open flows' first bytes: at most HELD_BYTES per TCP stream."""
+        return sum(t.held for t in self._tcp.values()) + self._dns.held
+
     def names_of_flows(
         self, serials: I64, responders: list[str], first_ns: I64
     ) -> list[tuple[Name, ...]]:
@@ -145,7 +150,11 @@ class NameFinder:
                 if in_order and self._tcp_start(serial, data):
                     return  # a whole ClientHello or request head in one segment
                 start = self._tcp.setdefault(serial, TcpStart(None if syn < 0 else syn))
-                self._tcp_start(serial, start.add(seq, data))
+                stream = start.add(seq, data)
+                if start.stalled:
+                    self._decide(serial, None)  # its first bytes will not come: let it go
+                else:
+                    self._tcp_start(serial, stream)
         except DecodeError:
             self._decide(serial, None)
 
