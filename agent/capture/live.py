@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from agent.capture.batch import I64, U8, RecordBatch
-from agent.errors import CaptureError
+from agent.errors import CaptureError, ConfigError
 from agent.model import CaptureWarning
 from agent.wire.bytes import u16le, u32le
 
@@ -167,5 +167,8 @@ def _attach_filter(sock: socket.socket, expr: str, interface: str, where: str) -
 
     try:
         attach_filter(sock, expr, interface)
+    except ImportError as err:
+        raise ConfigError(f"{where}: the capture filter {expr!r} needs libpcap, which is not "
+                          "installed (Debian: apt install libpcap0.8)") from err
     except (Scapy_Exception, OSError) as err:
         raise CaptureError(where, 0, f"bad capture filter {expr!r}: {err}") from err
