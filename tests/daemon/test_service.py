@@ -27,6 +27,7 @@ from click.testing import CliRunner
 from agent.cli import main
 from agent.intel.store import Store, read_bytes, utcnow
 from agent.journal import Journal, JournalFlow, verify_journal
+from tests.support import deadline
 from tests.truth import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,6 +148,19 @@ def stop(proc: subprocess.Popen[str] | None) -> None:
         if pipe:
             pipe.close()
     proc.wait()
+
+
+def until_said(proc: subprocess.Popen[str], words: str) -> str:
+    """The agent's stderr up to and including the first line with `words`: a condition to wait
+    for, where a fixed sleep would race a busy machine."""
+    assert proc.stderr is not None
+    lines: list[str] = []
+    with deadline(120):  # a stuck agent fails the test instead of hanging the run
+        while not lines or words not in lines[-1]:
+            line = proc.stderr.readline()
+            assert line, f"the agent ended before saying {words!r}: {''.join(lines)}"
+            lines.append(line)
+    return "".join(lines)
 
 
 def journal_flows(home: Path) -> list[JournalFlow]:
@@ -282,12 +296,13 @@ def test_sighup_reloads_the_policy_and_refuses_a_bad_one(home: Path) -> None:
     try:
         policy.write_text(POLICY.replace("regions:", "region:"))
         daemon.send_signal(signal.SIGHUP)
-        time.sleep(1.5)
+        said = until_said(daemon, "reload refused")  # taken in before the next write
         policy.write_text(POLICY.replace("us-ashburn-1]", "us-ashburn-1, us-phoenix-1]"))
         daemon.send_signal(signal.SIGHUP)
-        time.sleep(1.5)
+        said += until_said(daemon, "reloaded:")
         daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=30)
+        _, rest = daemon.communicate(timeout=30)
+        err = said + rest
     finally:
         stop(daemon)
     assert daemon.returncode == 0
