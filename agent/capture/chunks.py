@@ -3,9 +3,7 @@ the next part of the file is read while the current one is decoded."""
 
 from __future__ import annotations
 
-import gzip
 import mmap
-import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import BinaryIO
@@ -13,6 +11,7 @@ from typing import BinaryIO
 import numpy as np
 
 from agent.capture.batch import U8
+from agent.capture.compressed import DAMAGE, compression_of
 from agent.errors import CorruptCapture
 
 CHUNK_BYTES = 8 << 20
@@ -70,12 +69,10 @@ class ChunkReader:
         tail = self.n - keep
         try:
             got = self._next.result()
-        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-            raise CorruptCapture(
-                self.path, self.base + self.n, f"gzip stream is damaged: {err}"
-            ) from err
-        except OSError as err:
-            raise CorruptCapture(self.path, self.base + self.n, f"read failed: {err}") from err
+        except DAMAGE as err:
+            kind = compression_of(self._stream)
+            why = f"{kind} stream is damaged" if kind else "read failed"
+            raise CorruptCapture(self.path, self.base + self.n, f"{why}: {err}") from err
         other = self._arrays[1 - self._cur] if self.n else self._arrays[self._cur]
         if self.n:
             other[MAX_RECORD - tail : MAX_RECORD] = self.buf[keep : self.n]

@@ -1,17 +1,17 @@
-"""Opening a capture: its content, not its name, picks the reader; gzip is seen through."""
+"""Opening a capture: its content, not its name, picks the reader; gzip, xz and zstd are seen
+through."""
 
 from __future__ import annotations
 
-import gzip
 import struct
 import sys
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import BufferedReader
 from typing import BinaryIO, Protocol, cast
 
 from agent.capture.batch import RecordBatch
+from agent.capture.compressed import DAMAGE, decompressed
 from agent.capture.pcap import MAGICS, PcapReader
 from agent.capture.pcapng import SHB, PcapngReader
 from agent.errors import CaptureError, InputError
@@ -35,21 +35,28 @@ class PacketSource(Protocol):
 
 @contextmanager
 def open_capture(path: str) -> Iterator[PacketSource]:
-    """Open `path` (`-`: standard input) as pcap or pcapng, gzipped or not; raise the project's
-    errors for bad input."""
+    """Open `path` (`-`: standard input) as pcap or pcapng, compressed or not; raise the
+    project's errors for bad input."""
     raw = open_input(path) if path != "-" else cast(BufferedReader, sys.stdin.buffer)
     with raw:
-        stream: BinaryIO = raw
-        if raw.peek(2)[:2] == b"\x1f\x8b":
-            stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        stream, compression = decompressed(cast(BinaryIO, raw), raw.peek(6)[:6])
         try:
             yield _reader(path, stream)
         except BrokenPipeError:
             raise  # the reader of our output went away (`| head`): not a fault of the capture
-        except (OSError, EOFError, zlib.error) as err:
-            if stream is raw:
+        except DAMAGE as err:
+            if not compression:
                 raise InputError(f"{path}: read failed: {err}") from err
-            raise CaptureError(path, stream.tell(), f"gzip stream is damaged: {err}") from err
+            raise CaptureError(path, _position(stream),
+                               f"{compression} stream is damaged: {err}") from err  # fmt: skip
+
+
+def _position(stream: BinaryIO) -> int:
+    """Where a damaged decompressor stopped, in uncompressed bytes (0 if it cannot say)."""
+    try:
+        return stream.tell()
+    except DAMAGE:
+        return 0
 
 
 def _reader(path: str, stream: BinaryIO) -> PacketSource:

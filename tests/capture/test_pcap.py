@@ -1,4 +1,4 @@
-"""Classic pcap reading: every magic and byte order, damaged files, chunk windows and gzip.
+"""Classic pcap reading: every magic and byte order, damaged files, chunk windows.
 
 Variant files are made in tmp_path by rewriting real shared captures with the small writer below,
 so each variant can be compared with the original's flows and with tshark's record times.
@@ -6,7 +6,6 @@ so each variant can be compared with the original's flows and with tshark's reco
 
 from __future__ import annotations
 
-import gzip
 import struct
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -386,53 +385,3 @@ def test_record_larger_than_the_window(
     assert got.stats["records"] == got.stats["decoded"] == 14
     [f], [o] = got.flows, outcome(pcaps / "zeek_get.pcap").flows
     assert f == o._replace(frame_bytes_fwd=o.frame_bytes_fwd + size - len(get.data))
-
-
-# --- gzip -----------------------------------------------------------------------------------
-
-GZIP_FILES = [
-    "zeek_get.pcap",
-    "tcpdump_pptp.pcap",
-    "tcpdump_tcp-handshake-nano.pcap",
-    "cs_http_espn.pcapng",
-    "hk_be_test202.pcapng",
-    "dpkt_truncated_dns_2.pcap",
-    "suri_bug-1450-04__tls_DER-incomplete-header.pcap",
-]
-
-
-@pytest.mark.parametrize("name", GZIP_FILES)
-def test_gzip_is_seen_through_whatever_the_name(pcaps: Path, tmp_path: Path, name: str) -> None:
-    """Content, not the name, picks the reader: a gzipped capture called .txt reads exactly like
-    the capture, warnings and error offsets included (offsets are in the uncompressed stream)."""
-    path = tmp_path / "capture.txt"
-    path.write_bytes(gzip.compress((pcaps / name).read_bytes()))
-    assert path.read_bytes()[:2] == b"\x1f\x8b"
-    assert outcome(path) == outcome(pcaps / name)
-
-
-@pytest.mark.parametrize("cut", ["header", "early", "half", "trailer", "last-byte"])
-def test_truncated_gzip_is_a_capture_error(pcaps: Path, tmp_path: Path, cut: str) -> None:
-    """A gzip stream cut anywhere is reported as a CaptureError naming the file, never as a
-    zlib/EOF traceback."""
-    packed = gzip.compress((pcaps / "cs_http_espn.pcapng").read_bytes())
-    at = {"header": 5, "early": 40, "half": len(packed) // 2, "trailer": len(packed) - 6,
-          "last-byte": len(packed) - 1}[cut]  # fmt: skip
-    path = tmp_path / "cut.pcapng.gz"
-    path.write_bytes(packed[:at])
-    _flows, _stats, err = analyze(path)
-    assert isinstance(err, CaptureError) and err.path == str(path)
-    assert "gzip" in err.reason
-    assert isinstance(err.__cause__, EOFError | OSError)
-
-
-def test_damaged_gzip_is_a_capture_error(pcaps: Path, tmp_path: Path) -> None:
-    """Flipped bytes inside the deflate data (bad data or a CRC mismatch) -> CaptureError."""
-    packed = bytearray(gzip.compress((pcaps / "cs_http_espn.pcapng").read_bytes()))
-    for i in range(len(packed) // 2, len(packed) // 2 + 64, 8):
-        packed[i] ^= 0xFF
-    path = tmp_path / "damaged.gz"
-    path.write_bytes(packed)
-    _flows, _stats, err = analyze(path)
-    assert isinstance(err, CaptureError) and err.path == str(path)
-    assert "gzip" in err.reason
