@@ -573,9 +573,9 @@ def story(rng: random.Random) -> Capture:
     api = peer(gw_mac, "192.0.2.10", 52)  # OCI us-ashburn-1
     media = peer(gw_mac, "192.0.2.70", 47)  # OCI us-phoenix-1
     eu = peer(gw_mac, "192.0.2.100", 41)  # OCI eu-frankfurt-1
-    edge = peer(gw_mac, "198.51.100.20", 58)  # site bytedance-virginia
-    im6 = peer(gw_mac, "2001:db8:100::20", 58)  # site bytedance-virginia
-    backup = peer(gw_mac, "203.0.113.50", 45)  # site bytedance-singapore
+    edge = peer(gw_mac, "198.51.100.20", 58)  # site operator-virginia
+    im6 = peer(gw_mac, "2001:db8:100::20", 58)  # site operator-virginia
+    backup = peer(gw_mac, "203.0.113.50", 45)  # site operator-singapore
     stats = peer(gw_mac, "192.0.2.140", 39)  # AWS ap-southeast-1
     stats6 = peer(gw_mac, "2001:db8:b000::40", 39)  # AWS ap-southeast-1
     cdn = peer(gw_mac, "192.0.2.200", 247)  # AWS GLOBAL (CloudFront): no region

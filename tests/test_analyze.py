@@ -254,9 +254,9 @@ def _demo_verdict(flow: dict[str, Any], places: list[tuple[Any, str, str | None]
              if n.version == dst.version and dst in n]  # fmt: skip
     who, where = max(found)[1:] if found else (None, None)
     us_oci = {"us-ashburn-1", "us-phoenix-1", "us-sanjose-1", "us-chicago-1"}
-    if (who == "oci" and where in us_oci) or (who == "site" and where == "bytedance-virginia"):
+    if (who == "oci" and where in us_oci) or (who == "site" and where == "operator-virginia"):
         return "approved"
-    if who == "site" and where == "bytedance-singapore":
+    if who == "site" and where == "operator-singapore":
         return "exempt"  # the capture is from 2026-03-02, before the exception's 2027-06-30
     has_country = any(dst.version == n.version and dst in n for n, _ in countries)
     if (who and where is None) or (not who and not has_country):

@@ -44,10 +44,10 @@ LOOKUPS = [
     ("198.51.100.230", "aws", "us-east-1", None, "US"),
     ("198.51.100.200", "azure", "eastus", None, "US"),
     ("198.51.100.215", "gcp", "us-central1", None, "US"),
-    ("198.51.100.20", None, None, "bytedance-virginia", "US"),
-    ("198.51.100.150", None, None, "bytedance-virginia", "US"),
-    ("2001:db8:100::20", None, None, "bytedance-virginia", "US"),
-    ("203.0.113.50", None, None, "bytedance-singapore", "SG"),
+    ("198.51.100.20", None, None, "operator-virginia", "US"),
+    ("198.51.100.150", None, None, "operator-virginia", "US"),
+    ("2001:db8:100::20", None, None, "operator-virginia", "US"),
+    ("203.0.113.50", None, None, "operator-singapore", "SG"),
     ("2001:db8:ffff::30", None, None, None, None),
 ]
 

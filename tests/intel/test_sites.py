@@ -35,8 +35,8 @@ def test_the_example_file() -> None:
     assert (rs.kind, rs.layer, rs.version, rs.slot) == ("sites", SITES, "example-1", "")
     assert rs.created == "2026-01-01T00:00:00+00:00"
     rows = by_prefix(rs)
-    virginia = Label(country="US", city="Ashburn", site="bytedance-virginia")
-    singapore = Label(country="SG", city="Singapore", site="bytedance-singapore")
+    virginia = Label(country="US", city="Ashburn", site="operator-virginia")
+    singapore = Label(country="SG", city="Singapore", site="operator-singapore")
     assert rows == {
         "198.51.100.0/25": virginia, "198.51.100.128/26": virginia, "2001:db8:100::/48": virginia,
         "203.0.113.0/24": singapore, "2001:db8:200::/48": singapore,
