@@ -4,6 +4,7 @@
     ├── InputError                  exit 3   a file we were asked to read cannot be opened
     ├── CaptureError                exit 4   the bytes are not a capture we can read
     │   └── CorruptCapture          exit 5   a capture is damaged part-way; what came before is kept
+    │       └── CorruptRecords      exit 5   a flow record file is damaged at a line or offset
     ├── RangeFileError              exit 6   a range, country or sites file cannot be used
     ├── FetchError                  exit 7   a download failed
     ├── PolicyError                 exit 8   a policy file is wrong (file:line:col)
@@ -54,6 +55,16 @@ class CorruptCapture(CaptureError):
     """A capture is damaged part-way: everything before `offset` was read and is kept."""
 
     exit_code = 5
+
+
+class CorruptRecords(CorruptCapture):
+    """A flow record file (flow log, conn.log, NetFlow export) is damaged at one record: every
+    record before it was read and is kept. `where` is `line N` for text (`line N item K` inside
+    a JSON event), `offset N` for binary; `offset` is the byte offset where known, else 0."""
+
+    def __init__(self, path: str, where: str, reason: str, offset: int = 0) -> None:
+        self.path, self.offset, self.reason, self.where = path, offset, reason, where
+        ResidencyError.__init__(self, f"{path}: {where}: {reason}")
 
 
 class RangeFileError(ResidencyError):
