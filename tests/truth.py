@@ -14,6 +14,7 @@ from agent.pipeline import FlowPipeline, flows_from
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PCAPS = SHARED / "pcaps"
+FLOWLOGS = SHARED / "flowlogs"
 
 # One side of a conversation: (frames, frame bytes, ip bytes).
 Side = tuple[int, int, int]
