@@ -60,7 +60,7 @@ def analyze(
         except CorruptCapture as err:
             error, damaged = str(err), damaged or err
         captures.append(CaptureInput(path, digest, size, pipe.stats, error))
-    ranges = [RangeInput(v.slot, v.version, v.sha256, v.created) for v in chosen]
+    ranges = [RangeInput(v.slot, v.version, v.sha256, v.created, v.size) for v in chosen]
     return Analysis(tally, captures, ranges, damaged)
 
 
@@ -102,7 +102,7 @@ def analyze_journal(
     end = until_ns if until_ns is not None else (tally.last_ns or start)
     gaps = unwatched(beats, start, end)
     entry = JournalInput(path, str(head), last - check.first_seq + 1, start, end, gaps)
-    ranges = [RangeInput(v.slot, v.version, v.sha256, v.created) for v in chosen]
+    ranges = [RangeInput(v.slot, v.version, v.sha256, v.created, v.size) for v in chosen]
     return Analysis(tally, [], ranges, None, [entry])
 
 

@@ -14,7 +14,8 @@
     └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
 
 Exit 1 is not an error: `analyze` uses it to say "violations found", as `diff` and `grep` say
-"different" and "not found".
+"different" and "not found". Nor is exit 13: `report verify` uses it to say "signature checked,
+analysis not re-run" when a report's inputs were not found (`agent.cli.base.NOT_RERUN`).
 
 Warnings that do not stop the work (a record cut off at end of file) are records, not exceptions:
 see `agent.model.CaptureWarning`.

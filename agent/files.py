@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from io import BufferedReader
 
 from agent.errors import InputError
@@ -20,3 +21,9 @@ def open_input(path: str) -> BufferedReader:
         raise InputError(f"{path}: permission denied") from err
     except OSError as err:
         raise InputError(f"{path}: cannot open: {err.strerror}") from err
+
+
+def input_name(path: str) -> str:
+    """The name an input goes by in documents and reports: its file name, symbolic links
+    followed, so `./x`, `x`, `/abs/x` and a link to x are one input; never the path as typed."""
+    return os.path.basename(os.path.realpath(path))

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent import __version__
+from agent.analysis.dating import NO_DATING, Dating, distance, notices
 from agent.analysis.tally import Count, Destination, RuleUse, Tally
+from agent.files import input_name
 from agent.model import CaptureStats, seconds
 from agent.policy.judge import APPROVED, EXCLUDED, EXEMPT, OUT, UNVERIFIED, VERDICTS, VIOLATION
 from agent.policy.model import Exception_, Policy
 
-SCHEMA = "residency.analysis/1"
+SCHEMA = "residency.analysis/2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +25,18 @@ class CaptureInput:
     """One capture as read: its hash, and what could and could not be used."""
 
     path: str
+    """As opened; documents name the capture by `file`."""
     sha256: str
     size: int
     stats: CaptureStats = field(compare=False)
     error: str = ""
     """Set when the capture was damaged part-way: the analysis covers what came before."""
+    alias: str = ""
+    """The name a report knows this capture by, when it is read under another (a re-run)."""
+
+    @property
+    def file(self) -> str:
+        return self.alias or input_name(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +51,12 @@ class JournalInput:
     until_ns: int
     unwatched: list[tuple[int, int]]
     """Parts of [since, until) that no heartbeat covers: the agent was not running."""
+    alias: str = ""
+    """The name a report knows this journal by, when it is read under another (a re-run)."""
+
+    @property
+    def file(self) -> str:
+        return self.alias or input_name(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +65,20 @@ class RangeInput:
     version: str
     sha256: str
     created: str
+    size: int = 0
+    """Of the file as stored (uncompressed): a verifier looks for files of this size."""
 
 
 def document(
     tally: Tally, policy: Policy, captures: list[CaptureInput], ranges: list[RangeInput],
     allow_unverified: bool = False, journals: list[JournalInput] | None = None,
+    dating: Dating = NO_DATING,
 ) -> dict[str, Any]:  # fmt: skip
+    """`dating`: the traffic's start and the moment the range versions were chosen for, which
+    each version's distance is measured against."""
     inside = tally.in_scope
+    names = {c.path: c.file for c in captures} | {j.path: j.file for j in journals or []}
+    in_force = [_range(r, dating) for r in sorted(ranges, key=lambda r: r.slot)]
     return {
         "schema": SCHEMA,
         "tool": {"name": "residency", "version": __version__},
@@ -71,8 +93,8 @@ def document(
             "excluded": tally.totals[EXCLUDED].as_dict(),
             "out_of_scope": tally.totals[OUT].as_dict(),
         },
-        "violations": _destinations(tally, VIOLATION),
-        "unverified": _destinations(tally, UNVERIFIED),
+        "violations": _destinations(tally, VIOLATION, names),
+        "unverified": _destinations(tally, UNVERIFIED, names),
         "approvals": [_use(u) for u in tally.used(APPROVED)],
         "exemptions": [_use(u) for u in tally.used(EXEMPT)],
         "exceptions_not_in_force": [
@@ -92,12 +114,11 @@ def document(
         "inputs": {
             "captures": [_capture(c) for c in captures],
             "journals": [_journal(j) for j in journals or []],
-            "policy": {"path": policy.path, "sha256": policy.sha256, "name": policy.name},
-            "ranges": [
-                {"slot": r.slot, "version": r.version, "sha256": r.sha256, "created": r.created}
-                for r in sorted(ranges, key=lambda r: r.slot)
-            ],
+            "policy": {"file": policy.file, "sha256": policy.sha256, "name": policy.name},
+            "ranges": in_force,
+            "ranges_chosen": dating.as_dict(),
         },
+        "range_notices": notices(in_force, dating),
     }
 
 
@@ -115,13 +136,13 @@ def _share(part: Count, whole: Count) -> dict[str, float | None]:
     }
 
 
-def _destinations(tally: Tally, kind: str) -> list[dict[str, Any]]:
+def _destinations(tally: Tally, kind: str, names: dict[str, str]) -> list[dict[str, Any]]:
     found = [d for (k, _), d in tally.destinations.items() if k == kind]
     found.sort(key=lambda d: (-d.count.bytes, d.answer.address))
-    return [_destination(d) for d in found]
+    return [_destination(d, names) for d in found]
 
 
-def _destination(d: Destination) -> dict[str, Any]:
+def _destination(d: Destination, names: dict[str, str]) -> dict[str, Any]:
     a = d.answer
     return {
         "address": a.address, "class": a.klass, "provider": a.provider, "region": a.region,
@@ -133,8 +154,8 @@ def _destination(d: Destination) -> dict[str, Any]:
         "ports": [{"protocol": p, "port": port} for p, port in sorted(d.ports)],
         "notes": sorted(d.notes), "rules": sorted(d.rules), "processes": sorted(d.processes),
         "weak": d.weak,
-        "evidence": [{"input": k, "flow_serials": sorted(v)}
-                     for k, v in sorted(d.evidence.items())],
+        "evidence": sorted(({"input": names.get(k, k), "flow_serials": sorted(v)}
+                            for k, v in d.evidence.items()), key=lambda e: e["input"]),
     }  # fmt: skip
 
 
@@ -148,17 +169,34 @@ def _use(u: RuleUse) -> dict[str, Any]:
     return out
 
 
+def _range(r: RangeInput, dating: Dating) -> dict[str, Any]:
+    return {"slot": r.slot, "version": r.version, "sha256": r.sha256, "size": r.size,
+            "created": r.created, **distance(r.slot, r.created, dating)}  # fmt: skip
+
+
 def _capture(c: CaptureInput) -> dict[str, Any]:
     s = c.stats
-    return {"path": c.path, "sha256": c.sha256, "size": c.size, "records": s.records,
+    return {"file": c.file, "sha256": c.sha256, "size": c.size, "records": s.records,
             "decoded": s.decoded, "skipped": dict(sorted(s.skipped.items())), "drops": s.drops,
             "untrusted_names": dict(sorted(s.untrusted_names.items())),
-            "warnings": [str(w) for w in s.warnings], "error": c.error or None}  # fmt: skip
+            "warnings": capture_warnings(c), "error": capture_error(c)}  # fmt: skip
+
+
+def capture_warnings(c: CaptureInput) -> list[str]:
+    """The damage that did not stop the reading, each naming the capture by its file name."""
+    return [f"{c.file}: offset {w.offset}: {w.reason}" for w in c.stats.warnings]
+
+
+def capture_error(c: CaptureInput) -> str | None:
+    """The damage that stopped the reading, naming the capture by its file name."""
+    if not c.error:
+        return None
+    return c.file + c.error.removeprefix(c.path) if c.error.startswith(f"{c.path}: ") else c.error
 
 
 def _journal(j: JournalInput) -> dict[str, Any]:
     gaps = [{"from": seconds(a), "to": seconds(b)} for a, b in j.unwatched]
-    return {"path": j.path, "head": j.head, "rows": j.rows, "since": seconds(j.since_ns),
+    return {"file": j.file, "head": j.head, "rows": j.rows, "since": seconds(j.since_ns),
             "until": seconds(j.until_ns), "unwatched": gaps}  # fmt: skip
 
 

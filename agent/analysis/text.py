@@ -99,18 +99,33 @@ def _rules(doc: dict[str, Any]) -> list[str]:
 def _inputs(doc: dict[str, Any]) -> list[str]:
     i = doc["inputs"]
     p = i["policy"]
-    lines = ["", "Data used:", f"  policy   {p['path']} sha256:{p['sha256']}"]
+    lines = ["", "Data used:", f"  policy   {p['file']} sha256:{p['sha256']}"]
     for c in i["captures"]:
         skipped = sum(c["skipped"].values())
-        lines.append(f"  capture  {c['path']} sha256:{c['sha256']} ({c['records']:,} records, "
+        lines.append(f"  capture  {c['file']} sha256:{c['sha256']} ({c['records']:,} records, "
                      f"{skipped:,} not decodable)")  # fmt: skip
         if c["error"]:
             lines.append(f"    damaged: {c['error']}")
     if not i["ranges"]:
         lines.append("  ranges   none stored: only special-purpose classes could be answered")
     for r in i["ranges"]:
-        lines.append(f"  ranges   {r['slot']:<20} {r['version']} sha256:{r['sha256'][:16]}")
+        lines.append(f"  ranges   {r['slot']:<20} {r['version']} sha256:{r['sha256'][:16]} "
+                     f"{dated(r)}")  # fmt: skip
+    lines.extend(f"  NOTE: {n}" for n in doc["range_notices"])
     return lines
+
+
+def dated(r: dict[str, Any]) -> str:
+    """A range version's date against the traffic's, in a few words."""
+    if r["published"] is None:
+        return "(the file does not say when it was published)"
+    day = r["published"][:10]
+    if r["days_before_period"] is None and r["days_after_period"] is None:
+        return f"(published {day}; no traffic to measure it against)"
+    if r["later_than_traffic"]:
+        return f"(published {day}, {_n(r['days_after_period'], 'day')} AFTER the traffic began)"
+    stale = ", stale" if r["stale"] else ""
+    return f"(published {day}, {_n(r['days_before_period'], 'day')} before the traffic{stale})"
 
 
 def _n(count: int, noun: str) -> str:

@@ -14,8 +14,16 @@ import click
 from agent.analysis.document import document
 from agent.analysis.text import render
 from agent.analyze import Progress, analyze, analyze_journal
-from agent.cli.base import main, reports_errors
-from agent.cli.inputs import journal_window, ns, one_source, range_inputs, warn_stale
+from agent.cli.base import main, quiet, reports_errors
+from agent.cli.inputs import (
+    dating_of,
+    distinct_names,
+    journal_window,
+    ns,
+    one_source,
+    range_inputs,
+    warn_ranges,
+)
 from agent.errors import PolicyError
 from agent.files import open_input
 from agent.intel.store import Store, utcnow
@@ -30,7 +38,8 @@ from agent.policy.load import load_policy, parse_policy
 @click.option("--json", "as_json", is_flag=True, help="One JSON document (schema in docs/).")
 @click.option("--allow-unverified", is_flag=True,
               help="Exit 0 even when some in-scope traffic could not be placed.")  # fmt: skip
-@click.option("--as-of", type=click.DateTime(), help="Use the range versions current then.")
+@click.option("--as-of", type=click.DateTime(),
+              help="Use the range versions in force then, not when the traffic began.")  # fmt: skip
 @click.option("--idle-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
 @journal_window
@@ -45,16 +54,18 @@ def analyze_command(
     unverified traffic); 5: a capture is damaged (the analysis covers what came before the
     damage); 9: the journal fails verification."""
     one_source(captures, journal_path)
+    distinct_names((*captures, policy_path))
     policy = load_policy(policy_path)
-    store, chosen = range_inputs(as_of)
+    dating = dating_of(captures, journal_path, since, as_of)
+    store, chosen = range_inputs(dating)
     if journal_path:
         result = analyze_journal(journal_path, policy, store, chosen, ns(since), ns(until))
     else:
         with _progress(captures) as tick:
             result = analyze(captures, policy, store, chosen, tick, idle_timeout)
-    warn_stale(chosen, result.tally.last_ns, as_of)
     doc = document(result.tally, policy, result.captures, result.ranges, allow_unverified,
-                   result.journals)  # fmt: skip
+                   result.journals, dating)  # fmt: skip
+    warn_ranges(doc)
     if as_json:
         click.echo(json.dumps(doc, indent=1, sort_keys=True))
     else:
@@ -100,9 +111,11 @@ def policy_check(files: tuple[str, ...]) -> None:
         errors += len(problems)
         if parsed is None:
             continue
-        if known is None:
+        if known is None and not quiet():
             click.echo(f"{path}: warning: no range data stored: regions and sites not checked")
         for finding in check(parsed, known, utcnow().date()):
+            if quiet() and not finding.error:
+                continue
             kind = "error" if finding.error else "warning"
             click.echo(f"{path}:{finding.problem.line}:{finding.problem.col}: {kind}: "
                        f"{finding.problem.message}")  # fmt: skip

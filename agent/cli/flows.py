@@ -11,7 +11,7 @@ import click
 
 from agent.analyze import JOURNAL_BATCH
 from agent.capture import open_capture
-from agent.cli.base import main, reports_errors
+from agent.cli.base import main, reports_errors, warn
 from agent.cli.inputs import journal_window, ns, one_source
 from agent.journal import Journal
 from agent.model import Flow, FlowBatch, seconds
@@ -115,7 +115,7 @@ def _report(path: str, pipe: FlowPipeline, as_json: bool, full: bool) -> None:
         return
     s = pipe.stats
     for warning in s.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        warn(str(warning))
     if full and as_json:
         click.echo(json.dumps({"capture": path, "stats": s.as_dict()}), err=True)
     elif full:

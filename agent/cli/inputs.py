@@ -1,35 +1,61 @@
 """What `flows`, `analyze` and `report` read, set up in one place so the commands cannot drift
-(a report must rest on what `analyze` would have used): the range data and its warnings, and the
-journal window that can stand in for captures."""
+(a report must rest on what `analyze` would have used): the traffic's time, the range data in
+force then and its warnings, and the journal window that can stand in for captures."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
-from agent.intel.store import Store, Stored, stale, utcnow
+from agent import period
+from agent.analysis.dating import Dating
+from agent.cli.base import warn
+from agent.files import input_name
+from agent.intel.store import Store, Stored
 
 
-def range_inputs(as_of: datetime | None) -> tuple[Store, list[Stored]]:
-    """The store and, per slot, the range versions current at `as_of` (now when None); warns
-    when there are none, since every destination would then be unverified."""
+def dating_of(
+    captures: tuple[str, ...], journal_path: str | None, since: datetime | None,
+    as_of: datetime | None,
+) -> Dating:  # fmt: skip
+    """When the traffic began (read before it is judged) and what `--as-of` overrides."""
+    if journal_path:
+        return period.of_journal(journal_path, ns(since), ns(as_of))
+    return period.of_captures(captures, ns(since), ns(as_of))
+
+
+def range_inputs(dating: Dating) -> tuple[Store, list[Stored]]:
+    """The store and, per slot, the range version in force when the traffic began (or at
+    `--as-of`; with neither, the newest); warns when there are none, since every destination
+    would then be unverified."""
     store = Store()
-    chosen = store.current(_utc(as_of))
+    at = dating.chosen_for
+    chosen = store.in_force(at) if at else store.current()
     if not chosen:
-        click.echo(f"warning: no range data in {store.root}: every destination will be "
-                   "unverified; use `residency ranges import` or `update`", err=True)  # fmt: skip
+        warn(f"no range data in {store.root}: every destination will be unverified; use "
+             "`residency ranges import` or `update`")  # fmt: skip
     return store, chosen
 
 
-def warn_stale(chosen: list[Stored], last_ns: int | None, as_of: datetime | None) -> None:
-    """Warn of range versions too old for the traffic: judged at its last packet (a year-old
-    capture is judged by the data of its day), else at `as_of`, else now."""
-    when = datetime.fromtimestamp(last_ns / 1e9, UTC) if last_ns else _utc(as_of) or utcnow()
-    for warning in stale(chosen, when):
-        click.echo(f"warning: {warning}", err=True)
+def warn_ranges(doc: dict[str, Any]) -> None:
+    """The document's notices on range versions later than the traffic or stale for it: they
+    are in the document (and the report) too, not only here."""
+    for notice in doc["range_notices"]:
+        warn(notice)
+
+
+def distinct_names(paths: tuple[str, ...]) -> None:
+    """A report names its inputs by file name: two different files of one name are refused."""
+    seen: dict[str, str] = {}
+    for path in paths:
+        name, real = input_name(path), os.path.realpath(path)
+        if seen.setdefault(name, real) != real:
+            raise click.UsageError(f"two inputs are named {name} ({path} and another): a report "
+                                   "names its inputs by file name, so give one another name")
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,9 +81,4 @@ def one_source(captures: tuple[str, ...], journal_path: str | None) -> None:
 
 def ns(when: datetime | None) -> int | None:
     """A UTC wall time from the command line as ns since the epoch (None stays None)."""
-    return None if when is None else int(when.replace(tzinfo=UTC).timestamp() * 1e9)
-
-
-def _utc(when: datetime | None) -> datetime | None:
-    """A command-line time, given without a zone, as UTC."""
-    return when.replace(tzinfo=UTC) if when else None
+    return None if when is None else int(when.replace(tzinfo=UTC).timestamp()) * 1_000_000_000

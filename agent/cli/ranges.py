@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import click
 
-from agent.cli.base import main, reports_errors
+from agent.cli.base import main, reports_errors, warn
 from agent.errors import ResidencyError
 from agent.intel.fetch import OFFICIAL, download
 from agent.intel.lookup import lookup as lookup_addresses
@@ -50,8 +50,7 @@ def ranges_list(as_json: bool) -> None:
             mark = "*" if v.sha256 in current else " "
             click.echo(f"{mark} {v.slot:<22} {v.version:<34} {age:>5} days  sha256:{v.sha256[:16]}")
     if not store.versions():
-        click.echo(f"no ranges stored in {store.root}; use `residency ranges import` or `update`",
-                   err=True)  # fmt: skip
+        warn(f"no ranges stored in {store.root}; use `residency ranges import` or `update`")
 
 
 @main.command()
@@ -61,17 +60,18 @@ def ranges_list(as_json: bool) -> None:
 @reports_errors
 def lookup(addresses: tuple[str, ...], as_json: bool, as_of: datetime | None) -> None:
     """Who and where each ADDRESS is: special-purpose class, operator site, provider, region,
-    border group, services and country, with the source version that decided."""
+    border group, services and country, with the source version that decided. One warning,
+    at most, says which versions are older than 30 days (at --as-of, else now)."""
     store = Store()
     when = as_of.replace(tzinfo=UTC) if as_of else None
     chosen = store.current(when)
     if not chosen:
         then = f" as of {as_of.date()}" if as_of else ""
-        hint = "use `residency ranges import` or `update`"
-        click.echo(f"warning: no range data in {store.root}{then}: only special-purpose "
-                   f"classes can be answered; {hint}", err=True)  # fmt: skip
-    for warning in stale(chosen, when or utcnow()):
-        click.echo(f"warning: {warning}", err=True)
+        warn(f"no range data in {store.root}{then}: only special-purpose classes can be "
+             "answered; use `residency ranges import` or `update`")  # fmt: skip
+    old = stale(chosen, when or utcnow())
+    if old:
+        warn(old)
     answers = lookup_addresses(store.table(chosen), addresses)
     for a in answers:
         if as_json:

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from agent.analysis.dating import Dating
 from agent.analyze import Analysis, analyze
-from agent.cli.base import main, reports_errors
-from agent.cli.inputs import journal_window, ns, one_source, range_inputs, warn_stale
+from agent.cli.base import NOT_RERUN, main, reports_errors, warn
+from agent.cli.inputs import (
+    dating_of,
+    distinct_names,
+    journal_window,
+    ns,
+    one_source,
+    range_inputs,
+    warn_ranges,
+)
 from agent.errors import ReportError
 from agent.files import open_input
 from agent.intel.store import Store, utcnow
@@ -60,7 +70,8 @@ def report() -> None:
 @click.option("--sign", "key_path", metavar="KEY", help="Sign with this private key.")
 @click.option("--allow-unverified", is_flag=True,
               help="Call the traffic compliant even when some could not be placed.")  # fmt: skip
-@click.option("--as-of", type=click.DateTime(), help="Use the range versions current then.")
+@click.option("--as-of", type=click.DateTime(),
+              help="Use the range versions in force then, not when the traffic began.")  # fmt: skip
 @click.option("--idle-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
 @click.option("--dated", is_flag=True,
@@ -87,62 +98,70 @@ def make(
         raise ReportError("a PDF report needs Chromium (or $RESIDENCY_CHROMIUM); write .html")
     key = load_private(_read(key_path), key_path) if key_path else None
     if key_path and os.stat(key_path).st_mode & 0o077:
-        click.echo(f"warning: {key_path}: the private key is readable by others", err=True)
+        warn(f"{key_path}: the private key is readable by others")
+    distinct_names((*captures, policy_path))
     policy = load_policy(policy_path)
     window = (ns(since), ns(until)) if journal_path else None
-    result, watches = _analyse(captures, journal_path, window, policy, as_of, idle_timeout)
+    dating = dating_of(captures, journal_path, since, as_of)
+    result, watches = _analyse(captures, journal_path, window, policy, dating, idle_timeout)
     generated = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ") if dated else None
     options = Options(allow_unverified, idle_timeout, generated, window)
-    doc = build(result, policy, options, watches)
+    doc = build(result, policy, options, watches, dating)
+    warn_ranges(doc)
     printer = (lambda page: print_pdf(page, chromium)) if chromium else None
     _write(out, envelope.make(doc, kind, key, printer))
     signed = f", signed by key sha256:{key_id(key.public_key())[:16]}" if key else ""
     click.echo(f"{out}: {verdict_text(doc)[1]}{signed}")
     for j in doc["inputs"]["journals"]:
         away = float(doc["coverage"]["downtime"]["seconds"])
-        click.echo(f"{out}: journal {j['path']} read up to head {j['head']} ({j['rows']:,} rows); "
-                   f"agent not watching for {away:,.0f} s of the period")  # fmt: skip
+        click.echo(f"{out}: journal {journal_path} read up to head {j['head']} "
+                   f"({j['rows']:,} rows); agent not watching for {away:,.0f} s of the "
+                   "period")  # fmt: skip
     if result.damaged:
         raise result.damaged
 
 
 def _analyse(
     captures: tuple[str, ...], journal: str | None, window: tuple[int | None, int | None] | None,
-    policy: Policy, as_of: datetime | None, idle_timeout: float,
+    policy: Policy, dating: Dating, idle_timeout: float,
 ) -> tuple[Analysis, list[Watch]]:  # fmt: skip
-    """The analysis behind a report, from captures or a journal, with the same range data and
-    warnings as `analyze`."""
-    store, chosen = range_inputs(as_of)
+    """The analysis behind a report, from captures or a journal, with the same range data as
+    `analyze`: the versions in force when the traffic began."""
+    store, chosen = range_inputs(dating)
     if journal:
         since, until = window or (None, None)
-        result, watches = from_journal(journal, policy, store, chosen, since, until)
-    else:
-        result, watches = analyze(captures, policy, store, chosen, None, idle_timeout), []
-    warn_stale(chosen, result.tally.last_ns, as_of)
-    return result, watches
+        return from_journal(journal, policy, store, chosen, since, until)
+    return analyze(captures, policy, store, chosen, None, idle_timeout), []
 
 
 @report.command("verify")
 @click.argument("path", metavar="REPORT")
+@click.argument("more", nargs=-1, metavar="", type=click.Path())
 @click.option("--key", "key_path", required=True, metavar="KEY.pub",
               help="The public key the report should be signed with.")  # fmt: skip
-@click.option("--require-rerun", is_flag=True,
-              help="Fail unless the inputs are at hand and the re-run matches.")  # fmt: skip
+@click.option("--inputs", "roots", multiple=True, metavar="DIR...", type=click.Path(),
+              help="Folders to find the report's inputs in, by content (default: the "
+                   "report's folder and the current one).")  # fmt: skip
 @reports_errors
-def verify(path: str, key_path: str, require_rerun: bool) -> None:
-    """Check REPORT (JSON, HTML or PDF): its signature by KEY.pub, that no byte changed, and,
-    where the captures, policy and range versions it names are at hand with the same SHA-256,
-    that analysing them again gives the same report. Exit 0: verified; 10: it fails."""
+def verify(path: str, more: tuple[str, ...], key_path: str, roots: tuple[str, ...]) -> None:
+    """Check REPORT (JSON, HTML or PDF): its signature by KEY.pub, that no byte changed, and
+    that analysing its inputs again gives the same report. The inputs are found by their
+    SHA-256, whatever their names, in the --inputs folders (recursively; by default the
+    report's folder and the current one; range files also in the store; a journal by the head
+    the report recorded). Exit 0: verified and re-run; 10: it
+    fails (a changed byte, the wrong key, an input changed, a different re-run); 13: the
+    signature checked, the analysis not re-run (the inputs were not found)."""
+    if more and not roots:
+        raise click.UsageError(f"unexpected argument {more[0]!r}: folders go after --inputs")
     kind, env = envelope.read(_read(path), path)
     signer = check(env, load_public(_read(key_path), key_path))
     click.echo(f"{path}: {kind} report, signature good (ed25519, key sha256:{signer[:16]})")
-    outcome = rerun(env["report"], Store())
-    if outcome.done:
-        click.echo(f"{path}: re-run from the inputs gives the same report ({outcome.why})")
-    elif require_rerun:
-        raise ReportError(f"not re-run: {outcome.why}")
-    else:
-        click.echo(f"{path}: not re-run: {outcome.why}; the signature alone was checked")
+    here = [os.path.dirname(path) or ".", "."]
+    outcome = rerun(env["report"], Store(), [*roots, *more] or sorted(set(here), key=here.index))
+    if not outcome.done:
+        click.echo(f"{path}: signature checked, analysis not re-run: {outcome.why}")
+        sys.exit(NOT_RERUN)
+    click.echo(f"{path}: re-run from the inputs gives the same report ({outcome.why})")
 
 
 @main.group()

@@ -26,6 +26,9 @@ from agent.intel.records import RangeSet
 from agent.intel.table import FORMAT, RangeTable
 
 STALE_AFTER = timedelta(days=30)
+"""A provider or country version older than this, at the time it is used for, is stale."""
+UNDATED_KINDS = ("sites",)
+"""The operator's own sites file is not published on a schedule: it has no age limit."""
 
 
 def home() -> Path:
@@ -115,6 +118,10 @@ class Store:
                 best[v.slot] = v
         return sorted(best.values(), key=lambda v: v.slot)
 
+    def in_force(self, at: datetime) -> list[Stored]:
+        """Per slot, the version in force at `at` (`in_force`)."""
+        return in_force(self.versions(), at)
+
     def load_sets(self, chosen: Iterable[Stored]) -> list[RangeSet]:
         return [parse(v.kind, (self.objects / v.sha256).read_bytes(), v.name) for v in chosen]
 
@@ -134,16 +141,31 @@ def slot_of(rs: RangeSet) -> str:
     return f"{rs.kind}:{rs.slot}" if rs.slot else rs.kind
 
 
-def stale(chosen: Iterable[Stored], now: datetime, max_age: timedelta = STALE_AFTER) -> list[str]:
-    """Warnings for the provider and country versions older than `max_age` at `now` (for an
-    analysis: the time of the traffic, not of the run). The operator's own sites file is not
-    published on a schedule, so it has no age limit."""
-    return [
-        f"{v.slot} data is {(now - v.dated).days} days older than {now.date()} "
-        f"(version {v.version}); run `residency ranges update` or import a newer file"
-        for v in chosen
-        if now - v.dated > max_age and v.kind != "sites"
-    ]
+def in_force(versions: Iterable[Stored], at: datetime) -> list[Stored]:
+    """Per slot, the version in force at `at`: the newest dated on or before it; where every
+    version of a slot is dated after it, the oldest of them (later than `at`: whoever uses it
+    must say so)."""
+
+    def rank(v: Stored) -> tuple[bool, float, str]:  # the least is in force
+        t = v.dated.timestamp()
+        return (v.dated > at, t if v.dated > at else -t, v.sha256)
+
+    best: dict[str, Stored] = {}
+    for v in versions:
+        if v.slot not in best or rank(v) < rank(best[v.slot]):
+            best[v.slot] = v
+    return sorted(best.values(), key=lambda v: v.slot)
+
+
+def stale(chosen: Iterable[Stored], now: datetime, max_age: timedelta = STALE_AFTER) -> str:
+    """One warning naming every provider and country version older than `max_age` at `now`
+    ("" when none is): the operator's own sites file has no age limit."""
+    old = [f"{v.slot} {v.version} ({(now - v.dated).days} days)" for v in chosen
+           if now - v.dated > max_age and v.kind not in UNDATED_KINDS]  # fmt: skip
+    if not old:
+        return ""
+    return (f"range data older than {max_age.days} days at {now.date()}: {', '.join(old)}; "
+            "run `residency ranges update` or import newer files")  # fmt: skip
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 import yaml
 
 from agent.errors import PolicyError
-from agent.files import open_input
+from agent.files import input_name, open_input
 from agent.intel.cidr import Cidr, parse_address, parse_cidr
 from agent.policy.model import PROTOCOLS, PROVIDERS, Exception_, Match, Policy, Rule, Spot
 
@@ -59,11 +59,12 @@ class _Bad(Exception):
         self.problem = Problem(node.start_mark.line + 1, node.start_mark.column + 1, message)
 
 
-def load_policy(path: str) -> Policy:
-    """Read and parse a policy file; the first problem is raised as a PolicyError."""
+def load_policy(path: str, file: str | None = None) -> Policy:
+    """Read and parse a policy file; the first problem is raised as a PolicyError. `file`: the
+    name its rules are cited by (default: its own file name, `input_name`)."""
     with open_input(path) as f:
         data = f.read()
-    policy, problems = parse_policy(data, path)
+    policy, problems = parse_policy(data, path, file)
     if problems:
         first = problems[0]
         raise PolicyError(path, first.line, first.col, first.message)
@@ -71,8 +72,12 @@ def load_policy(path: str) -> Policy:
     return policy
 
 
-def parse_policy(data: bytes, path: str) -> tuple[Policy | None, list[Problem]]:
-    """-> (the policy, or None if it has errors; every problem found, in file order)."""
+def parse_policy(
+    data: bytes, path: str, file: str | None = None
+) -> tuple[Policy | None, list[Problem]]:
+    """-> (the policy, or None if it has errors; every problem found, in file order). Rules
+    are cited as `file:line`, by `file` (default: the file name of `path`), so that the same
+    policy gives the same citations however its path was typed."""
     try:
         text = data.decode("utf-8")
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -84,15 +89,15 @@ def parse_policy(data: bytes, path: str) -> tuple[Policy | None, list[Problem]]:
         return None, [Problem(line, col, f"invalid YAML: {err.problem or err.context}")]
     if not isinstance(root, yaml.MappingNode):
         return None, [Problem(1, 1, "a policy is a mapping with `version`, `scope` and `approve`")]
-    reader = _Reader(path)
+    reader = _Reader(path, file or input_name(path))
     policy = reader.policy(root, text, hashlib.sha256(data).hexdigest())
     problems = sorted(reader.problems)
     return (None if problems else policy), problems
 
 
 class _Reader:
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, path: str, file: str) -> None:
+        self.path, self.file = path, file
         self.problems: list[Problem] = []
         self.seen: dict[str, str] = {}
         """Rule names already read -> where."""
@@ -112,7 +117,8 @@ class _Reader:
         approve = self.rules(top.get("approve"), "approve", required=True)
         exceptions = self.rules(top.get("exceptions"), "exceptions")
         return Policy(self.path, sha256, text, name, version, include, exclude, approve,
-                      tuple(r for r in exceptions if isinstance(r, Exception_)))  # fmt: skip
+                      tuple(r for r in exceptions if isinstance(r, Exception_)),
+                      self.file)  # fmt: skip
 
     def keys(
         self, node: yaml.Node, allowed: tuple[str, ...] | set[str], required: tuple[str, ...] = ()
@@ -168,7 +174,7 @@ class _Reader:
             self.problems.append(_Bad(node, f"a rule in `{section}` must select something").problem)
         name = self.guard(lambda: _text(fields["name"]), "") if "name" in fields else ""
         name = name or f"{section}[{i}]"
-        where = f"{self.path}:{node.start_mark.line + 1}"
+        where = f"{self.file}:{node.start_mark.line + 1}"
         if name in self.seen:
             why = f"rule name {name!r} is already used at {self.seen[name]}"
             self.problems.append(_Bad(fields.get("name", node), why).problem)

@@ -89,6 +89,7 @@ class Exception_(Rule):
 @dataclass(frozen=True, slots=True)
 class Policy:
     path: str
+    """Where it was read from, as typed: for opening, never for documents (`file` is)."""
     sha256: str
     text: str
     """The policy as written, so a report can quote it whole."""
@@ -98,3 +99,5 @@ class Policy:
     exclude: tuple[Rule, ...]
     approve: tuple[Rule, ...]
     exceptions: tuple[Exception_, ...] = field(default=())
+    file: str = ""
+    """The name it is cited by in rule `where`s and documents: its file name."""

@@ -23,6 +23,7 @@ nav a { margin-right: 12px; color: #0b57d0; }
 .banner.empty { background: #666; }
 .banner .incomplete { display: block; font-size: 14px; font-weight: 600; }
 .share { font-size: 16px; }
+.notice { border-left: 4px solid var(--violation); padding: 4px 12px; margin: 8px 0; }
 .big { font-size: 30px; font-weight: 700; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left;

@@ -1,4 +1,4 @@
-"""An analysis and its inputs -> the report document, schema "residency.report/1"
+"""An analysis and its inputs -> the report document, schema "residency.report/2"
 (docs/report-schema.md): the analysis document regrouped for a reader, with the policy's text,
 the scope, the coverage and the method.
 
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from agent.analysis.dating import NO_DATING, Dating
 from agent.analysis.document import JournalInput, canonical, document
 from agent.analyze import Analysis
 from agent.intel.cidr import Cidr
@@ -24,7 +25,7 @@ from agent.report.coverage import Watch, coverage, vantage_points
 from agent.report.method import method
 from agent.report.times import utc
 
-SCHEMA = "residency.report/1"
+SCHEMA = "residency.report/2"
 DIMENSIONS = ("provider", "region", "country", "site")
 RULES = ("approvals", "exemptions", "exceptions_not_in_force", "exclusions")
 PROTOCOL_NAMES = {number: name for name, number in reversed(PROTOCOLS.items())}
@@ -44,16 +45,18 @@ class Options:
 
 
 def build(
-    analysis: Analysis, policy: Policy, options: Options, watches: Sequence[Watch] = ()
-) -> dict[str, Any]:
-    """The report; `watches` line up with `analysis.journals` (`report.journal.watched`)."""
+    analysis: Analysis, policy: Policy, options: Options, watches: Sequence[Watch] = (),
+    dating: Dating = NO_DATING,
+) -> dict[str, Any]:  # fmt: skip
+    """The report; `watches` line up with `analysis.journals` (`report.journal.watched`);
+    `dating` is when the traffic began, which the range versions were chosen for."""
     journals = analysis.journals
     doc = document(analysis.tally, policy, analysis.captures, analysis.ranges,
-                   options.allow_unverified, journals)  # fmt: skip
+                   options.allow_unverified, journals, dating)  # fmt: skip
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": doc["tool"],
-        "options": _options(options),
+        "options": _options(options, dating),
         "compliant": doc["compliant"],
         "complete": doc["complete"],
         "period": period(doc["period"]),
@@ -61,7 +64,7 @@ def build(
             "hosts": [_rule(r) for r in policy.include],
             "exclusions": [_rule(r) for r in policy.exclude],
             "vantage_points": vantage_points(
-                analysis.captures, [(j.path, w) for j, w in zip(journals, watches, strict=True)]
+                analysis.captures, [(j.file, w) for j, w in zip(journals, watches, strict=True)]
             ),
         },
         "headline": {
@@ -79,11 +82,13 @@ def build(
         "coverage": coverage(analysis.captures, doc["headline"], journals, watches),
         "inputs": {
             "policy": {**doc["inputs"]["policy"], "text": policy.text},
-            "captures": [{"path": c.path, "sha256": c.sha256, "size": c.size}
+            "captures": [{"file": c.file, "sha256": c.sha256, "size": c.size}
                          for c in analysis.captures],  # fmt: skip
             "journals": [_journal(j) for j in journals],
             "ranges": doc["inputs"]["ranges"],
+            "ranges_chosen": doc["inputs"]["ranges_chosen"],
         },
+        "range_notices": doc["range_notices"],
         "analysis": {"schema": doc["schema"], "sha256": hashlib.sha256(canonical(doc)).hexdigest()},
         "method": method(),
     }
@@ -97,8 +102,10 @@ def period(p: dict[str, str | None]) -> dict[str, str | None]:
     return {**p, "first_utc": utc(p["first"]), "last_utc": utc(p["last"])}
 
 
-def _options(o: Options) -> dict[str, Any]:
+def _options(o: Options, dating: Dating) -> dict[str, Any]:
     out: dict[str, Any] = {"allow_unverified": o.allow_unverified, "idle_timeout": o.idle_timeout}
+    if dating.as_of_ns is not None:
+        out["as_of"] = seconds(dating.as_of_ns)
     if o.window is not None:
         out["window"] = {k: None if v is None else seconds(v)
                          for k, v in zip(("since", "until"), o.window, strict=True)}  # fmt: skip
@@ -109,7 +116,7 @@ def _journal(j: JournalInput) -> dict[str, Any]:
     """A journal as an input: its verified head, its rows, and the period read (as analysed:
     the window asked for, an open end closed by the first or last flow)."""
     since, until = seconds(j.since_ns), seconds(j.until_ns)
-    return {"path": j.path, "head": j.head, "rows": j.rows, "since": since, "until": until,
+    return {"file": j.file, "head": j.head, "rows": j.rows, "since": since, "until": until,
             "since_utc": utc(since), "until_utc": utc(until)}  # fmt: skip
 
 

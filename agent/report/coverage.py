@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.analysis.document import CaptureInput, JournalInput
+from agent.analysis.document import CaptureInput, JournalInput, capture_error, capture_warnings
 from agent.model import seconds
 from agent.report.times import span
 
@@ -87,7 +87,7 @@ def coverage(
         "decoded": sum(c.stats.decoded for c in captures),
         "skipped": dict(sorted(skipped.items())),
         "snaplen_cut": sum(c.stats.snaplen_cut for c in captures),
-        "damaged": sorted(c.path for c in captures if c.error),
+        "damaged": sorted(c.file for c in captures if c.error),
         "drops": drops,
         "drops_note": note,
         "downtime": _downtime(journals) if journals else None,
@@ -103,11 +103,11 @@ def vantage_points(
     captures: list[CaptureInput], watches: Sequence[tuple[str, Watch]] = ()
 ) -> list[dict[str, Any]]:
     """Where the packets were seen, as far as the inputs say: each capture and its links; each
-    journal's hosts and interfaces, as the agent named them when it started."""
+    journal (by file name) with the hosts and interfaces the agent named when it started."""
     return [
-        *({"capture": c.path, "link_types": _links(c.stats.link_types)} for c in captures),
-        *({"journal": path, "hosts": list(w.hosts), "interfaces": list(w.interfaces)}
-          for path, w in watches),
+        *({"capture": c.file, "link_types": _links(c.stats.link_types)} for c in captures),
+        *({"journal": file, "hosts": list(w.hosts), "interfaces": list(w.interfaces)}
+          for file, w in watches),
     ]  # fmt: skip
 
 
@@ -130,7 +130,7 @@ def _downtime(journals: Sequence[JournalInput]) -> dict[str, Any]:
 
 def _journal(j: JournalInput, w: Watch) -> dict[str, Any]:
     return {
-        "path": j.path, **span(j.since_ns, j.until_ns), "heartbeats": w.heartbeats,
+        "file": j.file, **span(j.since_ns, j.until_ns), "heartbeats": w.heartbeats,
         "counters": w.counters, "counted": span(*w.counted) if w.counted else None,
         "unwatched": [span(a, b) for a, b in j.unwatched],
         "unattributed": {"flows": w.unattributed_flows, "bytes": w.unattributed_bytes},
@@ -140,11 +140,11 @@ def _journal(j: JournalInput, w: Watch) -> dict[str, Any]:
 def _capture(c: CaptureInput) -> dict[str, Any]:
     s = c.stats
     return {
-        "path": c.path, "records": s.records, "decoded": s.decoded,
+        "file": c.file, "records": s.records, "decoded": s.decoded,
         "skipped": dict(sorted(s.skipped.items())), "anomalies": dict(sorted(s.anomalies.items())),
         "snaplen_cut": s.snaplen_cut, "link_types": _links(s.link_types),
         "untrusted_names": dict(sorted(s.untrusted_names.items())),
-        "warnings": [str(w) for w in s.warnings], "error": c.error or None,
+        "warnings": capture_warnings(c), "error": capture_error(c),
     }  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-VERSION = 1
+VERSION = 2
 """Bumped when the method changes, not when its wording does."""
 
 TITLE = "How residency reaches its verdicts"
@@ -47,6 +47,19 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "address, the operator's sites decide first, then the provider ranges, then country "
         "data (the weakest); within a source, the most specific range decides. The answer is a "
         "provider, region, country and site, with the range and file version that said so.",
+        "Providers move addresses between regions, so the traffic is placed by the range files "
+        "of its own time, not of the day the report is made. The period's start is found "
+        "before anything is judged: the earliest packet over the captures, or for a journal "
+        "the start of the window asked for (else its first flow). For each source, the version "
+        "used is the newest one published on or before that start; if every stored version of "
+        "a source was published after it, the oldest of them is used, and the report says it "
+        "is later than the traffic. The report states each version's publication date and "
+        "how many whole days before the period's start (or after it) it was published, and "
+        "flags a provider or country version published more than 30 days before the start as "
+        "stale. An explicit `--as-of` date chooses the versions in force then instead; the "
+        "distances are still measured from the traffic. A file that does not say when it was "
+        "published (Azure's service tags, a sites file without a date) is ordered by when it "
+        "was imported, and no distance is stated for it.",
     ), ()),
     ("The policy and the verdicts", (
         "The policy, quoted in full in the report with its SHA-256, says which traffic is in "
@@ -101,9 +114,18 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "The report's JSON form is canonical (keys sorted, no spaces, UTF-8) and holds no "
         "clock time unless asked to, so the same inputs give the same bytes. A signed report "
         "carries an Ed25519 signature over those bytes. `residency report verify REPORT --key "
-        "KEY.pub` checks the signature and that not one byte has changed; where the captures, "
-        "the policy and the range files named in the report are at hand with the same SHA-256, "
-        "it runs the analysis again and checks that it gives the same report. For a journal, "
+        "KEY.pub` checks the signature and that not one byte has changed. The report names "
+        "each input by its file name and SHA-256, never by where it was on the machine that "
+        "made the report, so the same files give the same report wherever they are and however "
+        "their paths were typed. `--inputs DIR...` says where to look for them: the captures, "
+        "the policy and the range files are found by their SHA-256, whatever they are called "
+        "there (range files also in the verifier's store), and a journal as the file whose "
+        "hash chain still holds the head the report recorded. Verify then runs the analysis "
+        "again, under the names the report gives the inputs, and checks that it gives the "
+        "same report. A file that bears an input's name but not its content is that input "
+        "changed, and verification fails. If an input is not found, verify says \"signature "
+        "checked, analysis not re-run\", names what it did not find, and exits with its own "
+        "code (13), never as a success. For a journal, "
         "it first checks the whole hash chain and that the row the report names as its head "
         "still has the recorded hash, so a journal cut short or rewritten since fails; rows the "
         "agent appended later are not read. The HTML and PDF forms carry the same signed JSON "

@@ -8,7 +8,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from agent.analysis.text import dated
 from agent.report.markup import NONE, num, pairs, plural, table
+from agent.report.times import utc
 
 
 def bound(r: dict[str, Any]) -> str:
@@ -70,29 +72,50 @@ def scope(r: dict[str, Any]) -> str:
 def inputs(r: dict[str, Any]) -> str:
     i, tool = r["inputs"], r["tool"]
     pol = i["policy"]
-    ranges = [[escape(x["slot"]), escape(x["version"]), escape(x["created"]) or NONE,
-               _mono(x["sha256"])] for x in i["ranges"]]  # fmt: skip
+    ranges = [[escape(x["slot"]), escape(x["version"]), escape(x["published"] or "") or NONE,
+               escape(dated(x)), _mono(x["sha256"])] for x in i["ranges"]]  # fmt: skip
     if i["journals"]:
-        rows = [[_mono(x["path"]), _mono(x["head"]), num(x["rows"]),
+        rows = [[_mono(x["file"]), _mono(x["head"]), num(x["rows"]),
                  escape(f"{x['since_utc']} to {x['until_utc']}")] for x in i["journals"]]
-        read = "<h3>Journals</h3>" + table("journals", ["path", "verified head (seq:sha256)",
+        read = "<h3>Journals</h3>" + table("journals", ["file", "verified head (seq:sha256)",
                                                          "rows", "period read"], rows, {2})
     else:
-        rows = [[_mono(x["path"]), num(x["size"]), _mono(x["sha256"])] for x in i["captures"]]
-        read = "<h3>Captures</h3>" + table("captures", ["path", "bytes", "sha256"], rows, {1})
+        rows = [[_mono(x["file"]), num(x["size"]), _mono(x["sha256"])] for x in i["captures"]]
+        read = "<h3>Captures</h3>" + table("captures", ["file", "bytes", "sha256"], rows, {1})
     return "".join([
         '<section id="inputs"><h2>Inputs</h2>',
         f"<p><b>Tool:</b> {escape(tool['name'])} {escape(tool['version'])}.</p>", read,
-        "<h3>Range data</h3>" + (table("ranges", ["source", "version", "made", "sha256"], ranges)
-                                 if ranges else f"<p>{NONE}: no destination could be placed</p>"),
-        f"<h3>Policy {escape(pol['name'])}</h3><p><span class=\"mono\">{escape(pol['path'])}"
+        "<h3>Range data</h3>" + _chosen(i["ranges_chosen"])
+        + (table("ranges", ["source", "version", "published", "against the traffic", "sha256"],
+                 ranges) if ranges else f"<p>{NONE}: no destination could be placed</p>"),
+        f"<h3>Policy {escape(pol['name'])}</h3><p><span class=\"mono\">{escape(pol['file'])}"
         f"</span>, sha256 <span class=\"mono\">{escape(pol['sha256'])}</span></p>",
         f"<pre>{escape(pol['text'])}</pre></section>",
     ])  # fmt: skip
 
 
+def range_notice(r: dict[str, Any]) -> str:
+    """Under the headline, when range data is later than the traffic or stale for it."""
+    if not r["range_notices"]:
+        return ""
+    items = "".join(f"<li>{escape(n)}</li>" for n in r["range_notices"])
+    return (f'<div class="notice"><p><b>Range data not of the traffic\'s time:</b> the places '
+            f'below rest on these versions; see <a href="#inputs">Inputs</a>.</p><ul>{items}'
+            "</ul></div>")  # fmt: skip
+
+
+def _chosen(c: dict[str, Any]) -> str:
+    if c["chosen_by"] == "now":
+        return "<p>No traffic to date: the newest version of each source was used.</p>"
+    start = f"{utc(c['period_start'])} ({c['start_from']})" if c["period_start"] else "-"
+    why = ("the traffic's start" if c["chosen_by"] == "period start"
+           else f"--as-of {utc(c['chosen_for'])}")  # fmt: skip
+    return (f"<p>The versions in force at {escape(why)}: for each source, the newest published "
+            f"on or before it, else the oldest after it. The traffic began {escape(start)}.</p>")
+
+
 def _captures(c: dict[str, Any]) -> list[str]:
-    rows = [[_mono(x["path"]), num(x["records"]), num(x["decoded"]), pairs(x["skipped"]),
+    rows = [[_mono(x["file"]), num(x["records"]), num(x["decoded"]), pairs(x["skipped"]),
              pairs(x["anomalies"]), num(x["snaplen_cut"]), pairs(x["untrusted_names"]),
              escape("; ".join(filter(None, [x["error"] or "", *x["warnings"]]))) or NONE]
             for x in c["captures"]]  # fmt: skip
@@ -107,7 +130,7 @@ def _captures(c: dict[str, Any]) -> list[str]:
 
 
 def _journals(c: dict[str, Any]) -> list[str]:
-    rows = [[_mono(j["path"]), num(j["heartbeats"]), pairs(j["counters"]),
+    rows = [[_mono(j["file"]), num(j["heartbeats"]), pairs(j["counters"]),
              "<br>".join(escape(f"{_utc(g['from_utc'])} to {_utc(g['to_utc'])}")
                          for g in j["unwatched"]) or NONE,
              num(j["unattributed"]["flows"])] for j in c["journals"]]  # fmt: skip

@@ -1,24 +1,26 @@
-"""The second half of `report verify`: where a report's inputs are at hand (the captures and
-the policy at the paths it names, with the same SHA-256, or the journal it names still holding
-the head it recorded; and every range version in the store), analyse them again and compare
-the whole report. An edge: it opens files and the store.
+"""The second half of `report verify`: find the report's inputs by content in the folders given
+(`found.find`: captures, policy and range files by SHA-256, range files also in the store; a
+journal by the head it recorded), analyse them again under the names the report gave them, and
+compare the whole report. An edge: it opens files and stores.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from agent import __version__
-from agent.analyze import analyze, file_sha256
-from agent.errors import InputError, ReportError
-from agent.files import open_input
-from agent.intel.store import Store, Stored
+from agent import __version__, period
+from agent.analyze import Analysis, analyze
+from agent.errors import ReportError
+from agent.intel.store import Store, Stored, read_bytes, utcnow
 from agent.journal import Head
 from agent.policy.load import load_policy
 from agent.report.build import Options, build
-from agent.report.coverage import Watch
+from agent.report.found import Found, find
 from agent.report.journal import from_journal
 from agent.report.times import ns_of
 
@@ -27,67 +29,113 @@ from agent.report.times import ns_of
 class Rerun:
     done: bool
     why: str
-    """What was run again, or why it could not be."""
+    """What was run again, or which inputs were not found."""
 
 
-def rerun(report: dict[str, Any], store: Store) -> Rerun:
-    """Analyse the report's inputs again; ReportError if the result differs in any value."""
+def rerun(report: dict[str, Any], store: Store, roots: Sequence[str]) -> Rerun:
+    """Analyse the report's inputs, found in `roots` (and the store), again; ReportError if the
+    result differs in any value, or if a file bears an input's name but not its content."""
     try:
         i, o = report["inputs"], report["options"]
-        chosen, missing = at_hand(i, store)
-        paths = [c["path"] for c in i["captures"]]
-        journals = [(j["path"], Head.parse(j["head"])) for j in i.get("journals", [])]
+        captures = [(c["file"], c["sha256"]) for c in i["captures"]]
+        journals = [(j["file"], Head.parse(j["head"])) for j in i.get("journals", [])]
         window = _window(o.get("window"))
+        as_of = None if o.get("as_of") is None else ns_of(o["as_of"])
         options = Options(o["allow_unverified"], o["idle_timeout"], report.get("generated"),
                           window)  # fmt: skip
+        have = {v.sha256 for v in store.versions() if (store.objects / v.sha256).is_file()}
+        found = find(i, roots, have)
     except (KeyError, TypeError, AttributeError, ValueError) as err:
         raise ReportError(f"the report does not name its inputs and options: {err!r}") from err
-    if len(journals) > 1 or (journals and (paths or window is None)):
+    if len(journals) > 1 or (journals and (captures or window is None)):
         raise ReportError("the report names inputs that no `residency report` reads together")
+    _no_impostors(i, found)
+    missing = _missing(i, found, have)
     if missing:
-        return Rerun(False, missing)
-    policy = load_policy(i["policy"]["path"])
-    watches: list[Watch] = []
-    if journals:
-        [(path, head)] = journals
-        since, until = window or (None, None)
-        result, watches = from_journal(path, policy, store, chosen, since, until, head)
-        read = f"journal {path} up to seq {head.seq}"
-    else:
-        result = analyze(paths, policy, store, chosen, None, options.idle_timeout)
-        read = f"{len(paths)} capture{'s' * (len(paths) != 1)}"
-    diff = first_difference(report, build(result, policy, options, watches))
+        return Rerun(False, f"not found in {', '.join(roots)} or the store: {'; '.join(missing)}")
+    with _ranges(store, i["ranges"], found) as (ranges, chosen):
+        policy = load_policy(found.paths[i["policy"]["sha256"]], i["policy"]["file"])
+        since = window[0] if window else None
+        if journals:
+            [(file, head)] = journals
+            path = found.paths.get(str(head)) or found.impostors[str(head)]  # fails below
+            result, watches = from_journal(path, policy, ranges, chosen, since,
+                                           window[1] if window else None, head)  # fmt: skip
+            dating = period.of_journal(path, since, as_of, head)
+            read = f"journal {file} up to seq {head.seq}"
+        else:
+            paths = [found.paths[digest] for _, digest in captures]
+            dating = period.of_captures(paths, since, as_of)
+            result = analyze(paths, policy, ranges, chosen, None, options.idle_timeout)
+            watches = []
+            read = f"{len(paths)} capture{'s' * (len(paths) != 1)}"
+        again = build(_named(result, i), policy, options, watches, dating)
+    _compare(report, again)
+    return Rerun(True, f"{read}, policy {policy.name}, {len(chosen)} range versions")
+
+
+def _named(result: Analysis, inputs: dict[str, Any]) -> Analysis:
+    """The analysis with its inputs under the names the report gave them, wherever and
+    however they were found."""
+    captures = [replace(c, alias=named["file"])
+                for c, named in zip(result.captures, inputs["captures"], strict=True)]
+    journals = [replace(j, alias=named["file"])
+                for j, named in zip(result.journals, inputs.get("journals", []), strict=True)]
+    return replace(result, captures=captures, journals=journals)  # fmt: skip
+
+
+def _compare(report: dict[str, Any], again: dict[str, Any]) -> None:
+    diff = first_difference(report, again)
     if diff:
         made = report["tool"]["version"]
         other = "" if made == __version__ else f" (made by residency {made}, this is {__version__})"
         raise ReportError(f"the re-run gives a different report{other}: {diff}")
-    return Rerun(True, f"{read}, policy {policy.name}, {len(chosen)} range versions")
 
 
-def at_hand(inputs: dict[str, Any], store: Store) -> tuple[list[Stored], str]:
-    """(the stored range versions the report names, "") or ([], why the inputs are not all
-    at hand)."""
-    try:
-        for c in inputs["captures"]:
-            if file_sha256(c["path"])[0] != c["sha256"]:
-                return [], f"{c['path']} is not the capture the report names (sha256 differs)"
-        p = inputs["policy"]
-        with open_input(p["path"]) as f:
-            if hashlib.sha256(f.read()).hexdigest() != p["sha256"]:
-                return [], f"{p['path']} is not the policy the report names (sha256 differs)"
-        for j in inputs.get("journals", []):
-            with open_input(j["path"]):
-                pass
-    except InputError as err:
-        return [], str(err)
-    stored = {v.sha256: v for v in store.versions()}
-    chosen = []
-    for r in inputs["ranges"]:
-        v = stored.get(r["sha256"])
-        if v is None or not (store.objects / v.sha256).is_file():
-            return [], f"range version {r['slot']} {r['version']} is not in {store.root}"
-        chosen.append(v)
-    return sorted(chosen, key=lambda v: v.slot), ""
+def _no_impostors(inputs: dict[str, Any], found: Found) -> None:
+    """A file under an input's name with other content is that input, changed: a failure,
+    not a missing input. (A journal so named is read, and `from_journal` says how it changed.)"""
+    named = [("capture", c["file"], c["sha256"]) for c in inputs["captures"]]
+    named += [("policy", inputs["policy"]["file"], inputs["policy"]["sha256"])]
+    for kind, file, digest in named:
+        if digest in found.impostors:
+            raise ReportError(f"{found.impostors[digest]}: not the {kind} {file} the report "
+                              f"names (its sha256 is not {digest}): the input was changed")
+
+
+def _missing(inputs: dict[str, Any], found: Found, have: set[str]) -> list[str]:
+    gone = [f"capture {c['file']} (sha256 {c['sha256']})" for c in inputs["captures"]
+            if c["sha256"] not in found.paths]  # fmt: skip
+    p = inputs["policy"]
+    if p["sha256"] not in found.paths:
+        gone.append(f"policy {p['file']} (sha256 {p['sha256']})")
+    gone += [f"journal {j['file']} (head {j['head']})" for j in inputs.get("journals", [])
+             if j["head"] not in found.paths and j["head"] not in found.impostors]  # fmt: skip
+    gone += [f"range version {r['slot']} {r['version']} (sha256 {r['sha256']})"
+             for r in inputs["ranges"]
+             if r["sha256"] not in have and r["sha256"] not in found.paths]  # fmt: skip
+    return gone
+
+
+@contextmanager
+def _ranges(
+    store: Store, named: list[dict[str, Any]], found: Found
+) -> Iterator[tuple[Store, list[Stored]]]:
+    """The store and the versions the report names: the user's store when it holds them all,
+    else a scratch store of them (from the store and the files found), gone afterwards."""
+    stored = {v.sha256: v for v in store.versions() if (store.objects / v.sha256).is_file()}
+    if all(r["sha256"] in stored for r in named):
+        yield store, sorted((stored[r["sha256"]] for r in named), key=lambda v: v.slot)
+        return
+    with tempfile.TemporaryDirectory(prefix="residency-verify-") as tmp:
+        scratch = Store(Path(tmp))
+        chosen = []
+        for r in named:
+            digest = r["sha256"]
+            path = str(store.objects / digest) if digest in stored else found.paths[digest]
+            name = stored[digest].name if digest in stored else Path(path).name
+            chosen.append(scratch.add(read_bytes(path), name, utcnow())[0])
+        yield scratch, sorted(chosen, key=lambda v: v.slot)
 
 
 def _window(given: Any) -> tuple[int | None, int | None] | None:
@@ -124,3 +172,4 @@ def first_difference(a: Any, b: Any, path: str = "report") -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+

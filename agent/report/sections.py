@@ -54,7 +54,7 @@ def headline(r: dict[str, Any]) -> str:
         f"{plural(h['exempt']['flows'], 'flow')} under "
         f"{plural(len(r['rules']['exemptions']), 'exception')}.</p>",
         table("counts", ["", "flows", "%", "bytes", "%"], rows, sortable=False),
-        provenance.bound(r), "</section>",
+        provenance.bound(r), provenance.range_notice(r), "</section>",
     ])  # fmt: skip
 
 

@@ -72,7 +72,7 @@ def test_every_violation_points_at_its_flows_in_the_capture(demo: Demo) -> None:
         assert d["first"] <= d["last"] and d["flows"] >= 1
         assert (utc(d["first"]) or "").startswith("2026-03-02T14:00:")  # the demo's minutes
         for e in d["evidence"]:
-            assert e["input"] == str(DEMO)
+            assert e["input"] == DEMO.name
             for serial in e["flow_serials"]:
                 assert dst[serial] == d["address"]
                 seen[d["address"]] += 1
@@ -85,22 +85,22 @@ def test_inputs_are_named_by_their_hashes(demo: Demo) -> None:
     assert i["policy"]["text"] == policy_bytes.decode()
     assert i["policy"]["sha256"] == hashlib.sha256(policy_bytes).hexdigest()
     [capture] = i["captures"]
-    assert capture == {"path": str(DEMO), "size": DEMO.stat().st_size,
+    assert capture == {"file": DEMO.name, "size": DEMO.stat().st_size,
                        "sha256": hashlib.sha256(DEMO.read_bytes()).hexdigest()}  # fmt: skip
     assert i["ranges"]
     for r in i["ranges"]:
         stored = (demo.store.objects / r["sha256"]).read_bytes()
-        assert hashlib.sha256(stored).hexdigest() == r["sha256"]
+        assert hashlib.sha256(stored).hexdigest() == r["sha256"] and len(stored) == r["size"]
     assert demo.report["tool"]["name"] == "residency"
 
 
 def test_scope_and_vantage_points_come_from_the_policy_and_captures(demo: Demo) -> None:
     s = demo.report["scope"]
     assert [h["rule"] for h in s["hosts"]] == [r.name for r in demo.policy.include]
-    assert all(h["match"] and h["where"].startswith(str(POLICY)) for h in s["hosts"])
+    assert all(h["match"] and h["where"].startswith(f"{POLICY.name}:") for h in s["hosts"])
     assert [e["rule"] for e in s["exclusions"]] == [r.name for r in demo.policy.exclude]
     [point] = s["vantage_points"]
-    assert point["capture"] == str(DEMO)
+    assert point["capture"] == DEMO.name
     assert sum(t["records"] for t in point["link_types"]) == demo.report["coverage"]["records"]
 
 

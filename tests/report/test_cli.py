@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -55,8 +56,7 @@ def test_a_signed_report_verifies_and_reruns(demo: Demo, keys: Path, suffix: str
     out = keys.parent / f"report.{suffix}"
     code, said, _ = make(demo, out, "--sign", str(keys))
     assert code == 0 and said.startswith(f"{out}: NOT COMPLIANT") and "signed by key" in said
-    code, said, err = run(demo, "report", "verify", str(out), "--key", f"{keys}.pub",
-                          "--require-rerun")  # fmt: skip
+    code, said, err = run(demo, "report", "verify", str(out), "--key", f"{keys}.pub")
     assert code == 0, err
     assert f"{suffix} report, signature good" in said
     assert "re-run from the inputs gives the same report (1 capture" in said
@@ -110,20 +110,29 @@ def test_a_signed_report_that_the_inputs_contradict_exits_10(demo: Demo, keys: P
     assert "re-run gives a different report: report.headline.violation.bytes: the report " in err
 
 
-def test_inputs_not_at_hand_leave_the_signature_alone(demo: Demo, keys: Path) -> None:
+def test_inputs_changed_or_not_at_hand(demo: Demo, keys: Path) -> None:
+    """A file under the capture's name with other bytes is the input changed (10); no file
+    with its bytes at all leaves the signature checked and the analysis not re-run (13)."""
     capture = keys.parent / "demo.pcapng"
     shutil.copy(DEMO, capture)
     out = keys.parent / "report.html"
     code, _, _ = run(demo, "report", str(capture), "--policy", str(POLICY), "--out", str(out),
                      "--sign", str(keys))  # fmt: skip
     assert code == 0
+    look = ["--inputs", str(keys.parent), str(POLICY.parent)]
     capture.write_bytes(b"")
-    code, said, _ = run(demo, "report", "verify", str(out), "--key", f"{keys}.pub")
-    assert code == 0 and f"not re-run: {capture} is not the capture the report names" in said
+    code, said, err = run(demo, "report", "verify", str(out), "--key", f"{keys}.pub", *look)
+    assert code == 10 and "signature good" in said
+    digest = hashlib.sha256(DEMO.read_bytes()).hexdigest()
+    assert err == (f"error: {capture}: not the capture demo.pcapng the report names (its "
+                   f"sha256 is not {digest}): the input was changed\n")  # fmt: skip
     capture.unlink()
-    code, _, err = run(demo, "report", "verify", str(out), "--key", f"{keys}.pub",
-                       "--require-rerun")  # fmt: skip
-    assert code == 10 and f"not re-run: {capture}: no such file" in err
+    code, said, err = run(demo, "report", "verify", str(out), "--key", f"{keys}.pub", *look)
+    assert code == 13 and err == ""
+    assert said.splitlines()[-1] == (
+        f"{out}: signature checked, analysis not re-run: not found in {keys.parent}, "
+        f"{POLICY.parent} or the store: capture demo.pcapng (sha256 {digest})"
+    )
 
 
 def test_a_damaged_capture_still_gives_a_report(demo: Demo, tmp_path: Path) -> None:
@@ -134,7 +143,7 @@ def test_a_damaged_capture_still_gives_a_report(demo: Demo, tmp_path: Path) -> N
     code, _, err = run(demo, "report", str(capture), "--policy", str(POLICY), "--out", str(out))
     assert code == 5 and "error:" in err
     report = json.loads(out.read_bytes())["report"]
-    assert not report["complete"] and report["coverage"]["damaged"] == [str(capture)]
+    assert not report["complete"] and report["coverage"]["damaged"] == [capture.name]
 
 
 @pytest.mark.parametrize("args, code, message", [
