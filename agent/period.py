@@ -17,7 +17,8 @@ def of_captures(
 ) -> Dating:
     """The earliest first timestamp over `paths` (captures without records do not count), or
     `since_ns` where it is later (the flows before it are not judged)."""
-    starts = [t for t in map(first_timestamp, paths) if t is not None]
+    files = [p for p in paths if p != "-"]  # standard input is refused later, never read twice
+    starts = [t for t in map(first_timestamp, files) if t is not None]
     if since_ns is not None and (not starts or since_ns > min(starts)):
         return Dating(since_ns, SINCE, as_of_ns)
     return Dating(min(starts), FIRST_PACKET, as_of_ns) if starts else Dating(None, None, as_of_ns)

@@ -6,7 +6,10 @@ rewriting the provider's own version and date tokens and one prefix."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +169,14 @@ def test_lookup_warns_once_and_quiet_silences_it(home: Path) -> None:
     for args in (["--quiet", "lookup"], ["lookup", "-q"]):
         code, _, err = run(home, *args, "3.80.0.20", "--as-of", "2026-12-01")
         assert code == 0 and err == ""
+
+
+def test_standard_input_is_not_read_to_date_the_traffic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`analyze -` refuses standard input (its hash must be known): dating the traffic must not
+    consume it first, nor wait on a terminal."""
+    stdin = io.BufferedReader(io.BytesIO((PCAPS / JDK).read_bytes()))  # type: ignore[arg-type]
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=stdin))
+    assert of_captures(["-", str(PCAPS / IPV6)]).start_ns == 1751997566204450000
+    assert stdin.tell() == 0
