@@ -32,6 +32,33 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "it. The report names the journal's head (the last row's number and hash) and reads no "
         "row after it; the flows' times are the agent's capture times.",
     ), ()),
+    ("Flow records", (
+        "A report can also rest on flow records that other systems wrote: the clouds' flow "
+        "logs (AWS VPC and Transit Gateway, Oracle Cloud VCN, Google Cloud VPC, Azure VNet and "
+        "NSG), Zeek's conn.log, and NetFlow or IPFIX exports. Each file's kind is found from "
+        "its content, never its name. Each record keeps the format and the vantage point that "
+        "wrote it (the interface, VM, attachment or exporter, as the source names it), whether "
+        "the traffic was accepted or rejected, and its own line or byte offset as evidence. A "
+        "damaged record stops the reading of its file at that line, and the records before it "
+        "count.",
+        "Cloud logs and NetFlow write one record per direction per time window per interface. "
+        "At one vantage point, the records of one conversation (the same Community ID, so "
+        "either direction, and the same action) whose windows overlap or lie within 60 seconds "
+        "of each other are joined into one flow: the first record's direction is the forward "
+        "one, the other direction's counts are the reverse, and later windows add to them. "
+        "Zeek's records are whole conversations already. The same connection logged at two "
+        "vantage points (two interfaces, two VMs, a router's ingress and egress) has the same "
+        "Community ID and overlapping times: it is counted once, for the vantage point read "
+        "first, and the coverage says how many records were merged so. Rejected traffic is "
+        "kept apart from accepted traffic: it was tried, but did not cross.",
+        "Which side is local is decided as for packets, from the policy's local networks. "
+        "Counts are exact where the source counted every packet (AWS, Oracle, Azure, Zeek, "
+        "unsampled NetFlow) and estimated where it sampled (Google Cloud always; NetFlow or "
+        "IPFIX with a sampling rate, scaled up by it); the report says when any part of it "
+        "rests on estimated counts. Seconds an interface says it did not log (AWS NODATA and "
+        "SKIPDATA) are coverage gaps, never zero traffic. Bytes are the sources' own: IP "
+        "bytes for Zeek (orig_ip_bytes, resp_ip_bytes), AWS, Oracle and NetFlow.",
+    ), ()),
     ("Names", (
         "For each flow residency records the names it was seen under: the DNS answer that gave "
         "the destination's address before the flow began, the server name in TLS and QUIC "
