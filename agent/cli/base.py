@@ -1,7 +1,8 @@
 """The command line: the one place where errors become exit codes.
 
-Exit codes: 0 done (for `analyze`: compliant); 1 `analyze` found violations or unverified
-traffic; 2 usage (or an argument that is not an address); 3 an input cannot be opened; 4 not a
+Exit codes: 0 done (for `analyze`: compliant; `crosscheck`: the sources agree); 1 `analyze`
+found violations or unverified traffic, `crosscheck` flows or bytes one source has and the other
+has not; 2 usage (or an argument that is not an address); 3 an input cannot be opened; 4 not a
 capture; 5 a capture is damaged part-way (what came before the damage is still used); 6 a range,
 country or sites file cannot be used; 7 a download failed; 8 a policy file is wrong; 9 the
 journal cannot be used; 10 a report cannot be read or fails verification; 11 a wrong daemon

@@ -1,0 +1,63 @@
+"""Opening a flow record file: the edge that reads bytes (gzip, xz and zstd seen through, as
+for captures), finds the kind by content and hands the bytes to the sans-IO parsers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO, cast
+
+from agent.capture.compressed import DAMAGE, decompressed
+from agent.errors import CorruptRecords, InputError
+from agent.files import open_input
+from agent.records.detect import HEAD, detect_records
+from agent.records.model import Item
+from agent.records.parse import parse_records
+
+
+@dataclass(slots=True)
+class RecordFile:
+    """What one file held: every item read, and the damage that stopped the reading (the items
+    before it stand)."""
+
+    path: str
+    kind: str
+    size: int
+    """Bytes read, uncompressed."""
+    items: list[Item] = field(default_factory=list)
+    error: CorruptRecords | None = None
+
+
+def record_kind(path: str) -> str | None:
+    """The flow record kind of a file, None when it is not one (a capture, say)."""
+    if path == "-":
+        return None
+    try:
+        return detect_records(_read(path, HEAD))
+    except (CorruptRecords, InputError):
+        return None
+
+
+def read_record_file(path: str, fields: Sequence[str] | None = None) -> RecordFile:
+    data = _read(path)
+    kind = detect_records(data)
+    if kind is None:
+        raise CorruptRecords(path, "offset 0", "not a flow record file residency reads")
+    out = RecordFile(path, kind, len(data))
+    try:
+        out.items.extend(parse_records(data, kind, path, fields))
+    except CorruptRecords as err:
+        out.error = err
+    return out
+
+
+def _read(path: str, limit: int = -1) -> bytes:
+    with open_input(path) as raw:
+        stream, compression = decompressed(cast(BinaryIO, raw), raw.peek(6)[:6])
+        try:
+            return stream.read(limit)
+        except DAMAGE as err:
+            if not compression:
+                raise InputError(f"{path}: read failed: {err}") from err
+            reason = f"{compression} stream is damaged: {err}"
+            raise CorruptRecords(path, "offset 0", reason) from err
