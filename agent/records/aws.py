@@ -101,12 +101,13 @@ def parse_record(
         )  # fmt: skip
     row = {n: t for n, t in zip(names, tokens, strict=True) if t != "-"}
     try:
-        return _items(row, where, vantage)
+        return items(row, where, vantage)
     except ValueError as err:
         raise CorruptRecords(path, str(where), str(err)) from err
 
 
-def _items(row: dict[str, str], where: Where, vantage: str) -> list[Item]:
+def items(row: dict[str, str], where: Where, vantage: str) -> list[Item]:
+    """A record given as {field name: text}, "-" already left out: a flow record, a gap, or both."""
     source = "aws-tgw" if any(n.startswith("tgw-") for n in row) else "aws-vpc"
     named = next((n for n in VANTAGE if n in row), "")
     seen = row[named] if named else vantage

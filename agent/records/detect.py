@@ -13,6 +13,7 @@ from agent.records import aws
 NAMES = {
     "aws-text": "an AWS VPC or Transit Gateway flow log (text)",
     "aws-cloudwatch": "AWS flow log records in CloudWatch Logs or Firehose JSON",
+    "aws-parquet": "an AWS VPC or Transit Gateway flow log (Parquet)",
     "oci-vcn": "an Oracle Cloud VCN flow log (Logging JSON)",
     "gcp-vpc": "a Google Cloud VPC flow log (Cloud Logging JSON)",
     "azure-vnet": "an Azure VNet flow log",
@@ -33,6 +34,8 @@ HEAD = 1 << 16
 
 def detect_records(data: bytes) -> str | None:
     """The kind of a flow record file, or None when it is none residency reads."""
+    if data.startswith(b"PAR1"):
+        return "aws-parquet"  # of the sources here, only AWS delivers Parquet
     head = data[:HEAD].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] in (b"{", b"["):
         return next((kind for kind, marks in _JSON_MARKS if any(m in head for m in marks)), None)

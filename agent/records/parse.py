@@ -12,6 +12,7 @@ from agent.records.cloudwatch import parse_cloudwatch
 from agent.records.gcp import parse_gcp
 from agent.records.model import Item
 from agent.records.oci import parse_oci
+from agent.records.parquet import parse_aws_parquet
 from agent.records.zeek import parse_zeek_json, parse_zeek_tsv
 
 
@@ -24,6 +25,8 @@ def parse_records(
         if kind == "aws-text":
             return parse_aws_lines(lines, path, fields)
         return (parse_zeek_tsv if kind == "zeek-tsv" else parse_zeek_json)(lines, path)
+    if kind == "aws-parquet":
+        return parse_aws_parquet(data, path)
     if kind == "aws-cloudwatch":
         return parse_cloudwatch(data, path, fields)
     return JSON_PARSERS[kind](data, path)
