@@ -18,6 +18,7 @@ import hashlib
 import struct
 from functools import lru_cache
 from ipaddress import ip_address
+from socket import AF_INET, AF_INET6, inet_pton
 
 PORTED = frozenset({6, 17, 132})
 """TCP, UDP and SCTP: the protocols whose ports enter the hash."""
@@ -35,7 +36,10 @@ information, home agent discovery)."""
 
 @lru_cache(maxsize=65536)
 def _packed(address: str) -> bytes:
-    return ip_address(address).packed
+    try:
+        return inet_pton(AF_INET6 if ":" in address else AF_INET, address)
+    except OSError:  # a scoped IPv6 address (fe80::1%eth0), say
+        return ip_address(address).packed
 
 
 def community_id(

@@ -12,6 +12,8 @@ address pair (as TGW SKIPDATA records do) also stands for the traffic it counts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 from agent.errors import CorruptRecords
 from agent.records.model import Action, CoverageGap, FlowRecord, Gap, Item, Where
@@ -73,77 +75,112 @@ def parse_aws_lines(
     """Records and gaps of a text flow log, in file order. `fields` is a declared format (a
     header line in the file overrides it from that line on); `vantage` names the interface
     where the format has no field for it (a CloudWatch log stream)."""
-    names = list(fields or V2_FIELDS)
+    form = Format.of(fields or V2_FIELDS)
     offset = 0
     for number, raw in enumerate(lines, 1):
         where, offset = Where(line=number, offset=offset), offset + len(raw)
         tokens = raw.decode("utf-8", "replace").split()
         if not tokens:
             continue
-        if is_header(tokens):
+        if tokens[0] in FIELDS:
             try:
-                names = parse_format(" ".join(tokens), f"line {number}")
+                form = Format.of(parse_format(" ".join(tokens), f"line {number}"))
             except ValueError as err:
                 raise CorruptRecords(path, f"line {number}", str(err).split(": ", 1)[1]) from err
             continue
-        yield from parse_record(names, tokens, path, where, vantage)
+        yield from form.record(tokens, path, where, vantage)
 
 
 def parse_record(
     names: Sequence[str], tokens: Sequence[str], path: str, where: Where, vantage: str = ""
 ) -> list[Item]:
     """One record's values under its format's names: a flow record, a gap, or both."""
-    if len(tokens) != len(names):
-        few = "few" if len(tokens) < len(names) else "many"
-        raise CorruptRecords(
-            path, str(where), f"too {few} values: {len(tokens)} for the format's {len(names)} "
-            f"fields ({' '.join(names[:3])} ...)",
-        )  # fmt: skip
-    row = {n: t for n, t in zip(names, tokens, strict=True) if t != "-"}
-    try:
-        return items(row, where, vantage)
-    except ValueError as err:
-        raise CorruptRecords(path, str(where), str(err)) from err
+    return Format.of(names).record(tokens, path, where, vantage)
 
 
-def items(row: dict[str, str], where: Where, vantage: str) -> list[Item]:
-    """A record given as {field name: text}, "-" already left out: a flow record, a gap, or both."""
-    source = "aws-tgw" if any(n.startswith("tgw-") for n in row) else "aws-vpc"
-    named = next((n for n in VANTAGE if n in row), "")
-    seen = row[named] if named else vantage
-    start, end = _int(row, "start") * NS, _int(row, "end") * NS
-    status = _GAPS.get(row.get("log-status", ""))
-    gaps: list[Item] = [] if status is None else [
-        CoverageGap(source=source, vantage=seen, start_ns=start, end_ns=end, gap=status,
-                    where=where)]  # fmt: skip
-    if "srcaddr" not in row or "dstaddr" not in row:
-        if not gaps:
-            raise ValueError("no srcaddr and dstaddr, and log-status is not NODATA or SKIPDATA")
-        return gaps
-    sub = f"{row['sublocation-type']}:{row.get('sublocation-id', '')}" if (
-        "sublocation-type" in row) else ""  # fmt: skip
-    src, dst = row["srcaddr"], row["dstaddr"]
-    return [FlowRecord(
-        source=source, vantage=seen, proto=_int(row, "protocol"),
-        src=src, sport=_int(row, "srcport"), dst=dst, dport=_int(row, "dstport"),
-        first_ns=start, last_ns=end, packets=_int(row, "packets"), bytes=_int(row, "bytes"),
-        tcp_flags=_int(row, "tcp-flags") & 0xFF, action=_ACTIONS.get(row.get("action", ""),
-        Action.UNKNOWN), pkt_src=_differs(row, "pkt-srcaddr", src),
-        pkt_dst=_differs(row, "pkt-dstaddr", dst), sublocation=sub,
-        direction=row.get("flow-direction", ""), where=where,
-        fields=tuple((n, v) for n, v in row.items() if n not in USED and n != named),
-    ), *gaps]  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class Format:
+    """A format's field names, with the position of each field a record is built from
+    (-1: not in this format), worked out once per header rather than once per record."""
+
+    names: tuple[str, ...]
+    source: str
+    at: dict[str, int]
+    vantage: tuple[int, ...]
+    """Positions of the fields that can name the vantage point, most specific first."""
+    kept: tuple[int, ...]
+
+    @classmethod
+    def of(cls, names: Sequence[str]) -> Format:
+        return _format(tuple(names))
+
+    def record(self, tokens: Sequence[str], path: str, where: Where, vantage: str) -> list[Item]:
+        if len(tokens) != len(self.names):
+            few = "few" if len(tokens) < len(self.names) else "many"
+            raise CorruptRecords(
+                path, str(where), f"too {few} values: {len(tokens)} for the format's "
+                f"{len(self.names)} fields ({' '.join(self.names[:3])} ...)",
+            )  # fmt: skip
+        try:
+            return self.items(tokens, where, vantage)
+        except ValueError as err:
+            raise CorruptRecords(path, str(where), str(err)) from err
+
+    def items(self, t: Sequence[str], where: Where, vantage: str) -> list[Item]:
+        """A record's values ("-" for none) in this format's order: a flow record, a gap, or
+        both."""
+        at = self.at
+        named, seen = -1, vantage
+        for i in self.vantage:
+            if t[i] != "-":
+                named, seen = i, t[i]
+                break
+        start, end = self._int(t, "start") * NS, self._int(t, "end") * NS
+        status = _GAPS.get(t[at["log-status"]]) if "log-status" in at else None
+        gaps: list[Item] = [] if status is None else [
+            CoverageGap(source=self.source, vantage=seen, start_ns=start, end_ns=end,
+                        gap=status, where=where)]  # fmt: skip
+        src, dst = self._text(t, "srcaddr"), self._text(t, "dstaddr")
+        if not (src and dst):
+            if not gaps:
+                raise ValueError("no srcaddr and dstaddr, and log-status is not NODATA or "
+                                 "SKIPDATA")  # fmt: skip
+            return gaps
+        kind = self._text(t, "sublocation-type")
+        return [FlowRecord(
+            source=self.source, vantage=seen, proto=self._int(t, "protocol"),
+            src=src, sport=self._int(t, "srcport"), dst=dst, dport=self._int(t, "dstport"),
+            first_ns=start, last_ns=end, packets=self._int(t, "packets"),
+            bytes=self._int(t, "bytes"), tcp_flags=self._int(t, "tcp-flags") & 0xFF,
+            action=_ACTIONS.get(self._text(t, "action"), Action.UNKNOWN),
+            pkt_src=_other(self._text(t, "pkt-srcaddr"), src),
+            pkt_dst=_other(self._text(t, "pkt-dstaddr"), dst),
+            sublocation=f"{kind}:{self._text(t, 'sublocation-id')}" if kind else "",
+            direction=self._text(t, "flow-direction"), where=where,
+            fields=tuple((self.names[i], t[i]) for i in self.kept if t[i] != "-" and i != named),
+        ), *gaps]  # fmt: skip
+
+    def _text(self, t: Sequence[str], name: str) -> str:
+        i = self.at.get(name, -1)
+        return "" if i < 0 or t[i] == "-" else t[i]
+
+    def _int(self, t: Sequence[str], name: str) -> int:
+        i = self.at.get(name, -1)
+        if i < 0 or t[i] == "-":
+            return 0
+        if not t[i].isdigit():
+            raise ValueError(f"{name} is {t[i]!r}, not a whole number")
+        return int(t[i])
 
 
-def _int(row: dict[str, str], name: str) -> int:
-    text = row.get(name)
-    if text is None:
-        return 0
-    if not text.isdigit():
-        raise ValueError(f"{name} is {text!r}, not a whole number")
-    return int(text)
+@lru_cache(maxsize=64)
+def _format(names: tuple[str, ...]) -> Format:
+    at = {n: i for i, n in enumerate(names)}
+    source = "aws-tgw" if any(n.startswith("tgw-") for n in names) else "aws-vpc"
+    vantage = tuple(at[n] for n in VANTAGE if n in at)
+    kept = tuple(i for i, n in enumerate(names) if n not in USED)
+    return Format(names, source, at, vantage, kept)
 
 
-def _differs(row: dict[str, str], name: str, same: str) -> str:
-    value = row.get(name, "")
+def _other(value: str, same: str) -> str:
     return "" if value == same else value

@@ -78,15 +78,16 @@ class Joined:
 
 def join_records(items: Iterable[Item]) -> Joined:
     out = Joined()
-    open_: dict[tuple[str, str, bool], _Conversation] = {}
+    open_: dict[tuple[object, ...], _Conversation] = {}
     done: list[_Conversation] = []
     for item in items:
         if isinstance(item, CoverageGap):
             out.gaps[(item.source, item.vantage, item.gap.value)] += round(item.seconds)
             continue
         out.records += 1
-        cid = community_id(item.proto, item.src, item.sport, item.dst, item.dport)
-        key = (item.vantage, cid, item.action is Action.REJECT)
+        a, b = (item.src, item.sport), (item.dst, item.dport)
+        key = (item.vantage, item.proto, *(a + b if a <= b else b + a),
+               item.action is Action.REJECT)  # fmt: skip
         conv = open_.get(key)
         if conv and item.source not in WHOLE and item.first_ns <= conv.last_ns + SLACK_NS:
             _add(conv, item)
@@ -94,6 +95,7 @@ def join_records(items: Iterable[Item]) -> Joined:
             continue
         if conv:
             done.append(conv)
+        cid = community_id(item.proto, item.src, item.sport, item.dst, item.dport)
         open_[key] = _Conversation(item, cid, item.first_ns, item.last_ns, _counts(item),
                                    estimated=item.counts is Counts.ESTIMATED)  # fmt: skip
     done.extend(open_.values())

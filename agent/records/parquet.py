@@ -34,13 +34,12 @@ def parse_aws_parquet(data: bytes, path: str = "<data>") -> Iterator[Item]:
     if unknown:
         raise CorruptRecords(path, "offset 0", f"unknown column {unknown[0]!r} (not an AWS "
                              "v2-v8 flow log field)")  # fmt: skip
-    row = 0
+    form, row = aws.Format.of(names), 0
     for batch in table.to_batches():
-        columns = [c.to_pylist() for c in batch.columns]
+        columns = [["-" if v is None else str(v) for v in c.to_pylist()] for c in batch.columns]
         for values in zip(*columns, strict=True):
-            record = {n: str(v) for n, v in zip(names, values, strict=True) if v is not None}
             try:
-                yield from aws.items(record, Where(item=row), "")
+                yield from form.items(values, Where(item=row), "")
             except ValueError as err:
                 raise CorruptRecords(path, f"row {row}", str(err)) from err
             row += 1

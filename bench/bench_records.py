@@ -1,0 +1,167 @@
+"""Benchmark flow records judged per second: AWS VPC flow logs as text and as Parquet, each
+beside a plain Python reader of the same file in the same run (medians of --repeat runs).
+
+"Judged" is the whole offline chain for record files: read and parse the file, join the
+records into flows (both directions, Community ID), and judge every flow with the shipped
+policy against the real provider range files in ../shared/ranges. The plain readers only split
+and convert the same fields: the floor any Python reader pays. Files are generated (seeded) into
+bench/out/ (gitignored): a v2 default-format log of --records records, half of them the reverse
+direction of the other half, destinations drawn from the providers' own prefixes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_lookup import load_files  # noqa: E402
+
+from agent.intel.detect import detect_kind  # noqa: E402
+from agent.intel.parse import parse  # noqa: E402
+from agent.intel.table import RangeTable  # noqa: E402
+from agent.policy.judge import Judge  # noqa: E402
+from agent.policy.load import load_policy  # noqa: E402
+from agent.records.join import join_records  # noqa: E402
+from agent.records.source import read_record_file  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+HEADER = (
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
+    "start end action log-status"
+)
+
+
+def generate(n: int, table_prefixes: list[str], path: Path) -> None:
+    rng = random.Random(14)
+    nets = [ipaddress.ip_network(p) for p in table_prefixes if ":" not in p]
+    lines = [HEADER]
+    t = 1_700_000_000
+    for i in range(n // 2):
+        net = rng.choice(nets)
+        dst = str(net[rng.randrange(min(net.num_addresses, 1 << 20))])
+        src, sport, dport = f"10.0.{i % 250}.{i // 250 % 250 + 1}", 1024 + i % 60000, 443
+        start = t + i // 1000
+        pk, by = rng.randrange(1, 50), rng.randrange(40, 60000)
+        lines.append(f"2 123456789010 eni-0a1b2c3d {src} {dst} {sport} {dport} 6 {pk} {by} "
+                     f"{start} {start + 60} ACCEPT OK")  # fmt: skip
+        lines.append(f"2 123456789010 eni-0a1b2c3d {dst} {src} {dport} {sport} 6 {pk} {by * 3} "
+                     f"{start} {start + 60} ACCEPT OK")  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+
+
+def to_parquet(text: Path, path: Path) -> bool:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return False
+    rows = [line.split() for line in text.read_text().splitlines()[1:]]
+    names = HEADER.split()
+    longs = {"packets", "bytes", "start", "end"}
+    ints = {"version", "srcport", "dstport", "protocol"}
+    cols = {}
+    for i, name in enumerate(names):
+        kind = pa.int64() if name in longs else pa.int32() if name in ints else pa.string()
+        values = [r[i] for r in rows]
+        cols[name.replace("-", "_")] = pa.array(
+            [int(v) for v in values] if kind != pa.string() else values, type=kind
+        )
+    pq.write_table(pa.table(cols), path)
+    return True
+
+
+def plain_text(path: Path) -> int:
+    total = 0
+    with open(path) as f:
+        next(f)
+        for line in f:
+            v = line.split()
+            total += int(v[8]) + int(v[9]) + int(v[5]) + int(v[6]) + int(v[10]) + int(v[11])
+    return total
+
+
+def plain_parquet(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    total = 0
+    cols = [table.column(c).to_pylist() for c in ("packets", "bytes", "srcport", "dstport")]
+    for values in zip(*cols, strict=True):
+        total += sum(values)
+    return total
+
+
+def residency(path: Path, judge_with: Callable[[], Judge]) -> int:
+    joined = join_records(read_record_file(str(path)).items)
+    judge = judge_with()
+    return len(judge.judge(joined.flows))
+
+
+def median(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    sets = [parse(detect_kind(data, name), data, name) for name, data in load_files()]
+    table = RangeTable.compile(sets)
+    prefixes = _prefixes(sets)
+    policy = load_policy(str(ROOT / "rules" / "policy.yaml"))
+    OUT.mkdir(exist_ok=True)
+    text = OUT / f"aws-{args.records}.log"
+    generate(args.records, prefixes, text)
+    parquet = OUT / f"aws-{args.records}.parquet"
+    have_parquet = to_parquet(text, parquet)
+    rows = [
+        ("residency, AWS text (parse, join, judge)", median(
+            lambda: residency(text, lambda: Judge(policy, table)), args.repeat)),
+        ("plain Python reader, AWS text (split, int)", median(
+            lambda: plain_text(text), args.repeat)),
+    ]  # fmt: skip
+    if have_parquet:
+        rows += [
+            ("residency, AWS Parquet (parse, join, judge)", median(
+                lambda: residency(parquet, lambda: Judge(policy, table)), args.repeat)),
+            ("plain pyarrow reader, AWS Parquet (to_pylist)", median(
+                lambda: plain_parquet(parquet), args.repeat)),
+        ]  # fmt: skip
+    else:
+        print("Parquet: pyarrow is not installed; skipped")
+    print(f"{args.records:,} records, median of {args.repeat} runs, one core")
+    for name, seconds in rows:
+        print(f"  {name:<48} {seconds:7.3f} s  {args.records / seconds:>12,.0f} records/s")
+
+
+def _prefixes(sets: list[object]) -> list[str]:
+    out = []
+    for s in sets:
+        if getattr(s, "layer", "") != "providers":
+            continue
+        for hi, lo, plen in zip(s.first_hi.tolist(), s.first_lo.tolist(),  # type: ignore[attr-defined]
+                                s.prefix_len.tolist(), strict=True):  # type: ignore[attr-defined]  # fmt: skip
+            v = hi << 64 | lo
+            if v >> 32 == 0xFFFF and plen - 96 >= 8:
+                out.append(f"{ipaddress.IPv4Address(v & 0xFFFFFFFF)}/{plen - 96}")
+    return sorted(set(out))
+
+
+if __name__ == "__main__":
+    main()
