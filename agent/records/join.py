@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from agent.flows.community import community_id
 from agent.model import Flow
-from agent.records.model import Action, Counts, CoverageGap, FlowRecord, Item
+from agent.records.model import Action, Counts, CoverageGap, FlowRecord, Item, Where
 
 SLACK_NS = 60 * 1_000_000_000
 """How far apart two windows of one conversation may be: AWS's shortest aggregation interval."""
@@ -34,6 +34,7 @@ WHOLE = frozenset({"zeek-conn"})
 
 @dataclass(slots=True)
 class _Conversation:
+    tag: int
     first: FlowRecord
     cid: str
     first_ns: int
@@ -65,6 +66,8 @@ class Joined:
     """Per flow: its Community ID."""
     origins: list[tuple[str, str]] = field(default_factory=list)
     """Per flow: the (source, vantage point) that speaks for it."""
+    evidence: list[tuple[int, Where]] = field(default_factory=list)
+    """Per flow: the tag (which file) and place of the record that began it."""
     records: int = 0
     merged_directions: int = 0
     """Records joined into a flow another record began (the other direction, a later window)."""
@@ -77,10 +80,15 @@ class Joined:
 
 
 def join_records(items: Iterable[Item]) -> Joined:
+    return join_tagged((0, item) for item in items)
+
+
+def join_tagged(items: Iterable[tuple[int, Item]]) -> Joined:
+    """Join records of several files, each tagged with its file's number (in `evidence`)."""
     out = Joined()
     open_: dict[tuple[object, ...], _Conversation] = {}
     done: list[_Conversation] = []
-    for item in items:
+    for tag, item in items:
         if isinstance(item, CoverageGap):
             out.gaps[(item.source, item.vantage, item.gap.value)] += round(item.seconds)
             continue
@@ -96,7 +104,7 @@ def join_records(items: Iterable[Item]) -> Joined:
         if conv:
             done.append(conv)
         cid = community_id(item.proto, item.src, item.sport, item.dst, item.dport)
-        open_[key] = _Conversation(item, cid, item.first_ns, item.last_ns, _counts(item),
+        open_[key] = _Conversation(tag, item, cid, item.first_ns, item.last_ns, _counts(item),
                                    estimated=item.counts is Counts.ESTIMATED)  # fmt: skip
     done.extend(open_.values())
     _dedupe(done, out)
@@ -143,6 +151,7 @@ def _dedupe(convs: list[_Conversation], out: Joined) -> None:
         out.estimated.append(conv.estimated)
         out.cids.append(conv.cid)
         out.origins.append((r.source, r.vantage))
+        out.evidence.append((conv.tag, r.where))
         out.rejected += rejected
         slot[1] += 1
         slot[2] += b + br

@@ -3,6 +3,7 @@ for captures), finds the kind by content and hands the bytes to the sans-IO pars
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
@@ -11,6 +12,7 @@ from agent.capture.compressed import DAMAGE, decompressed
 from agent.errors import CorruptRecords, InputError
 from agent.files import open_input
 from agent.records.detect import HEAD, detect_records
+from agent.records.join import Joined, join_tagged
 from agent.records.model import Item
 from agent.records.parse import parse_records
 
@@ -26,6 +28,22 @@ class RecordFile:
     """Bytes read, uncompressed."""
     items: list[Item] = field(default_factory=list)
     error: CorruptRecords | None = None
+    sha256: str = ""
+    """Of the file as stored (compressed or not), so a re-run can prove it read the same."""
+
+
+@dataclass(slots=True)
+class RecordRead:
+    """Several record files read together: the same connection in two of them is one flow."""
+
+    files: list[RecordFile]
+    joined: Joined
+
+
+def read_records(paths: Sequence[str], fields: Sequence[str] | None = None) -> RecordRead:
+    files = [read_record_file(p, fields) for p in paths]
+    joined = join_tagged((n, item) for n, f in enumerate(files) for item in f.items)
+    return RecordRead(files, joined)
 
 
 def record_kind(path: str) -> str | None:
@@ -43,12 +61,17 @@ def read_record_file(path: str, fields: Sequence[str] | None = None) -> RecordFi
     kind = detect_records(data)
     if kind is None:
         raise CorruptRecords(path, "offset 0", "not a flow record file residency reads")
-    out = RecordFile(path, kind, len(data))
+    out = RecordFile(path, kind, len(data), sha256=_sha256(path))
     try:
         out.items.extend(parse_records(data, kind, path, fields))
     except CorruptRecords as err:
         out.error = err
     return out
+
+
+def _sha256(path: str) -> str:
+    with open_input(path) as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _read(path: str, limit: int = -1) -> bytes:

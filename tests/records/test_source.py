@@ -1,0 +1,39 @@
+import gzip
+from pathlib import Path
+
+import pytest
+
+from agent.errors import CorruptRecords
+from agent.records.source import read_record_file, read_records, record_kind
+
+
+def test_gzipped_logs_of_two_interfaces_give_each_connection_once(
+    flowlogs: Path, tmp_path: Path
+) -> None:
+    text = (flowlogs / "aws-vpc" / "elastic-integrations__test-tcp-flag-sequence.log").read_bytes()
+    one, two = tmp_path / "a.log.gz", tmp_path / "b.log"
+    one.write_bytes(gzip.compress(text))
+    two.write_bytes(text.replace(b"eni-1235b8ca123456789", b"eni-0peer"))
+    assert record_kind(str(one)) == record_kind(str(two)) == "aws-text"
+    read = read_records([str(one), str(two)])
+    assert [(f.kind, f.size, len(f.items), f.error) for f in read.files] == [
+        ("aws-text", 1075, 3, None), ("aws-text", 1039, 3, None),
+    ]  # fmt: skip
+    assert (len(read.joined.flows), read.joined.merged_duplicates) == (1, 1)
+    assert read.joined.evidence[0][0] == 0 and read.joined.evidence[0][1].line == 2
+    assert len(read.files[0].sha256) == 64
+
+
+def test_damage_keeps_what_came_before(flowlogs: Path) -> None:
+    got = read_record_file(
+        str(flowlogs / "aws-vpc" / "otel-contrib__NEGATIVE_vpc_flow_log_too_few_fields.log")
+    )
+    assert got.items == [] and got.error is not None and got.error.where == "line 2"
+
+
+def test_a_capture_is_not_a_record_file(pcaps: Path, tmp_path: Path) -> None:
+    assert record_kind(str(pcaps / "zeek_get.pcap")) is None
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(gzip.compress(b"version srcaddr dstaddr\n2 1.1.1.1 2.2.2.2\n")[:-12])
+    with pytest.raises(CorruptRecords, match="gzip stream is damaged"):
+        read_record_file(str(cut))
