@@ -6,25 +6,24 @@ the same two the daemon runs on live traffic.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from agent.analysis.document import CaptureInput, JournalInput, RangeInput
 from agent.analysis.tally import Tally
-from agent.capture import open_capture
-from agent.errors import CorruptCapture, InputError, JournalError
-from agent.files import open_input
+from agent.errors import CorruptCapture, JournalError
 from agent.intel.store import Store, Stored
 from agent.journal import Head, Journal, unwatched, verify_journal
 from agent.model import Flow, Process
-from agent.pipeline import FlowPipeline, flows_from
+from agent.pipeline import FlowPipeline
 from agent.policy.judge import Judge
 from agent.policy.model import Policy
+from agent.recording import Recording, plan
 
 Progress = Callable[[int], None]
 """Told how many more bytes of capture were read."""
+Window = tuple[int | None, int | None]
+"""[since, until) in ns, either end open (None): the flows whose capture times overlap it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,33 +34,31 @@ class Analysis:
     damaged: CorruptCapture | None
     """The first capture that turned out damaged part-way (its flows before the damage count)."""
     journals: list[JournalInput] = field(default_factory=list)
+    window: Window | None = None
+    """`--since`/`--until` as given (None: the whole of the inputs)."""
 
 
 def analyze(
     paths: Sequence[str], policy: Policy, store: Store, chosen: Sequence[Stored],
-    progress: Progress | None = None, idle_timeout: float = 0.0,
+    progress: Progress | None = None, idle_timeout: float = 0.0, window: Window | None = None,
 ) -> Analysis:  # fmt: skip
+    """Judge the flows of captures read as one recording (`agent.recording`), those that
+    overlap `window` [since, until) when given; a flow's evidence pointer names the capture
+    where it began."""
     judge = Judge(policy, store.table(chosen))
     tally = Tally()
-    captures: list[CaptureInput] = []
-    damaged: CorruptCapture | None = None
-    for path in paths:
-        digest, size = file_sha256(path)
-        pipe = FlowPipeline(idle_timeout)
-        error = ""
-        try:
-            with open_capture(path) as source:
-                read = 0
-                for batch in flows_from(source, pipe):
-                    tally.add(judge.judge(list(batch.records())), path)
-                    if progress:
-                        progress(pipe.stats.read_to - read)
-                        read = pipe.stats.read_to
-        except CorruptCapture as err:
-            error, damaged = str(err), damaged or err
-        captures.append(CaptureInput(path, digest, size, pipe.stats, error))
+    since, until = window or (None, None)
+    recording = Recording(plan(paths), FlowPipeline(idle_timeout))
+    for batch, began_in in recording.flows(progress):
+        tally.add(judge.judge(list(batch.overlapping(since, until).records())), began_in)
+    captures = [
+        CaptureInput(r.part.path, r.part.sha256, r.part.size, r.stats, str(r.error or ""),
+                     repeat=bool(r.part.same_as))
+        for r in recording.read
+    ]  # fmt: skip
+    damaged = next((r.error for r in recording.read if r.error), None)
     ranges = [RangeInput(v.slot, v.version, v.sha256, v.created, v.size) for v in chosen]
-    return Analysis(tally, captures, ranges, damaged)
+    return Analysis(tally, captures, ranges, damaged, window=window)
 
 
 JOURNAL_BATCH = 10_000
@@ -103,14 +100,4 @@ def analyze_journal(
     gaps = unwatched(beats, start, end)
     entry = JournalInput(path, str(head), last - check.first_seq + 1, start, end, gaps)
     ranges = [RangeInput(v.slot, v.version, v.sha256, v.created, v.size) for v in chosen]
-    return Analysis(tally, [], ranges, None, [entry])
-
-
-def file_sha256(path: str) -> tuple[str, int]:
-    """A capture's sha256 and size, named in the analysis so a re-run can prove it read the
-    same bytes."""
-    if path == "-":
-        raise InputError("-: standard input cannot be analysed: its hash must be known")
-    with open_input(path) as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-        return digest, os.fstat(f.fileno()).st_size
+    return Analysis(tally, [], ranges, None, [entry], (since_ns, until_ns))

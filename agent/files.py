@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from io import BufferedReader
 
@@ -27,3 +28,13 @@ def input_name(path: str) -> str:
     """The name an input goes by in documents and reports: its file name, symbolic links
     followed, so `./x`, `x`, `/abs/x` and a link to x are one input; never the path as typed."""
     return os.path.basename(os.path.realpath(path))
+
+
+def file_sha256(path: str) -> tuple[str, int]:
+    """A file's sha256 and size: an analysis names its captures by them, so a re-run can prove
+    it read the same bytes."""
+    if path == "-":
+        raise InputError("-: standard input cannot be analysed: its hash must be known")
+    with open_input(path) as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+        return digest, os.fstat(f.fileno()).st_size

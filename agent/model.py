@@ -30,18 +30,32 @@ def seconds(ns: int) -> str:
     return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
 
 
+LOCAL_NETWORKS = "local-networks"
+"""`Flow.direction` when the policy's local networks said which side is local; the flow table's
+own ways (`syn`, `ports`, `first-packet`) are `agent.flows.kernel.DIRECTION_NAMES`."""
+DIRECTIONS = (LOCAL_NETWORKS, "syn", "ports", "first-packet")
+"""Every `Flow.direction`, strongest first."""
+INFERRED = DIRECTIONS[2:]
+"""Directions that are a guess: neither the policy's local networks nor a SYN said which side
+is local."""
+
+
 class Flow(NamedTuple):
     """One bidirectional conversation; "fwd" is the initiator's direction.
 
-    `src` is the initiator: the sender of the SYN, else of the first packet seen. `depth` is the
-    tunnel depth: 0 for the flow that leaves the host, 1 inside one tunnel, and so on. `bytes_*`
-    are IP bytes (IPv4 total length, IPv6 payload length + 40) of the carrying IP header;
-    `frame_bytes_*` the original on-the-wire frame lengths, even where the capture cut a frame
-    short. Times are capture timestamps in ns since the epoch, never the clock: `first_ns` is the
-    first packet's, `last_ns` the latest. `end` says why the flow ended: `eof`, `idle`, `active`,
-    or `reused` (a TCP 5-tuple reused after a close). `serial` numbers the flows of one capture
-    in the order they began. `names` are (source, name): `sni`, `quic` and `http` from the flow
-    itself, `dns` from the last answer that gave the responder's address before the flow began.
+    `src` is the initiator (the local side): the sender of the SYN, else the client by its port
+    (well-known < registered < ephemeral), else the sender of the first packet seen; `direction`
+    says which (`syn`, `ports`, `first-packet`), or `local-networks` once the judge has turned
+    the flow round by the policy's local networks. `depth` is the tunnel depth: 0 for the flow
+    that leaves the host, 1 inside one tunnel, and so on. `bytes_*` are IP bytes (IPv4 total
+    length, IPv6 payload length + 40) of the carrying IP header; `frame_bytes_*` the original
+    on-the-wire frame lengths, even where the capture cut a frame short. Times are capture
+    timestamps in ns since the epoch, never the clock: `first_ns` is the first packet's,
+    `last_ns` the latest. `end` says why the flow ended: `eof`, `idle`, `active`, or `reused`
+    (a TCP 5-tuple reused after a close). `serial` numbers the flows of one recording (the
+    captures read together) in the order they began. `names` are (source, name): `sni`, `quic`
+    and `http` from the flow itself, `dns` from the last answer that gave the responder's
+    address before the flow began.
     """
 
     proto: int
@@ -63,6 +77,9 @@ class Flow(NamedTuple):
     end: str
     serial: int = 0
     names: tuple[tuple[str, str], ...] = ()
+    direction: str = "first-packet"
+    """How the local side was decided; rows journaled before it was recorded read as the
+    weakest, `first-packet`."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form: times also as decimal seconds, TCP flags as letters."""
@@ -95,20 +112,38 @@ class FlowBatch:
             yield FlowBatch(tuple(c[start : start + size] for c in self.columns))
 
     def with_names(self, names: list[tuple[tuple[str, str], ...]]) -> FlowBatch:
+        """The batch with its names column (the flow table leaves it out) in its place."""
         column = np.empty(len(names), dtype=object)
         column[:] = names
-        return FlowBatch((*self.columns, column))
+        at = COLUMN["names"]
+        return FlowBatch((*self.columns[:at], column, *self.columns[at:]))
+
+    def take(self, which: Any) -> FlowBatch:
+        """The flows an index array or boolean mask selects, in its order."""
+        return FlowBatch(tuple(c[which] for c in self.columns))
 
     @classmethod
     def of(cls, flows: list[Flow]) -> FlowBatch:
         """A batch from records (flows read back from the journal)."""
         columns = []
         for i, name in enumerate(Flow._fields):
-            kind = object if name in ("src", "dst", "end", "names") else np.int64
+            kind = object if name in ("src", "dst", "end", "names", "direction") else np.int64
             column = np.empty(len(flows), dtype=kind)
             column[:] = [f[i] for f in flows]
             columns.append(column)
         return cls(tuple(columns))
+
+    def overlapping(self, since_ns: int | None, until_ns: int | None) -> FlowBatch:
+        """The flows whose capture times overlap [since, until) (None: open), the rule the
+        journal's window follows: last packet at or after `since`, first before `until`."""
+        if since_ns is None and until_ns is None:
+            return self
+        keep = np.ones(len(self), dtype=bool)
+        if since_ns is not None:
+            keep &= self.columns[COLUMN["last_ns"]] >= since_ns
+        if until_ns is not None:
+            keep &= self.columns[COLUMN["first_ns"]] < until_ns
+        return self if keep.all() else self.take(keep)
 
     def records(self) -> Iterator[Flow]:
         return map(Flow._make, zip(*(c.tolist() for c in self.columns), strict=True))

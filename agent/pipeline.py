@@ -5,6 +5,7 @@ Sans-IO: it is fed batches and returns finished flows; files and sockets stay wi
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
@@ -50,6 +51,15 @@ class FlowPipeline:
         self.table.expire(max(now_ns, self.table.now))
         return self._named(self.table.pop_ended())
 
+    def next_capture(self) -> CaptureStats:
+        """End one capture of a recording: its statistics are returned, and what follows is
+        counted afresh. Flows still open stay open, and the names known stay known."""
+        done = self.stats
+        self.stats = CaptureStats(untrusted_names=done.untrusted_names)  # the names' counter
+        done.untrusted_names = Counter(done.untrusted_names)
+        self.stats.untrusted_names.clear()
+        return done
+
     def finish(self) -> FlowBatch:
         """End every flow still open (end of capture)."""
         self.table.expire(flush=True)
@@ -90,16 +100,21 @@ class FlowPipeline:
                 where[NAMES[code]] += 1
 
 
-def flows_from(source: PacketSource, pipeline: FlowPipeline) -> Iterator[FlowBatch]:
+def flows_from(
+    source: PacketSource, pipeline: FlowPipeline, last: bool = True
+) -> Iterator[FlowBatch]:
     """Run a source through the pipeline, yielding flows as they end. If the source turns out
-    damaged part-way, the flows read before the damage are still yielded, then the error raised."""
+    damaged part-way, the flows read before the damage are still yielded, then the error raised.
+    `last=False`: the recording goes on in another source, so flows still open stay open."""
     try:
         for batch in source.batches():
             yield pipeline.feed(batch)
     except CaptureError:
-        yield pipeline.finish()
+        if last:
+            yield pipeline.finish()
         raise
     finally:
         pipeline.stats.warnings.extend(source.warnings)
         pipeline.stats.drops = source.drops
-    yield pipeline.finish()
+    if last:
+        yield pipeline.finish()

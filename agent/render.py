@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
-from typing import TextIO
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO, TypeVar
 
 import numpy as np
 
 from agent.model import COLUMN, TCP_FLAGS_TEXT, CaptureStats, Flow, FlowBatch, proto_name, seconds
+
+T = TypeVar("T")
 
 
 def records(batches: Iterable[FlowBatch]) -> Iterator[Flow]:
@@ -26,7 +28,7 @@ JSON_LINE = (
     '"depth": {}, "packets_fwd": {}, "bytes_fwd": {}, "frame_bytes_fwd": {}, "packets_rev": {}, '
     '"bytes_rev": {}, "frame_bytes_rev": {}, "first_ns": {}, "last_ns": {}, '
     '"tcp_flags_fwd": "{}", "tcp_flags_rev": "{}", "end": "{}", "serial": {}, "names": {}, '
-    '"first": {}.{:09d}, "last": {}.{:09d}}}\n'
+    '"direction": "{}", "first": {}.{:09d}, "last": {}.{:09d}}}\n'
 )
 """Built by hand, not with `json.dumps`, which was most of the run time for many flows."""
 
@@ -48,27 +50,44 @@ def json_lines(batch: FlowBatch, capture: str) -> list[str]:
     return [line.format(*row) for row in zip(*cols, *times, strict=True)]
 
 
-def write_jsonl(batches: Iterable[FlowBatch], out: TextIO, capture: str) -> None:
-    for batch in batches:
+def write_jsonl(batches: Iterable[tuple[FlowBatch, str]], out: TextIO) -> None:
+    """Each batch with the capture (or journal) its flows came from."""
+    for batch, capture in batches:
         for part in batch.slices(8192):
             out.writelines(json_lines(part, capture))
 
 
-def write_csv(batches: Iterable[FlowBatch], out: TextIO, capture: str, header: bool) -> None:
+def write_csv(batches: Iterable[tuple[FlowBatch, str]], out: TextIO) -> None:
+    """One header row, then each batch with the capture (or journal) its flows came from."""
     w = csv.writer(out, lineterminator="\n")
-    if header:
-        w.writerow(["capture", *Flow._fields, "first", "last"])
-    for f in records(batches):
-        flags = TCP_FLAGS_TEXT[f.tcp_flags_fwd], TCP_FLAGS_TEXT[f.tcp_flags_rev]
-        names = " ".join(f"{source}:{name}" for source, name in f.names)
-        row = [capture, *f[: COLUMN["tcp_flags_fwd"]], *flags, f.end, f.serial, names]
-        w.writerow([*row, seconds(f.first_ns), seconds(f.last_ns)])
+    for batch, capture in headed(batches, lambda: w.writerow(["capture", *Flow._fields, "first",
+                                                              "last"])):  # fmt: skip
+        for f in batch.records():
+            flags = TCP_FLAGS_TEXT[f.tcp_flags_fwd], TCP_FLAGS_TEXT[f.tcp_flags_rev]
+            names = " ".join(f"{source}:{name}" for source, name in f.names)
+            row = [capture, *f[: COLUMN["tcp_flags_fwd"]], *flags, f.end, f.serial, names]
+            w.writerow([*row, f.direction, seconds(f.first_ns), seconds(f.last_ns)])
+
+
+TABLE_HEAD = (f"{'proto':<6}{'initiator':>26}    {'responder':<26}{'pkts>':>7}{'bytes>':>10}"
+              f"{'<pkts':>7}{'<bytes':>10}{'secs':>9}  tcp  {'by':<13}names\n")  # fmt: skip
+
+
+def headed(items: Iterable[T], head: Callable[[], object]) -> Iterator[T]:
+    """The items, with `head` called just before the first (or at the end, when there are
+    none): input that cannot be read at all leaves the output empty."""
+    started = False
+    for item in items:
+        if not started:
+            head()
+            started = True
+        yield item
+    if not started:
+        head()
 
 
 def write_table(batches: Iterable[FlowBatch], out: TextIO) -> None:
-    out.write(f"{'proto':<6}{'initiator':>26}    {'responder':<26}{'pkts>':>7}{'bytes>':>10}"
-              f"{'<pkts':>7}{'<bytes':>10}{'secs':>9}  tcp  names\n")  # fmt: skip
-    for f in records(batches):
+    for f in records(headed(batches, lambda: out.write(TABLE_HEAD))):
         proto = proto_name(f.proto) + ("^" * f.depth)
         ported = f.proto in (6, 17, 132)
         src = endpoint(f.src, f.sport) if ported else f.src
@@ -78,7 +97,8 @@ def write_table(batches: Iterable[FlowBatch], out: TextIO) -> None:
         names = " ".join(sorted({name for _, name in f.names}))
         out.write(
             f"{proto:<6}{src:>26} -> {dst:<26}{f.packets_fwd:>7}{f.bytes_fwd:>10}"
-            f"{f.packets_rev:>7}{f.bytes_rev:>10}{secs:>9.3f}  {flags:<5}{names}".rstrip()
+            f"{f.packets_rev:>7}{f.bytes_rev:>10}{secs:>9.3f}  {flags:<5}{f.direction:<13}{names}"
+            .rstrip()
             + "\n"
         )
 

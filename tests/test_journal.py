@@ -83,6 +83,19 @@ def test_flow_verdict_and_process_round_trip(journal: Journal) -> None:
     ]
 
 
+def test_a_flow_row_keeps_its_direction_and_an_older_row_without_one_still_reads(
+    journal: Journal,
+) -> None:
+    """Rows journaled before flows said how their local side was decided read as the weakest,
+    `first-packet`, and still verify."""
+    turned = flow(1, 2, 1)._replace(direction="local-networks")
+    old = flow_entry(flow(3, 4, 2), {"decision": "allow"})
+    del old.body["flow"]["direction"]
+    journal.append([flow_entry(turned, {"decision": "allow"}), old])
+    assert journal.verify().ok
+    assert [r.flow.direction for r in journal.flows()] == ["local-networks", "first-packet"]
+
+
 def test_heartbeats_and_inputs_in_force(journal: Journal) -> None:
     journal.append([inputs_entry(0, "aa" * 32, {"aws": "v1"}, "rules/p.yaml")])
     journal.append([heartbeat_entry(0, 10 * S, {"packets": 5, "dropped": 0})] + flows(2))

@@ -13,7 +13,7 @@ from agent import __version__
 from agent.analysis.dating import NO_DATING, Dating, distance, notices
 from agent.analysis.tally import Count, Destination, RuleUse, Tally
 from agent.files import input_name
-from agent.model import CaptureStats, seconds
+from agent.model import DIRECTIONS, CaptureStats, seconds
 from agent.policy.judge import APPROVED, EXCLUDED, EXEMPT, OUT, UNVERIFIED, VERDICTS, VIOLATION
 from agent.policy.model import Exception_, Policy
 
@@ -33,6 +33,8 @@ class CaptureInput:
     """Set when the capture was damaged part-way: the analysis covers what came before."""
     alias: str = ""
     """The name a report knows this capture by, when it is read under another (a re-run)."""
+    repeat: bool = False
+    """The capture is an earlier one's again (the same sha256): it was not read a second time."""
 
     @property
     def file(self) -> str:
@@ -72,12 +74,14 @@ class RangeInput:
 def document(
     tally: Tally, policy: Policy, captures: list[CaptureInput], ranges: list[RangeInput],
     allow_unverified: bool = False, journals: list[JournalInput] | None = None,
-    dating: Dating = NO_DATING,
+    dating: Dating = NO_DATING, window: tuple[int | None, int | None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """`dating`: the traffic's start and the moment the range versions were chosen for, which
-    each version's distance is measured against."""
+    each version's distance is measured against. `window`: the [since, until) the flows were
+    selected by, when one was given."""
     inside = tally.in_scope
-    names = {c.path: c.file for c in captures} | {j.path: j.file for j in journals or []}
+    read = [c for c in captures if not c.repeat]  # a repeat may have the same path, another name
+    names = {c.path: c.file for c in read} | {j.path: j.file for j in journals or []}
     in_force = [_range(r, dating) for r in sorted(ranges, key=lambda r: r.slot)]
     return {
         "schema": SCHEMA,
@@ -86,12 +90,18 @@ def document(
         "compliant": tally.compliant(allow_unverified),
         "allow_unverified": allow_unverified,
         "period": {"first": _time(tally.first_ns), "last": _time(tally.last_ns)},
+        "window": None if window is None else {"since": _time(window[0]),
+                                               "until": _time(window[1])},  # fmt: skip
         "headline": {
             "in_scope": inside.as_dict(),
             **{k: tally.totals[k].as_dict() for k in VERDICTS},
             "approved_share": _share(tally.totals[APPROVED], inside),
             "excluded": tally.totals[EXCLUDED].as_dict(),
             "out_of_scope": tally.totals[OUT].as_dict(),
+        },
+        "direction": {
+            "inferred": tally.inferred.as_dict(),
+            "by": {how: tally.directions[how].as_dict() for how in DIRECTIONS},
         },
         "violations": _destinations(tally, VIOLATION, names),
         "unverified": _destinations(tally, UNVERIFIED, names),
@@ -112,7 +122,7 @@ def document(
         ],
         "contradictions": sorted(tally.contradictions),
         "inputs": {
-            "captures": [_capture(c) for c in captures],
+            "captures": [_capture(c, captures) for c in captures],
             "journals": [_journal(j) for j in journals or []],
             "policy": {"file": policy.file, "sha256": policy.sha256, "name": policy.name},
             "ranges": in_force,
@@ -174,17 +184,30 @@ def _range(r: RangeInput, dating: Dating) -> dict[str, Any]:
             "created": r.created, **distance(r.slot, r.created, dating)}  # fmt: skip
 
 
-def _capture(c: CaptureInput) -> dict[str, Any]:
-    s = c.stats
+def _capture(c: CaptureInput, captures: list[CaptureInput]) -> dict[str, Any]:
+    s, first = c.stats, _first(c, captures)
     return {"file": c.file, "sha256": c.sha256, "size": c.size, "records": s.records,
             "decoded": s.decoded, "skipped": dict(sorted(s.skipped.items())), "drops": s.drops,
             "untrusted_names": dict(sorted(s.untrusted_names.items())),
-            "warnings": capture_warnings(c), "error": capture_error(c)}  # fmt: skip
+            "warnings": capture_warnings(c, captures), "error": capture_error(c),
+            "same_as": first.file if c.repeat else None}  # fmt: skip
 
 
-def capture_warnings(c: CaptureInput) -> list[str]:
-    """The damage that did not stop the reading, each naming the capture by its file name."""
+def capture_warnings(c: CaptureInput, captures: list[CaptureInput]) -> list[str]:
+    """The damage that did not stop the reading, each naming the capture by its file name; for
+    a repeat, that it was read once."""
+    if c.repeat:
+        return [repeat_warning(c.file, _first(c, captures).file, c.sha256)]
     return [f"{c.file}: offset {w.offset}: {w.reason}" for w in c.stats.warnings]
+
+
+def repeat_warning(name: str, first: str, sha256: str) -> str:
+    return f"{name}: the same capture as {first} (sha256 {sha256[:16]}...): read once"
+
+
+def _first(c: CaptureInput, captures: list[CaptureInput]) -> CaptureInput:
+    """The capture read under `c`'s sha256 (`c` itself unless it is a repeat)."""
+    return next((x for x in captures if x.sha256 == c.sha256 and not x.repeat), c)
 
 
 def capture_error(c: CaptureInput) -> str | None:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from agent.intel.table import Answer
-from agent.model import Flow
+from agent.model import INFERRED, Flow
 from agent.policy.judge import EXCLUDED, OUT, VERDICTS, Verdict
 from agent.policy.model import Rule
 
@@ -90,6 +90,8 @@ class Tally:
     """In scope, by (verdict, provider, region, country, site)."""
     hours: dict[tuple[int, str], Count] = field(default_factory=lambda: defaultdict(Count))
     """In scope, by (hour start ns, verdict), counted at each flow's first packet."""
+    directions: dict[str, Count] = field(default_factory=lambda: defaultdict(Count))
+    """In scope, by how the local side was decided (`Flow.direction`)."""
     contradictions: set[str] = field(default_factory=set)
     unattributed: Count = field(default_factory=Count)
     """In scope, with no process known (live mode: polling missed the connection)."""
@@ -116,6 +118,7 @@ class Tally:
             return
         self.places[(kind, a.provider or "", a.region or "", a.country or "", a.site or "")].add(f)
         self.hours[(f.first_ns - f.first_ns % HOUR_NS, kind)].add(f)
+        self.directions[f.direction].add(f)
         if v.process is None:
             self.unattributed.add(f)
         self.contradictions.update(v.contradictions)
@@ -130,6 +133,15 @@ class Tally:
         for kind in VERDICTS:
             c.flows += self.totals[kind].flows
             c.bytes += self.totals[kind].bytes
+        return c
+
+    @property
+    def inferred(self) -> Count:
+        """In scope, with a local side that rests on the ports or the first packet only."""
+        c = Count()
+        for how in INFERRED:
+            c.flows += self.directions[how].flows
+            c.bytes += self.directions[how].bytes
         return c
 
     def compliant(self, allow_unverified: bool = False) -> bool:

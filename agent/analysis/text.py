@@ -43,6 +43,11 @@ def _headline(doc: dict[str, Any]) -> list[str]:
         lines.append(_row(f"  {kind}", h[kind], inside))
     lines.append(_row("excluded", h["excluded"], None))
     lines.append(_row("out of scope", h["out_of_scope"], None))
+    guessed = doc["direction"]["inferred"]
+    if guessed["flows"]:
+        lines += ["", _row("side guessed", guessed, inside),
+                  "  in scope, but neither the policy's local networks nor a SYN said which",
+                  "  side is local: the ports did, or the first packet"]  # fmt: skip
     return lines
 
 
@@ -101,6 +106,10 @@ def _inputs(doc: dict[str, Any]) -> list[str]:
     p = i["policy"]
     lines = ["", "Data used:", f"  policy   {p['file']} sha256:{p['sha256']}"]
     for c in i["captures"]:
+        if c["same_as"]:
+            lines.append(f"  capture  {c['path']} sha256:{c['sha256']} (the same as "
+                         f"{c['same_as']}: read once)")  # fmt: skip
+            continue
         skipped = sum(c["skipped"].values())
         lines.append(f"  capture  {c['file']} sha256:{c['sha256']} ({c['records']:,} records, "
                      f"{skipped:,} not decodable)")  # fmt: skip

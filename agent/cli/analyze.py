@@ -23,6 +23,7 @@ from agent.cli.inputs import (
     one_source,
     range_inputs,
     warn_ranges,
+    warn_repeats,
 )
 from agent.errors import PolicyError
 from agent.files import open_input
@@ -50,7 +51,10 @@ def analyze_command(
     since: datetime | None, until: datetime | None,
 ) -> None:  # fmt: skip
     """Judge every flow in CAPTURES (or a daemon's --journal) by the policy and say whether all
-    in-scope traffic ended at approved endpoints. Exit 0: compliant; 1: violations (or
+    in-scope traffic ended at approved endpoints. CAPTURES are one recording, read in time
+    order (a connection that goes on into the next file is one flow; a file given twice is
+    read once). With --since/--until, only the flows that overlap [since, until) are
+    judged. Exit 0: compliant; 1: violations (or
     unverified traffic); 5: a capture is damaged (the analysis covers what came before the
     damage); 9: the journal fails verification."""
     one_source(captures, journal_path)
@@ -61,10 +65,12 @@ def analyze_command(
     if journal_path:
         result = analyze_journal(journal_path, policy, store, chosen, ns(since), ns(until))
     else:
+        window = (ns(since), ns(until)) if since or until else None
         with _progress(captures) as tick:
-            result = analyze(captures, policy, store, chosen, tick, idle_timeout)
+            result = analyze(captures, policy, store, chosen, tick, idle_timeout, window)
+        warn_repeats(result.captures)
     doc = document(result.tally, policy, result.captures, result.ranges, allow_unverified,
-                   result.journals, dating)  # fmt: skip
+                   result.journals, dating, result.window)  # fmt: skip
     warn_ranges(doc)
     if as_json:
         click.echo(json.dumps(doc, indent=1, sort_keys=True))

@@ -9,13 +9,15 @@ from datetime import datetime
 
 import click
 
+from agent.analysis.document import repeat_warning
 from agent.analyze import JOURNAL_BATCH
 from agent.capture import open_capture
 from agent.cli.base import main, reports_errors, warn
 from agent.cli.inputs import journal_window, ns, one_source
 from agent.journal import Journal
-from agent.model import Flow, FlowBatch, seconds
+from agent.model import CaptureStats, Flow, FlowBatch, seconds
 from agent.pipeline import FlowPipeline, flows_from
+from agent.recording import Recording, plan
 from agent.render import stats_line, stats_section, write_csv, write_jsonl, write_table
 
 
@@ -36,20 +38,33 @@ def flows(
     idle_timeout: float, active_timeout: float, no_names: bool, journal_path: str | None,
     since: datetime | None, until: datetime | None,
 ) -> None:  # fmt: skip
-    """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first; or, with
-    --journal, the flows a daemon journaled (serial: the journal row)."""
+    """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first, with how the
+    initiator was decided (by: syn, ports, first-packet); or, with --journal, the flows a
+    daemon journaled (serial: the journal row). CAPTURES are one recording, read in time order:
+    a connection that goes on into the next file is one flow, listed under the file where it
+    began; a file given twice is read once. --since/--until list the flows that overlap
+    [since, until)."""
     one_source(captures, journal_path)
+    window = ns(since), ns(until)
     if journal_path:
         with Journal.open(journal_path) as journal:
-            _write(_journaled(journal, ns(since), ns(until)), journal_path, as_json, as_csv, True)
+            found = ((b, journal_path) for b in _journaled(journal, *window))
+            _write(found, as_json, as_csv)
         return
-    for n, path in enumerate(captures):
-        pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
-        try:
-            with open_capture(path) as source:
-                _write(flows_from(source, pipe), path, as_json, as_csv, header=n == 0)
-        finally:
-            _report(path, pipe, as_json, stats)
+    pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
+    recording = Recording(plan(captures, stdin=True), pipe)
+    try:
+        _write(((b.overlapping(*window), path) for b, path in recording.flows()), as_json, as_csv)
+    finally:
+        for read in recording.read:
+            part = read.part
+            if part.same_as:
+                warn(repeat_warning(part.path, part.same_as, part.sha256))
+            else:
+                _report(read.part.path, read.stats, as_json, stats)
+    damaged = next((r.error for r in recording.read if r.error), None)
+    if damaged:
+        raise damaged
 
 
 @main.command()
@@ -83,17 +98,17 @@ def names(captures: tuple[str, ...], as_json: bool) -> None:
                                            "name": name, "address": address}))  # fmt: skip
                 else:
                     click.echo(f"{seconds(ts)}  {how:<8} {name:<48} {address}")
-            _report(path, pipe, as_json, full=False)
+            _report(path, pipe.stats, as_json, full=False)
 
 
-def _write(found: Iterable[FlowBatch], name: str, as_json: bool, as_csv: bool,
-           header: bool) -> None:  # fmt: skip
+def _write(found: Iterable[tuple[FlowBatch, str]], as_json: bool, as_csv: bool) -> None:
+    """Flows, each batch with its capture (or journal), written as they come."""
     if as_json:
-        write_jsonl(found, sys.stdout, name)
+        write_jsonl(found, sys.stdout)
     elif as_csv:
-        write_csv(found, sys.stdout, name, header=header)
+        write_csv(found, sys.stdout)
     else:
-        write_table(found, sys.stdout)
+        write_table((batch for batch, _ in found), sys.stdout)
 
 
 def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterator[FlowBatch]:
@@ -108,12 +123,11 @@ def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterat
         yield FlowBatch.of(rows)
 
 
-def _report(path: str, pipe: FlowPipeline, as_json: bool, full: bool) -> None:
+def _report(path: str, s: CaptureStats, as_json: bool, full: bool) -> None:
     """Statistics and warnings go to stderr, so stdout stays pure data; none when Ctrl-C or a
     closed pipe cut the run short, as its numbers would only mislead."""
     if isinstance(sys.exception(), KeyboardInterrupt | BrokenPipeError):
         return
-    s = pipe.stats
     for warning in s.warnings:
         warn(str(warning))
     if full and as_json:

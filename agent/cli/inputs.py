@@ -1,6 +1,7 @@
 """What `flows`, `analyze` and `report` read, set up in one place so the commands cannot drift
 (a report must rest on what `analyze` would have used): the traffic's time, the range data in
-force then and its warnings, and the journal window that can stand in for captures."""
+force then and its warnings, the journal that can stand in for captures, and the window of time
+that selects flows from either."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import click
 
 from agent import period
 from agent.analysis.dating import Dating
+from agent.analysis.document import CaptureInput, capture_warnings
 from agent.cli.base import warn
 from agent.files import input_name
 from agent.intel.store import Store, Stored
@@ -58,15 +60,26 @@ def distinct_names(paths: tuple[str, ...]) -> None:
                                    "names its inputs by file name, so give one another name")
 
 
+def warn_repeats(captures: list[CaptureInput]) -> None:
+    """That a capture given twice was read once, as the document says it."""
+    for c in captures:
+        if c.repeat:
+            for warning in capture_warnings(c, captures):
+                warn(warning)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def journal_window(fn: F) -> F:
     """The options `--journal PATH --since T --until T`, the same wherever a daemon's journal
-    can stand in for captures."""
+    can stand in for captures; the window selects flows the same way from either."""
     for option in (
-        click.option("--until", type=click.DateTime(), help="With --journal: up to then (UTC)."),
-        click.option("--since", type=click.DateTime(), help="With --journal: from then (UTC)."),
+        click.option("--until", type=click.DateTime(),
+                     help="Only flows that began before then (UTC)."),
+        click.option("--since", type=click.DateTime(),
+                     help="Only flows still going at or after then (UTC): a flow that overlaps "
+                          "[since, until) counts whole."),
         click.option("--journal", "journal_path", metavar="PATH",
                      help="Read the flows a daemon journaled instead of captures."),
     ):  # fmt: skip

@@ -20,6 +20,7 @@ from agent.cli.inputs import (
     one_source,
     range_inputs,
     warn_ranges,
+    warn_repeats,
 )
 from agent.errors import ReportError
 from agent.files import open_input
@@ -83,13 +84,13 @@ def make(
     allow_unverified: bool, as_of: datetime | None, idle_timeout: float, dated: bool,
 ) -> None:  # fmt: skip
     """Analyse CAPTURES (or the flows a daemon's --journal holds, up to its verified head) by
-    the policy and write a report for regulators. The report is the same bytes for the same
+    the policy and write a report for regulators. CAPTURES are one recording, read in time
+    order; --since/--until select the flows that overlap [since, until), from captures or the
+    journal. The report is the same bytes for the same
     inputs. Exit 0 when written, whatever it found (its headline says); 5 when a capture is
     damaged part-way (the report covers what came before the damage); 9 when the journal
     fails verification."""
     one_source(captures, journal_path)
-    if not journal_path and (since or until):
-        raise click.UsageError("--since and --until go with --journal")
     if journal_path and idle_timeout:
         raise click.UsageError("--idle-timeout is for captures: the daemon ended journaled flows")
     kind = envelope.kind_of(out)
@@ -101,9 +102,10 @@ def make(
         warn(f"{key_path}: the private key is readable by others")
     distinct_names((*captures, policy_path))
     policy = load_policy(policy_path)
-    window = (ns(since), ns(until)) if journal_path else None
+    window = (ns(since), ns(until)) if journal_path or since or until else None
     dating = dating_of(captures, journal_path, since, as_of)
     result, watches = _analyse(captures, journal_path, window, policy, dating, idle_timeout)
+    warn_repeats(result.captures)
     generated = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ") if dated else None
     options = Options(allow_unverified, idle_timeout, generated, window)
     doc = build(result, policy, options, watches, dating)
@@ -131,7 +133,7 @@ def _analyse(
     if journal:
         since, until = window or (None, None)
         return from_journal(journal, policy, store, chosen, since, until)
-    return analyze(captures, policy, store, chosen, None, idle_timeout), []
+    return analyze(captures, policy, store, chosen, None, idle_timeout, window), []
 
 
 @report.command("verify")

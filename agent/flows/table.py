@@ -43,6 +43,11 @@ class FlowTable:
         self.now = 0
         """The latest capture time seen, ns."""
 
+    @property
+    def next_serial(self) -> int:
+        """The serial the next flow to begin will get."""
+        return int(self._state[K.NEXT_SERIAL])
+
     def __len__(self) -> int:
         """Flows open now."""
         return len(self._flows) - int(self._state[K.FREE_FLOWS])
@@ -109,7 +114,8 @@ def _addresses(hi: K.Cols, lo: K.Cols, version: npt.NDArray[np.int64]) -> npt.ND
 
 
 def to_batch(c: K.Cols) -> FlowBatch:
-    """Flow columns (side A, side B) -> a batch oriented initiator first."""
+    """Flow columns (side A, side B) -> a batch oriented initiator first, saying how the
+    initiator was decided; without the names column (`FlowBatch.with_names` adds it)."""
     tail = c[:, K.K4]
     a_first = c[:, K.A_STARTED] & np.uint64(K.A_FIRST) == K.A_FIRST
 
@@ -131,8 +137,9 @@ def to_batch(c: K.Cols) -> FlowBatch:
         oriented(n[:, a], n[:, a + 1]) for a in (K.PKT_A, K.IP_A, K.FRAME_A, K.FLAGS_A)
     )
     ends = np.array(K.END_NAMES, dtype=object)[n[:, K.END]]
+    how = np.array(K.DIRECTION_NAMES, dtype=object)[(n[:, K.A_STARTED] >> K.HOW_SHIFT) & 3]
     return FlowBatch((
         proto, src, sport, dst, dport, depth,
         packets[0], ip[0], frame[0], packets[1], ip[1], frame[1],
-        n[:, K.FIRST], n[:, K.LAST], flags[0], flags[1], ends, n[:, K.SERIAL],
+        n[:, K.FIRST], n[:, K.LAST], flags[0], flags[1], ends, n[:, K.SERIAL], how,
     ))  # fmt: skip

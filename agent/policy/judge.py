@@ -4,7 +4,8 @@ Pure: the lookup table, the policy and the flows come in; nothing reads a clock 
 date is compared with the flow's own first packet time), so a replayed capture gets the same
 verdicts every time.
 
-The order, for each flow (the initiator is the local side):
+The order, for each flow, once its local side is known (`orient`: the policy's local networks,
+else the flow table's initiator):
   1. out of scope unless a `scope.include` rule selects it;
   2. excluded (counted, reported) if a `scope.exclude` rule selects it;
   3. approved by the first `approve` rule its destination matches;
@@ -30,6 +31,7 @@ from agent.intel.regions import AWS, AZURE, GCP, OCI
 from agent.intel.table import Answer, RangeTable
 from agent.model import Flow, Process
 from agent.policy.model import Exception_, Match, Policy, Rule
+from agent.policy.orient import local_networks, orient
 
 APPROVED, VIOLATION, EXEMPT, UNVERIFIED = "approved", "violation", "exempt", "unverified"
 VERDICTS = (APPROVED, VIOLATION, EXEMPT, UNVERIFIED)
@@ -74,13 +76,15 @@ class Judge:
     def __init__(self, policy: Policy, table: RangeTable) -> None:
         self.policy, self.table = policy, table
         self._answers: dict[str, Answer] = {}
+        self._local = local_networks(policy)
 
     def judge(
         self, flows: Sequence[Flow], interfaces: Sequence[str | None] | None = None,
         processes: Sequence[Process | None] | None = None,
     ) -> list[Verdict]:  # fmt: skip
-        """Verdicts for flows, in order. `interfaces` and `processes`, when known (live
-        mode), line up with `flows`."""
+        """Verdicts for flows, in order, each flow seen from its local side. `interfaces` and
+        `processes`, when known (live mode), line up with `flows`."""
+        flows = [orient(f, self._local) for f in flows]
         answers = self.answers([f.dst for f in flows])
         n = len(flows)
         ifaces = interfaces or [None] * n

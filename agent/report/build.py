@@ -52,7 +52,7 @@ def build(
     `dating` is when the traffic began, which the range versions were chosen for."""
     journals = analysis.journals
     doc = document(analysis.tally, policy, analysis.captures, analysis.ranges,
-                   options.allow_unverified, journals, dating)  # fmt: skip
+                   options.allow_unverified, journals, dating, analysis.window)  # fmt: skip
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": doc["tool"],
@@ -79,7 +79,8 @@ def build(
         "unverified": doc["unverified"],
         "rules": {k: doc[k] for k in RULES},
         "contradictions": doc["contradictions"],
-        "coverage": coverage(analysis.captures, doc["headline"], journals, watches),
+        "coverage": coverage(analysis.captures, doc["headline"], doc["direction"], journals,
+                             watches),
         "inputs": {
             "policy": {**doc["inputs"]["policy"], "text": policy.text},
             "captures": [{"file": c.file, "sha256": c.sha256, "size": c.size}

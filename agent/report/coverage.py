@@ -42,6 +42,10 @@ DOWNTIME_JOURNAL = ("times within the period that no heartbeat covers: the agent
                     "in the report")  # fmt: skip
 UNATTRIBUTED_JOURNAL = ("in-scope flows the agent could attribute to no process (the connection "
                         "had closed, or belonged to no local socket, when it looked)")  # fmt: skip
+GUESSED = ("in-scope flows whose local side neither the policy's local networks nor a TCP SYN "
+           "decided, only the ports (the server's well-known or registered port against the "
+           "client's ephemeral one) or, failing those, the first packet seen: a flow seen "
+           "from its far side would be judged the wrong way round")  # fmt: skip
 COUNTED = ("received", "drops", "lost")
 """The heartbeat counters that say what was not seen, in `coverage.drops`."""
 
@@ -64,9 +68,10 @@ class Watch:
 
 
 def coverage(
-    captures: list[CaptureInput], headline: dict[str, Any],
+    captures: list[CaptureInput], headline: dict[str, Any], direction: dict[str, Any],
     journals: Sequence[JournalInput] = (), watches: Sequence[Watch] = (),
 ) -> dict[str, Any]:  # fmt: skip
+    """`headline` and `direction` are the analysis document's."""
     skipped: Counter[str] = Counter()
     for c in captures:
         skipped.update(c.stats.skipped)
@@ -94,7 +99,8 @@ def coverage(
         "downtime_note": DOWNTIME_JOURNAL if journals else DOWNTIME,
         "unattributed": unattributed,
         "not_judged": {"excluded": headline["excluded"], "out_of_scope": headline["out_of_scope"]},
-        "captures": [_capture(c) for c in captures],
+        "direction_guessed": {**direction["inferred"], "by": direction["by"], "note": GUESSED},
+        "captures": [_capture(c, captures) for c in captures],
         "journals": [_journal(j, w) for j, w in zip(journals, watches, strict=True)],
     }
 
@@ -105,7 +111,8 @@ def vantage_points(
     """Where the packets were seen, as far as the inputs say: each capture and its links; each
     journal (by file name) with the hosts and interfaces the agent named when it started."""
     return [
-        *({"capture": c.file, "link_types": _links(c.stats.link_types)} for c in captures),
+        *({"capture": c.file, "link_types": _links(c.stats.link_types)} for c in captures
+          if not c.repeat),
         *({"journal": file, "hosts": list(w.hosts), "interfaces": list(w.interfaces)}
           for file, w in watches),
     ]  # fmt: skip
@@ -137,14 +144,14 @@ def _journal(j: JournalInput, w: Watch) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _capture(c: CaptureInput) -> dict[str, Any]:
+def _capture(c: CaptureInput, captures: list[CaptureInput]) -> dict[str, Any]:
     s = c.stats
     return {
         "file": c.file, "records": s.records, "decoded": s.decoded,
         "skipped": dict(sorted(s.skipped.items())), "anomalies": dict(sorted(s.anomalies.items())),
         "snaplen_cut": s.snaplen_cut, "link_types": _links(s.link_types),
         "untrusted_names": dict(sorted(s.untrusted_names.items())),
-        "warnings": capture_warnings(c), "error": capture_error(c),
+        "warnings": capture_warnings(c, captures), "error": capture_error(c),
     }  # fmt: skip
 
 

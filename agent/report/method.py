@@ -20,11 +20,29 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "those files. Traffic that did not pass the vantage point, or was not recorded, is not "
         "in the report; the Coverage section says what was read and what could not be used.",
         "Packets are grouped into flows: one two-way conversation per protocol and pair of "
-        "addresses and ports. The side that opened the conversation (the sender of the TCP SYN, "
-        "else of the first packet) is the local side; the other side is the destination. Bytes "
-        "are IP bytes in both directions, taken from the packets' own headers, so a capture "
-        "that kept only the start of each packet still counts whole packets. Times are the "
-        "capture's own timestamps, never the clock of the machine that made the report.",
+        "addresses and ports. One side of each flow is the local side, the other the "
+        "destination. Bytes are IP bytes in both directions, taken from the packets' own "
+        "headers, so a capture that kept only the start of each packet still counts whole "
+        "packets. Times are the capture's own timestamps, never the clock of the machine that "
+        "made the report.",
+        "Which side is local is decided from the vantage point, not from who spoke first, in "
+        "this order: the policy's local networks (every network a scope rule names as local): "
+        "when exactly one side lies in them, that side is local; else the sender of the TCP "
+        "SYN; else the ports, as Zeek and tshark guess for a connection seen mid-way: a server "
+        "listens on the lower kind of port (well-known, below 1024; then registered; then "
+        "ephemeral, from 32768), so the other side is the client; else the sender of the "
+        "first packet seen. Every flow says which decided, and the Coverage section counts "
+        "the in-scope traffic whose local side rests on the ports or the first packet only.",
+        "Captures given together are one recording (a capture rotated into several files, or "
+        "cut into parts): they are read one after the other in the order of their first "
+        "packet (captures that start at the same time, in the order given), so a connection "
+        "that goes on from one file into the next is one flow, and a name seen in one file "
+        "names the flows of the next. Files that overlap in time are not merged packet by "
+        "packet. Each capture keeps its own statistics; a capture given twice (the same "
+        "SHA-256) is read once, and the report says so. A capture damaged part-way ends its "
+        "part at the damage, and the reading goes on with the next file. With a window "
+        "(`--since`, `--until`), only the flows whose capture times overlap it are judged, "
+        "whole, from captures as from a journal.",
         "A report can instead rest on the journal of residency's agent, which watches a host's "
         "own interfaces, groups packets into flows the same way, notes the program that owned "
         "each connection where it can, and writes every flow when it ends, with a heartbeat "
@@ -118,11 +136,11 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Evidence", (
         "Every violation and unverified destination is listed with its addresses, names, place, "
         "bytes, flows, first and last packet times, and pointers to the evidence: the capture "
-        "file and the serial numbers of its flows there (the order in which flows began in "
-        "that capture; up to 50 per destination and capture). `residency flows` on the same "
-        "file shows each flow again. For a journal, the pointers are the journal's row numbers, "
-        "which `residency flows --journal` shows as each flow's serial, and the program that "
-        "owned the connections is named beside the destination.",
+        "file where each flow began and the flows' serial numbers (the order in which flows "
+        "began in the recording; up to 50 per destination and capture). `residency flows` on "
+        "the same files shows each flow again. For a journal, the pointers are the journal's "
+        "row numbers, which `residency flows --journal` shows as each flow's serial, and the "
+        "program that owned the connections is named beside the destination.",
     ), ()),
     ("What the report cannot see", (
         "A share is only as good as what was watched. The report lists, for each capture, the "

@@ -45,10 +45,16 @@ def coverage(r: dict[str, Any]) -> str:
     parts += [
         f"<p><b>Unattributed connections:</b> {plural(c['unattributed']['flows'], 'flow')} "
         f"({c['unattributed']['bytes']:,} bytes): {escape(c['unattributed']['note'])}.</p>",
+        _guessed(c["direction_guessed"]),
         f"<p><b>Seen but not judged:</b> {plural(nj['excluded']['flows'], 'flow')} excluded, "
         f"{plural(nj['out_of_scope']['flows'], 'flow')} out of scope.</p></section>",
     ]
     return "".join(parts)
+
+
+def _guessed(g: dict[str, Any]) -> str:
+    return (f"<p><b>Local side guessed:</b> {plural(g['flows'], 'flow')} ({g['bytes']:,} "
+            f"bytes): {escape(g['note'])}.</p>")  # fmt: skip
 
 
 def scope(r: dict[str, Any]) -> str:

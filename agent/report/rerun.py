@@ -66,7 +66,7 @@ def rerun(report: dict[str, Any], store: Store, roots: Sequence[str]) -> Rerun:
         else:
             paths = [found.paths[digest] for _, digest in captures]
             dating = period.of_captures(paths, since, as_of)
-            result = analyze(paths, policy, ranges, chosen, None, options.idle_timeout)
+            result = analyze(paths, policy, ranges, chosen, None, options.idle_timeout, window)
             watches = []
             read = f"{len(paths)} capture{'s' * (len(paths) != 1)}"
         again = build(_named(result, i), policy, options, watches, dating)

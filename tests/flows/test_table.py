@@ -58,6 +58,7 @@ def test_directions_count_ip_and_frame_bytes() -> None:
 
 def test_initiator_is_the_syn_sender_even_when_the_syn_ack_comes_first() -> None:
     [f] = run([(1, back("SA")), (1.1, out("A"))])
+    assert f.direction == "syn"
     assert (f.src, f.dst, f.packets_fwd, f.packets_rev) == (CLIENT, SERVER, 1, 1)
 
 
@@ -67,6 +68,7 @@ def test_without_a_syn_the_server_port_decides() -> None:
     [f] = run([(1, back("A", 10)), (1.1, out("A"))])
     assert (f.src, f.sport, f.dst, f.dport) == (CLIENT, 40000, SERVER, 443)
     assert (f.packets_fwd, f.packets_rev) == (1, 1)
+    assert f.direction == "ports"
 
 
 def test_without_a_syn_or_telling_ports_the_first_sender_initiates() -> None:
@@ -74,12 +76,14 @@ def test_without_a_syn_or_telling_ports_the_first_sender_initiates() -> None:
         [(1, tcp(SERVER, CLIENT, 5000, 6000, "A", 10)), (1.1, tcp(CLIENT, SERVER, 6000, 5000, "A"))]
     )
     assert (f.src, f.sport, f.dst, f.dport) == (SERVER, 5000, CLIENT, 6000)
+    assert f.direction == "first-packet"
 
 
 def test_udp_answer_seen_first_is_oriented_by_ports() -> None:
     answer = Ether() / IP(src=SERVER, dst=CLIENT) / UDP(sport=53, dport=51000)
     [f] = run([(1, answer)])
     assert (f.src, f.sport, f.dst, f.dport) == (CLIENT, 51000, SERVER, 53)
+    assert f.direction == "ports"
 
 
 def test_reused_tcp_tuple_after_close_starts_a_new_flow() -> None:

@@ -309,7 +309,6 @@ def test_a_journal_that_fails_verification_gives_no_report(
 
 @pytest.mark.parametrize("args, message", [
     (["x.pcap", "--journal", "j"], "give CAPTURES or --journal PATH"),
-    (["x.pcap", "--since", "2026-03-02"], "--since and --until go with --journal"),
     (["--journal", "j", "--idle-timeout", "5"], "--idle-timeout is for captures"),
 ])  # fmt: skip
 def test_usage(demo: Demo, tmp_path: Path, args: list[str], message: str) -> None:
