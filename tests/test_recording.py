@@ -302,3 +302,21 @@ def test_a_damaged_part_ends_there_and_the_reading_goes_on(
     assert records[2:] == [(parts[2].name, 300, False), (parts[3].name, 56, False)]
     assert doc["headline"]["in_scope"]["flows"] == 39  # no connection lost, none cut in two
     assert doc["headline"]["out_of_scope"]["flows"] == 0
+
+
+def test_a_guessed_local_side_is_said_in_the_terminal_and_the_report(
+    home: Path, parts: list[Path], tmp_path: Path
+) -> None:
+    _, _, guessed = later_parts_truth(parts[0], 300)
+    later = [str(p) for p in parts[1:]]
+    code, text, _ = run(home, "analyze", *later, "--policy", str(home / "anywhere.yaml"))
+    [line] = [x for x in text.splitlines() if x.startswith("side guessed")]
+    assert line.split()[2] == "15" and line.split()[4] == f"{guessed:,}"
+    code, text, _ = run(home, "analyze", *later, "--policy", str(home / "clients.yaml"))
+    assert "side guessed" not in text  # the local networks decided every flow
+    out = tmp_path / "r.json"
+    code, _, err = run(home, "report", *later, "--policy", str(home / "anywhere.yaml"),
+                       "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    said = json.loads(out.read_bytes())["report"]["coverage"]["direction_guessed"]
+    assert (said["flows"], said["bytes"], said["by"]["ports"]["bytes"]) == (15, guessed, guessed)
