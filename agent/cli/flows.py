@@ -18,6 +18,9 @@ from agent.journal import Journal
 from agent.model import CaptureStats, Flow, FlowBatch, seconds
 from agent.pipeline import FlowPipeline, flows_from
 from agent.recording import Recording, plan
+from agent.records.netflow import Collector, ExportStats
+from agent.records.netflow.offline import exported_flows
+from agent.records.netflow.source import EXPORT_PORTS
 from agent.render import stats_line, stats_section, write_csv, write_jsonl, write_table
 
 
@@ -31,11 +34,17 @@ from agent.render import stats_line, stats_section, write_csv, write_jsonl, writ
 @click.option("--active-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow that lived this long; 0: never.")  # fmt: skip
 @click.option("--no-names", is_flag=True, help="Skip reading names (DNS, SNI, QUIC, HTTP Host).")
+@click.option("--decode-exports", is_flag=True,
+              help="CAPTURES hold NetFlow v5/v9/IPFIX export datagrams: list their flows.")
+@click.option("--export-port", "export_ports", type=click.IntRange(0, 65535), multiple=True,
+              metavar="PORT", help="With --decode-exports: a collector port besides "
+              "2055, 4739, 9995 and 9996 (repeatable).")  # fmt: skip
 @journal_window
 @reports_errors
 def flows(
     captures: tuple[str, ...], as_json: bool, as_csv: bool, stats: bool,
-    idle_timeout: float, active_timeout: float, no_names: bool, journal_path: str | None,
+    idle_timeout: float, active_timeout: float, no_names: bool, decode_exports: bool,
+    export_ports: tuple[int, ...], journal_path: str | None,
     since: datetime | None, until: datetime | None,
 ) -> None:  # fmt: skip
     """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first, with how the
@@ -43,9 +52,15 @@ def flows(
     daemon journaled (serial: the journal row). CAPTURES are one recording, read in time order:
     a connection that goes on into the next file is one flow, listed under the file where it
     began; a file given twice is read once. --since/--until list the flows that overlap
-    [since, until)."""
+    [since, until). With --decode-exports, the flows that the NetFlow/IPFIX datagrams in
+    CAPTURES report (templates carry over from one capture to the next: give the template
+    capture first)."""
     one_source(captures, journal_path)
     window = ns(since), ns(until)
+    if decode_exports:
+        found = _exported(captures, EXPORT_PORTS | frozenset(export_ports), window, as_json, stats)
+        _write(found, as_json, as_csv)
+        return
     if journal_path:
         with Journal.open(journal_path) as journal:
             found = ((b, journal_path) for b in _journaled(journal, *window))
@@ -121,6 +136,31 @@ def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterat
             rows = []
     if rows:
         yield FlowBatch.of(rows)
+
+
+def _exported(captures: tuple[str, ...], ports: frozenset[int],
+              window: tuple[int | None, int | None], as_json: bool,
+              full: bool) -> Iterator[tuple[FlowBatch, str]]:  # fmt: skip
+    """The export datagrams' flows, one collector for all CAPTURES (templates carry over)."""
+    collector = Collector()
+    for path in captures:
+        collector.stats = ExportStats()
+        try:
+            for batch in exported_flows(path, collector, ports):
+                yield batch.overlapping(*window), path
+        finally:
+            _report_exports(path, collector.stats, as_json, full)
+
+
+def _report_exports(path: str, s: ExportStats, as_json: bool, full: bool) -> None:
+    if isinstance(sys.exception(), KeyboardInterrupt | BrokenPipeError):
+        return
+    for error in s.errors:
+        click.echo(f"warning: {path}: malformed export datagram at {error}", err=True)
+    if as_json and full:
+        click.echo(json.dumps({"capture": path, "exports": s.as_dict()}), err=True)
+    else:
+        click.echo(s.line(path), err=True)
 
 
 def _report(path: str, s: CaptureStats, as_json: bool, full: bool) -> None:

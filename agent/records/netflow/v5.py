@@ -44,7 +44,8 @@ def parse_v5(cur: Cursor, exporter: str, offset: int) -> list[FlowRecord]:
             source="netflow-v5", vantage=vantage, proto=proto,
             src=socket.inet_ntop(socket.AF_INET, src), sport=sport,
             dst=socket.inet_ntop(socket.AF_INET, dst), dport=dport,
-            first_ns=now - _ago(uptime, first), last_ns=now - _ago(uptime, last),
+            first_ns=now - max(_ago(uptime, first), _ago(uptime, last)),
+            last_ns=now - min(_ago(uptime, first), _ago(uptime, last)),
             packets=pkts * rate, bytes=octets * rate, tcp_flags=flags, counts=counts,
             sampling=rate, where=Where(offset=offset, item=item),
         ))  # fmt: skip
