@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from agent.daemon.exports import parse_export_url
 from agent.errors import ConfigError
 from agent.files import open_input
 
@@ -41,6 +42,9 @@ class Config:
     """host:port for Prometheus metrics; empty: none."""
     webhook: str = ""
     """A URL to POST each violation to, as JSON; empty: none."""
+    flow_exports: tuple[str, ...] = ()
+    """`udp://ADDRESS:PORT` sockets to collect NetFlow v5/v9 and IPFIX exports on, judged
+    like captured flows (port 0: the kernel picks one, and the daemon says which)."""
 
     @property
     def store_home(self) -> Path:
@@ -54,7 +58,9 @@ class Config:
 KINDS = {"policy": str, "interfaces": list, "filter": str, "data_dir": str, "ranges_home": str,
          "poll_interval": float, "idle_timeout": float, "active_timeout": float,
          "heartbeat_interval": float, "flush_interval": float, "retention_days": float,
-         "metrics": str, "webhook": str}  # fmt: skip
+         "metrics": str, "webhook": str, "flow_exports": list}  # fmt: skip
+CHECKS = {"flow_exports": parse_export_url}
+"""Settings whose every item must parse; the error names the item's own line."""
 
 
 def load_config(path: str) -> Config:
@@ -73,9 +79,19 @@ def load_config(path: str) -> Config:
             raise ConfigError(f"{path}:{line}: unknown setting {key!r} "
                               f"(one of {', '.join(KINDS)})")  # fmt: skip
         values[key] = _value(key, value_node, f"{path}:{line}")
+        if key in CHECKS:
+            _check_items(key, value_node, path)
     if "policy" not in values:
         raise ConfigError(f"{path}: missing setting 'policy' (the policy file to judge by)")
     return Config(**values)
+
+
+def _check_items(key: str, node: yaml.Node, path: str) -> None:
+    for item in node.value if isinstance(node, yaml.SequenceNode) else [node]:
+        try:
+            CHECKS[key](str(item.value))
+        except ConfigError as err:
+            raise ConfigError(f"{path}:{item.start_mark.line + 1}: {key}: {err}") from None
 
 
 def _value(key: str, node: yaml.Node, where: str) -> Any:

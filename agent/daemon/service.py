@@ -25,6 +25,7 @@ from agent.capture.live import LiveSource
 from agent.daemon.alerts import Alerts, alert_of
 from agent.daemon.config import Config
 from agent.daemon.connections import ConnectionEvent
+from agent.daemon.exports import ExportSocket, RecordSource
 from agent.daemon.inputs import load_inputs, warm_up
 from agent.daemon.metrics import Metrics, serve
 from agent.daemon.notify import sd_notify
@@ -86,7 +87,8 @@ class NoOwners:
 
 class Agent:
     def __init__(self, config: Config, owners: OwnerSource | None = None,
-                 view: Callable[[Verdict], None] | None = None) -> None:  # fmt: skip
+                 view: Callable[[Verdict], None] | None = None,
+                 records: Sequence[RecordSource] | None = None) -> None:  # fmt: skip
         self.config = config
         self.host = socket.gethostname()
         self.inputs = load_inputs(config)
@@ -95,10 +97,14 @@ class Agent:
         self.metrics = Metrics()
         self.alerts = Alerts(config.webhook)
         self.writer = JournalWriter(Journal.open(config.journal_path, create=True), self.metrics)
-        self.ended: queue.Queue[tuple[str, FlowBatch]] = queue.Queue(ENDED_MAX)
+        self.ended: queue.Queue[tuple[str | None, FlowBatch]] = queue.Queue(ENDED_MAX)
         self.stopping = threading.Event()
         self.reloading = threading.Event()
         self.sources = [LiveSource(i, config.filter) for i in config.interfaces]
+        self.records = list(records if records is not None
+                            else map(ExportSocket, config.flow_exports))  # fmt: skip
+        for r in self.records:
+            print(f"collecting flow exports on {r.name}", file=sys.stderr, flush=True)
         warm_up(config)
         self.judged = self.attributed = 0
 
@@ -120,6 +126,8 @@ class Agent:
         self.writer.flush()
         threads = [threading.Thread(target=self._capture, args=(s,), name=s.path, daemon=True)
                    for s in self.sources]  # fmt: skip
+        threads += [threading.Thread(target=self._collect, args=(r,), name=r.name, daemon=True)
+                    for r in self.records]  # fmt: skip
         for t in threads:
             t.start()
         sd_notify("READY=1")
@@ -191,6 +199,17 @@ class Agent:
             print(f"error: {err}", file=sys.stderr, flush=True)
         finally:
             self.ended.put((source.interface, pipe.finish()))
+            source.close()
+
+    def _collect(self, source: RecordSource) -> None:
+        """One flow export socket: each record becomes a flow (counts as the exporter gave
+        them, scaled by its sampling), judged like a captured one; no interface."""
+        try:
+            while not self.stopping.is_set():
+                records = source.receive(0.2)
+                if records:
+                    self.ended.put((None, FlowBatch.of([r.as_flow() for r in records])))
+        finally:
             source.close()
 
     def _drain(self, timeout: float) -> None:

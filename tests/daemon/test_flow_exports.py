@@ -6,9 +6,14 @@ direction, must equal residency's own analysis of the same capture. Then the dae
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,10 +21,13 @@ from pathlib import Path
 import pytest
 
 from agent.capture import open_capture
+from agent.daemon.config import load_config
 from agent.daemon.exports import ExportSocket
+from agent.errors import ConfigError
+from agent.intel.store import Store, read_bytes, utcnow
 from agent.pipeline import FlowPipeline, flows_from
 from agent.records import FlowRecord
-from tests.truth import PCAPS
+from tests.truth import PCAPS, SHARED
 
 needs_softflowd = pytest.mark.skipif(not shutil.which("softflowd"), reason="needs softflowd")
 needs_nfdump = pytest.mark.skipif(not shutil.which("nfcapd") or not shutil.which("nfdump"),
@@ -194,3 +202,77 @@ def test_nfdump_reads_softflowds_export_as_residencys_collector_does(tmp_path: P
     theirs = nfdump(capture, tmp_path)
     assert totals(theirs) == (4_088, 793_769)
     assert theirs == by_direction(records)
+
+
+@pytest.mark.parametrize(("item", "line"), [("tcp://127.0.0.1:2055", 3), ("udp://here:2055", 3),
+                                            ("udp://127.0.0.1:70000", 3)])  # fmt: skip
+def test_flow_exports_setting_names_the_bad_item_and_its_line(
+    tmp_path: Path, item: str, line: int
+) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text(f"policy: p.yaml\nflow_exports:\n  - {item}\n  - udp://[::1]:2055\n")
+    with pytest.raises(ConfigError, match=rf"agent.yaml:{line}: flow_exports: '{re.escape(item)}'"):
+        load_config(str(config))
+    config.write_text("policy: p.yaml\nflow_exports: [udp://127.0.0.1:2055, 'udp://[::1]:0']\n")
+    assert load_config(str(config)).flow_exports == ("udp://127.0.0.1:2055", "udp://[::1]:0")
+
+
+OCI_FILE = SHARED / "ranges" / "oci-public_ip_ranges.json"
+RESIDENCY = Path(sys.executable).with_name("residency")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@needs_softflowd
+def test_daemon_judges_softflowds_exports_into_its_journal(tmp_path: Path) -> None:
+    """The real daemon with only a flow_exports socket (the kernel picks its port, the
+    daemon names it): softflowd's IPFIX export of cs_http_espn.pcapng (78 records, one per
+    direction of its 39 flows) is judged and journaled, every packet and byte of it."""
+    capture = PCAPS / "cs_http_espn.pcapng"
+    if not capture.exists() or not OCI_FILE.exists():
+        pytest.skip("needs the shared capture and Oracle's range file")
+    Store(tmp_path / "home").add(read_bytes(str(OCI_FILE)), OCI_FILE.name, utcnow())
+    (tmp_path / "policy.yaml").write_text(
+        "version: 1\nscope:\n  include:\n    - name: lan\n      local: [172.16.0.0/12]\n"
+        "approve:\n  - name: oracle-us\n    provider: oci\n    regions: [us-ashburn-1]\n"
+    )
+    config = tmp_path / "agent.yaml"
+    config.write_text(json.dumps({
+        "policy": str(tmp_path / "policy.yaml"), "data_dir": str(tmp_path / "data"),
+        "ranges_home": str(tmp_path / "home"), "metrics": "", "flush_interval": 0.2,
+        "heartbeat_interval": 0.5, "flow_exports": ["udp://127.0.0.1:0"],
+    }))  # fmt: skip
+    ready = tmp_path / "notify.sock"
+    env = {**os.environ, "NOTIFY_SOCKET": str(ready), "PYTHONUNBUFFERED": "1",
+           "RESIDENCY_HOME": str(tmp_path / "home")}  # fmt: skip
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(ready))
+        notify.settimeout(90)
+        daemon = subprocess.Popen([str(RESIDENCY), "daemon", "--config", str(config)], env=env,
+                                  cwd=ROOT, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            assert notify.recv(256) == b"READY=1"
+            assert daemon.stderr is not None
+            said = daemon.stderr.readline()
+            port = int(re.fullmatch(r"collecting flow exports on udp://127.0.0.1:(\d+)\n", said)
+                       .group(1))  # type: ignore[union-attr]  # fmt: skip
+            softflowd(capture, port, "10", tmp_path)
+            deadline = time.monotonic() + 30
+            while queued(port):  # the daemon has read every datagram softflowd sent
+                assert time.monotonic() < deadline, "the daemon does not read its socket"
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    daemon.wait(0.01)
+            daemon.send_signal(signal.SIGTERM)  # it judges and journals what it read, then exits
+            assert daemon.wait(60) == 0
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait()
+            if daemon.stderr:
+                daemon.stderr.close()
+    listed = subprocess.run([str(RESIDENCY), "flows", "--journal",
+                             str(tmp_path / "data" / "journal.sqlite"), "--json"],
+                            capture_output=True, text=True, check=True, cwd=ROOT)  # fmt: skip
+    flows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert len(flows) == 78 and {f["end"] for f in flows} == {"record"}
+    assert sum(f["packets_fwd"] for f in flows) == EXACT[capture.name][0]
+    assert sum(f["bytes_fwd"] for f in flows) == EXACT[capture.name][1]
