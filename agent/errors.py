@@ -11,6 +11,8 @@
     ├── JournalError                exit 9   the journal cannot be written, read or verified
     ├── ReportError                 exit 10  a report cannot be read, or fails verification
     ├── ConfigError                 exit 11  the daemon's configuration is wrong
+    ├── LakeError                   exit 14  the evidence lake cannot be read or written, or a
+    │                                        sealed host-day would change
     └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
 
 Exit 1 is not an error: `analyze` uses it to say "violations found", as `diff` and `grep` say
@@ -115,6 +117,12 @@ class ConfigError(ResidencyError):
     """The daemon's configuration file cannot be used."""
 
     exit_code = 11
+
+
+class LakeError(ResidencyError):
+    """The evidence lake cannot be read or written, or sealing would change a sealed day."""
+
+    exit_code = 14
 
 
 class BadAddress(ResidencyError):

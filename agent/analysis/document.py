@@ -18,6 +18,8 @@ from agent.policy.judge import APPROVED, EXCLUDED, EXEMPT, OUT, UNVERIFIED, VERD
 from agent.policy.model import Exception_, Policy
 
 SCHEMA = "residency.analysis/2"
+PLACE = ("provider", "region", "border_group", "country", "site")
+"""A breakdown row's place, in the order of `Tally.places` keys."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +114,8 @@ def document(
         ],
         "exclusions": [_use(u) for u in tally.used(EXCLUDED)],
         "breakdown": [
-            {"verdict": k[0], "provider": k[1] or None, "region": k[2] or None,
-             "country": k[3] or None, "site": k[4] or None, **c.as_dict()}
+            {"verdict": k[0], **{d: v or None for d, v in zip(PLACE, k[1:], strict=True)},
+             **c.as_dict()}
             for k, c in sorted(tally.places.items())
         ],  # fmt: skip
         "timeline": [

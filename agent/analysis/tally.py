@@ -24,8 +24,15 @@ EVIDENCE_FLOWS = 50
 class Count:
     flows: int = 0
     bytes: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+    """The counted flows' earliest first and latest last packet (0 while nothing is counted)."""
 
     def add(self, flow: Flow) -> None:
+        if not self.flows:
+            self.first_ns, self.last_ns = flow.first_ns, flow.last_ns
+        self.first_ns = min(self.first_ns, flow.first_ns)
+        self.last_ns = max(self.last_ns, flow.last_ns)
         self.flows += 1
         self.bytes += flow.bytes_fwd + flow.bytes_rev
 
@@ -87,7 +94,8 @@ class Tally:
     """Exclusions, approvals and exceptions used, by (rule name, verdict or scope): an expired
     exception shows under "violation", a live one under "exempt"."""
     places: dict[tuple[str, ...], Count] = field(default_factory=lambda: defaultdict(Count))
-    """In scope, by (verdict, provider, region, country, site)."""
+    """In scope, by (verdict, provider, region, border group, country, site): a place is where
+    the traffic ends, so a region whose zones lie in two countries gives two keys."""
     hours: dict[tuple[int, str], Count] = field(default_factory=lambda: defaultdict(Count))
     """In scope, by (hour start ns, verdict), counted at each flow's first packet."""
     directions: dict[str, Count] = field(default_factory=lambda: defaultdict(Count))
@@ -116,7 +124,9 @@ class Tally:
                 use.weak.add(f)
         if v.scope == OUT or v.scope == EXCLUDED:
             return
-        self.places[(kind, a.provider or "", a.region or "", a.country or "", a.site or "")].add(f)
+        place = (a.provider or "", a.region or "", a.border_group or "", a.country or "",
+                 a.site or "")  # fmt: skip
+        self.places[(kind, *place)].add(f)
         self.hours[(f.first_ns - f.first_ns % HOUR_NS, kind)].add(f)
         self.directions[f.direction].add(f)
         if v.process is None:

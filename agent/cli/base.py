@@ -7,7 +7,8 @@ capture; 5 a capture is damaged part-way (what came before the damage is still u
 country or sites file cannot be used; 7 a download failed; 8 a policy file is wrong; 9 the
 journal cannot be used; 10 a report cannot be read or fails verification; 11 a wrong daemon
 configuration; 13 `report verify`: the signature checked, the analysis not re-run (the report's
-inputs were not found); 70 an internal error; 130 interrupted (Ctrl-C); 141 the reader of the
+inputs were not found); 14 the evidence lake cannot be used, or sealing would change a sealed
+day; 70 an internal error; 130 interrupted (Ctrl-C); 141 the reader of the
 output went away (`residency flows X | head`).
 
 Warnings go to stderr as `warning: ...` through `warn`, and `--quiet` (to `residency` or to

@@ -77,10 +77,11 @@ class Journal:
     ) -> None:
         self.close()
 
-    def head(self) -> Head:
-        """The last committed row (`0:000…` for a new journal)."""
+    def head(self, at: int | None = None) -> Head:
+        """The last committed row (`0:000…` for a new journal); with `at`, the last row at or
+        before seq `at`: where a part of the journal was cut from."""
         with self._transaction("cannot read", "DEFERRED") as db:
-            seq, prev = _head(db)
+            seq, prev = _head(db, LATEST if at is None else at)
         return Head(seq, prev.hex())
 
     def append(self, entries: Sequence[Entry]) -> int:
@@ -184,8 +185,9 @@ class Journal:
             raise failure(self.path, doing, err) from err
 
 
-def _head(db: sqlite3.Connection) -> tuple[int, bytes]:
-    row = db.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+def _head(db: sqlite3.Connection, at: int = LATEST) -> tuple[int, bytes]:
+    query = "SELECT seq, hash FROM entries WHERE seq <= ? ORDER BY seq DESC LIMIT 1"
+    row = db.execute(query, (at,)).fetchone()
     return (0, GENESIS) if row is None else (int(row[0]), bytes(row[1]))
 
 

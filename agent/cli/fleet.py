@@ -1,0 +1,204 @@
+"""`lake seal`, `fleet report` and `fleet verify`: every host's evidence in one lake, one signed
+fleet report. The fleet modules (pyarrow, the engines) are imported inside the commands, so the
+rest of the command line never loads them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import click
+
+from agent.cli.base import main, reports_errors
+from agent.errors import ReportError
+from agent.files import open_input
+from agent.intel.store import Store, Stored
+from agent.policy.load import load_policy
+from agent.report.sign import load_private, load_public
+
+DAY = click.DateTime(["%Y-%m-%d"])
+
+
+@main.group()
+def lake() -> None:
+    """The evidence lake: hosts' closed days as signed Parquet."""
+
+
+@lake.command("seal")
+@click.option("--journal", "journal_path", required=True, metavar="PATH")
+@click.option("--lake", "lake_uri", required=True, metavar="DIR|s3://BUCKET/PREFIX")
+@click.option("--key", "key_path", required=True, metavar="FILE",
+              help="The host's private key (residency keys generate HOST).")  # fmt: skip
+@click.option("--host", help="The host's name (default: the journal's own).")
+@click.option("--day", type=DAY, help="One closed UTC day (default: every closed day).")
+@reports_errors
+def seal_command(journal_path: str, lake_uri: str, key_path: str, host: str | None,
+                 day: datetime | None) -> None:  # fmt: skip
+    """Seal closed UTC days of a host's journal into the lake: Parquet (zstd) under
+    flows/date=D/host=H/ and a manifest signed with the host's key. Sealing a sealed day
+    again changes nothing; a day that would come out different is refused (exit 14)."""
+    from agent.fleet.lake import Lake
+    from agent.fleet.seal import seal
+
+    key = load_private(_read(key_path), key_path)
+    done = seal(journal_path, Lake.open(lake_uri), key, host, day.date() if day else None)
+    for s in done:
+        what = "sealed" if s.written else "already sealed, unchanged"
+        click.echo(f"{s.unit.host} {s.unit.date}: {s.rows} flows {what}")
+    if not done:
+        click.echo(f"{journal_path}: no closed day to seal")
+
+
+@main.group()
+def fleet() -> None:
+    """Fleet reports: one policy over every host's sealed evidence."""
+
+
+def _request_options(fn: Any) -> Any:
+    for option in (
+        click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+                     show_default=True),
+        click.option("--master", default="local[2]", show_default=True,
+                     help="Spark: local[N], a cluster master, or sc://host:15002."),
+        click.option("--host-keys", "keys_path", required=True, metavar="FILE",
+                     help="The fleet's key list: one `ssh-ed25519 KEY HOST` line per host."),
+        click.option("--policy", "policy_path", required=True, metavar="FILE"),
+    ):  # fmt: skip
+        fn = option(fn)
+    return fn
+
+
+@fleet.command("report")
+@click.argument("lake_uri", metavar="LAKE")
+@_request_options
+@click.option("--hosts", "hosts_path", metavar="FILE", help="The hosts that should report.")
+@click.option("--since", type=DAY, help="First UTC day (inclusive).")
+@click.option("--until", type=DAY, help="Last UTC day (inclusive).")
+@click.option("--out", required=True, metavar="FILE.json|FILE.html")
+@click.option("--sign", "sign_path", metavar="KEY", help="Sign the document with this key.")
+@reports_errors
+def report_command(lake_uri: str, policy_path: str, keys_path: str, engine: str, master: str,
+                   hosts_path: str | None, since: datetime | None, until: datetime | None,
+                   out: str, sign_path: str | None) -> None:  # fmt: skip
+    """Judge every sealed host-day in LAKE by one policy and one set of ranges (map), add the
+    partial tables up (merge) and write one document (finalize), with its coverage: host-days
+    not counted and why, listed hosts that sent nothing, unwatched time per host."""
+    from agent.fleet.inputs import read_hosts
+    from agent.fleet.report import report
+    from agent.report.sign import sign
+
+    hosts = read_hosts(hosts_path) if hosts_path else None
+    doc = report(_request(lake_uri, policy_path, keys_path, hosts, _day(since), _day(until)),
+                 engine, master)  # fmt: skip
+    if sign_path:
+        doc = sign(doc, load_private(_read(sign_path), sign_path))
+    _write(out, doc)
+    h = doc["headline"]
+    click.echo(f"{out}: {h['approved']['flows']} of {h['in_scope']['flows']} in-scope flows "
+               f"approved, {h['violation']['flows']} violations; on {h['host_days']} of "
+               f"{h['host_days_expected']} host-days")  # fmt: skip
+
+
+@fleet.command("verify")
+@click.argument("report_path", metavar="REPORT")
+@click.option("--key", "key_path", required=True, metavar="FILE.pub")
+@click.option("--lake", "lake_uri", required=True, metavar="LAKE")
+@_request_options
+@reports_errors
+def verify_command(report_path: str, key_path: str, lake_uri: str, policy_path: str,
+                   keys_path: str, engine: str, master: str) -> None:  # fmt: skip
+    """Check a fleet report's signature, re-run it on LAKE with the same policy, ranges and
+    host list, and name the first field that differs (exit 10)."""
+    from agent.fleet.report import report
+    from agent.fleet.verify import first_difference
+    from agent.report.sign import check
+
+    try:
+        doc = json.loads(_read(report_path))
+    except ValueError as err:
+        raise ReportError(f"{report_path}: not JSON: {err}") from err
+    signer = check(doc, load_public(_read(key_path), key_path))
+    period, inputs = doc.get("period", {}), doc.get("inputs", {})
+    since, until = (date.fromisoformat(d) if d else None
+                    for d in (period.get("since"), period.get("until")))  # fmt: skip
+    shas = [r["sha256"] for r in inputs.get("ranges", [])]
+    req = _request(lake_uri, policy_path, keys_path, inputs.get("hosts"), since, until, shas)
+    again = report(req, engine, master)
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    where = first_difference(body, again)
+    if where:
+        raise ReportError(f"{report_path}: the re-run differs at {where}: the report says "
+                          f"{_at(body, where)}, the lake gives {_at(again, where)}")  # fmt: skip
+    click.echo(f"{report_path}: signature good (key sha256:{signer[:16]}); re-run on "
+               f"{lake_uri} gives the same document")  # fmt: skip
+
+
+def _request(
+    lake_uri: str, policy_path: str, keys_path: str, hosts: list[str] | None,
+    since: date | None, until: date | None, shas: list[str] | None = None,
+) -> Any:  # fmt: skip
+    from agent.analysis.document import RangeInput
+    from agent.fleet.inputs import read_keys
+    from agent.fleet.lake import Lake
+    from agent.fleet.report import Request
+    from agent.policy.judge import Judge
+
+    policy = load_policy(policy_path)
+    lake_ = Lake.open(lake_uri)
+    store = Store()
+    chosen = _ranges(store, lake_, since, shas)
+    keys, keys_sha = read_keys(keys_path)
+    ranges = [RangeInput(v.slot, v.version, v.sha256, v.created, v.size) for v in chosen]
+    judge = Judge(policy, store.table(chosen))
+    return Request(lake_, policy, judge, ranges, keys, keys_sha, hosts, since, until)
+
+
+def _ranges(store: Store, lake_: Any, since: date | None, shas: list[str] | None) -> list[Stored]:
+    """The ranges a report names by sha256, else those in force on its first day."""
+    if shas is not None:
+        known = {v.sha256: v for v in store.versions()}
+        lost = [s for s in shas if s not in known]
+        if lost:
+            raise ReportError(f"{store.root}: the range version sha256:{lost[0][:16]} the "
+                              "report was judged by is not in the store")  # fmt: skip
+        return sorted((known[s] for s in shas), key=lambda v: v.slot)
+    first = since or min((date.fromisoformat(u.date) for u in lake_.units()), default=None)
+    if first is None:
+        return store.current()
+    return store.in_force(datetime(first.year, first.month, first.day, tzinfo=UTC))
+
+
+def _at(doc: Any, where: str) -> str:
+    import re
+
+    value = doc
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", where):
+        try:
+            value = value[int(index)] if index else value[name]
+        except (KeyError, IndexError, TypeError):
+            return "nothing"
+    return json.dumps(value, sort_keys=True)[:200]
+
+
+def _day(when: datetime | None) -> date | None:
+    return None if when is None else when.date()
+
+
+def _read(path: str) -> bytes:
+    with open_input(path) as f:
+        return f.read()
+
+
+def _write(out: str, doc: dict[str, Any]) -> None:
+    if out.endswith(".html"):
+        from agent.fleet.html import page
+
+        data = page(doc)
+    else:
+        data = (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
+    try:
+        with open(out, "wb") as f:
+            f.write(data)
+    except OSError as err:
+        raise ReportError(f"{out}: cannot write: {err.strerror}") from err

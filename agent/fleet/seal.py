@@ -1,0 +1,139 @@
+"""`residency lake seal`: a closed UTC day of a host's journal into the lake, as immutable
+Parquet (zstd) and a signed manifest.
+
+A day's rows are the flows whose first packet falls in it (each flow in exactly one day) and
+the heartbeats that overlap it, read only from a journal that verifies, up to its verified
+head. A day is closed once the journal holds a heartbeat that ends after it: the agent watched
+past midnight. The manifest names the head of the last row it read, so the cut can be checked
+against the journal later; a flow journaled for the day after it was sealed makes the next seal
+of that day differ, which is refused (a sealed day never changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.errors import JournalError, LakeError
+from agent.fleet import columns, manifest
+from agent.fleet.lake import HostDay, Lake, check_host
+from agent.journal import Journal, JournalFlow, unwatched, verify_journal
+from agent.journal.kinds import START
+
+DAY_NS = 86_400 * 1_000_000_000
+PART_ROWS = 1_000_000
+"""Rows per Parquet file: a day of a busy host is several files."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    unit: HostDay
+    rows: int
+    written: bool
+    """False when the day was sealed before with exactly these bytes."""
+
+
+def seal(journal_path: str, lake: Lake, key: Ed25519PrivateKey, host: str | None = None,
+         day: date | None = None) -> list[Sealed]:  # fmt: skip
+    """Seal `day`, or every closed day in the journal, of a verified journal."""
+    check = verify_journal(journal_path)
+    if not check.ok:
+        raise JournalError(f"{journal_path}: refusing to seal a journal that fails "
+                           f"verification: {check}")  # fmt: skip
+    with Journal.open(journal_path) as journal:
+        host = check_host(host or _host_of(journal, check.last_seq, journal_path))
+        closed = _closed_before(journal, check.last_seq)
+        if day is not None and start_ns(day) + DAY_NS > closed:
+            raise LakeError(f"{journal_path}: {day} is not closed: the journal's heartbeats "
+                            f"end at {_iso(closed)}")  # fmt: skip
+        days = [day] if day is not None else _days(journal, check.last_seq, closed)
+        return [_seal_day(journal, lake, key, HostDay(d.isoformat(), host), check.last_seq)
+                for d in days]  # fmt: skip
+
+
+def start_ns(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1_000_000_000
+
+
+def _seal_day(journal: Journal, lake: Lake, key: Ed25519PrivateKey, unit: HostDay,
+              last: int) -> Sealed:  # fmt: skip
+    start = start_ns(date.fromisoformat(unit.date))
+    end = start + DAY_NS
+    rows = [r for r in journal.flows(start, end) if r.seq <= last and r.flow.first_ns >= start]
+    rows.sort(key=lambda r: (r.flow.first_ns, r.seq))
+    beats = [b for b in journal.heartbeats(start, end) if b.seq <= last and b.at_ns > start]
+    cut = max([r.seq for r in rows] + [b.seq for b in beats], default=0)
+    head = str(journal.head(cut)) if cut else None
+    parts = _parts(unit.host, rows)
+    data = manifest.build(unit, parts, head, unwatched(beats, start, end), len(beats), key)
+    return _write(lake, unit, parts, data)
+
+
+def _parts(host: str, rows: list[JournalFlow]) -> list[manifest.Part]:
+    parts = []
+    for n, at in enumerate(range(0, max(len(rows), 1), PART_ROWS)):
+        chunk = rows[at : at + PART_ROWS]
+        sink = pa.BufferOutputStream()
+        pq.write_table(columns.to_table(host, chunk), sink, compression="zstd")
+        parts.append(manifest.Part(f"part-{n:05d}.parquet", sink.getvalue().to_pybytes(),
+                                   len(chunk)))  # fmt: skip
+    return parts
+
+
+def _write(lake: Lake, unit: HostDay, parts: list[manifest.Part], data: bytes) -> Sealed:
+    """Write the files, then the manifest (the seal itself); a day sealed before must come out
+    byte for byte the same."""
+    rows = sum(p.rows for p in parts)
+    before = lake.read(lake.manifest_path(unit))
+    if before is not None:
+        if before != data:
+            raise LakeError(f"{lake.uri}: {unit.host} on {unit.date} is sealed already, with "
+                            "different contents: a sealed day never changes")  # fmt: skip
+        for p in parts:
+            if lake.read(f"{lake.flows_dir(unit)}/{p.name}") != p.data:
+                raise LakeError(f"{lake.uri}: {unit.host} on {unit.date}: {p.name} is not the "
+                                "file that was sealed")  # fmt: skip
+        return Sealed(unit, rows, False)
+    for p in parts:
+        lake.write(f"{lake.flows_dir(unit)}/{p.name}", p.data)
+    lake.write(lake.manifest_path(unit), data)
+    return Sealed(unit, rows, True)
+
+
+def _host_of(journal: Journal, last: int, path: str) -> str:
+    hosts = {str(r.body.get("host")) for r in journal.entries(START) if r.seq <= last
+             and r.body.get("host")}  # fmt: skip
+    if len(hosts) != 1:
+        raise LakeError(f"{path}: the journal names {len(hosts)} hosts in its start rows; "
+                        "give --host")  # fmt: skip
+    return hosts.pop()
+
+
+def _closed_before(journal: Journal, last: int) -> int:
+    """The end of the last heartbeat: days that end by then are closed."""
+    return max((b.at_ns for b in journal.heartbeats() if b.seq <= last), default=0)
+
+
+def _days(journal: Journal, last: int, closed: int) -> list[date]:
+    """The closed days that hold flows or heartbeats."""
+    seen: set[date] = set()
+    for r in journal.flows(None, closed):
+        if r.seq <= last:
+            seen.add(_day(r.flow.first_ns))
+    for b in journal.heartbeats(None, closed):
+        if b.seq <= last:
+            first, final = _day(b.since_ns), _day(max(b.since_ns, b.at_ns - 1))
+            seen.update(first + timedelta(days=i) for i in range((final - first).days + 1))
+    return sorted(d for d in seen if start_ns(d) + DAY_NS <= closed)
+
+
+def _day(ns: int) -> date:
+    return datetime.fromtimestamp(ns // 1_000_000_000, UTC).date()
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns // 1_000_000_000, UTC).isoformat()

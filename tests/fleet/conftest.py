@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import main
+from agent.report.sign import generate
+from tests.fleet.fleet_world import POLICY, store, write_journal
+
+HOSTS = ("web-1", "web-2", "web-3")
+
+
+@dataclass(frozen=True)
+class Fleet:
+    home: Path
+    root: Path
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        env = {"RESIDENCY_HOME": str(self.home), **(env or {})}
+        result = CliRunner().invoke(main, list(args), env=env)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.exception)  # fmt: skip
+        return result.exit_code, result.stdout, result.stderr
+
+    def journal(self, host: str) -> Path:
+        return self.root / f"{host}.sqlite"
+
+    def key(self, host: str) -> Path:
+        return self.root / "keys" / host
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys" / "fleet.keys"
+
+    def seal(self, lake: str, host: str, *extra: str, env: dict[str, str] | None = None) -> str:
+        journal, key = str(self.journal(host)), str(self.key(host))
+        code, out, err = self.run("lake", "seal", "--journal", journal, "--lake", lake, "--key",
+                                  key, *extra, env=env)  # fmt: skip
+        assert code == 0, err
+        return out
+
+    def report(self, lake: str, out: Path, *extra: str,
+               env: dict[str, str] | None = None) -> tuple[int, str, str]:  # fmt: skip
+        return self.run("fleet", "report", lake, "--policy", str(POLICY), "--host-keys",
+                        str(self.keys), "--out", str(out), *extra, env=env)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def fleet_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("fleet-home")
+    store(home)
+    return home
+
+
+@pytest.fixture
+def fleet(fleet_home: Path, tmp_path: Path) -> Fleet:
+    (tmp_path / "keys").mkdir()
+    lines = []
+    for n, host in enumerate(HOSTS):
+        write_journal(tmp_path / f"{host}.sqlite", host, n)
+        private, public = generate(host)
+        (tmp_path / "keys" / host).write_bytes(private)
+        lines.append(public)
+    (tmp_path / "keys" / "fleet.keys").write_bytes(b"".join(lines))
+    return Fleet(fleet_home, tmp_path)
+
+
+def load(path: Path) -> dict[str, Any]:
+    import json
+
+    data: dict[str, Any] = json.loads(path.read_bytes())
+    return data

@@ -1,0 +1,192 @@
+"""`lake seal` and `fleet report` on journals written as the agent writes them, to real
+addresses in the providers' own range files: the layout, the columns, the manifest, idempotence,
+the same totals as `analyze --journal`, and coverage of tampered, unsigned, wrongly signed and
+missing evidence, each of which also fails `fleet verify` of a report made before."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from agent.journal import Journal, flow_entry
+from agent.report.sign import generate
+from tests.fleet.conftest import HOSTS, Fleet, load
+from tests.fleet.fleet_world import ASHBURN, DAY1, DAYS, POLICY, SINGAPORE, flows
+
+PART = "part-00000.parquet"
+
+
+def sealed(fleet: Fleet) -> str:
+    lake = str(fleet.root / "lake")
+    for host in HOSTS:
+        fleet.seal(lake, host)
+    return lake
+
+
+def test_seal_writes_the_layout_columns_and_a_signed_manifest(fleet: Fleet) -> None:
+    out = fleet.seal(str(fleet.root / "lake"), "web-1")
+    assert out == "web-1 2026-03-02: 12 flows sealed\nweb-1 2026-03-03: 12 flows sealed\n"
+    part = fleet.root / "lake" / "flows" / "date=2026-03-02" / "host=web-1" / PART
+    meta = pq.ParquetFile(part).metadata
+    assert meta.num_rows == 12 and meta.row_group(0).column(0).compression == "ZSTD"
+    table = pq.read_table(part)
+    for name in ("time", "device_hostname", "src_endpoint_ip", "dst_endpoint_ip",
+                 "dst_endpoint_port", "connection_info_protocol_num", "traffic_bytes_out",
+                 "traffic_bytes_in", "traffic_packets_out", "traffic_packets_in",
+                 "actor_process_name", "dst_endpoint_hostname", "names", "direction", "journal_seq",
+                 "community_id"):  # fmt: skip
+        assert name in table.schema.names, name
+    assert set(table["device_hostname"].to_pylist()) == {"web-1"}
+    assert table["actor_process_name"].to_pylist().count("app") == 7  # 5 users' + 2 outside
+    assert table["dst_endpoint_ip"].to_pylist().count(SINGAPORE) == 2
+    manifest = load(fleet.root / "lake" / "manifests" / "date=2026-03-02" / "host=web-1"
+                    / "manifest.json")  # fmt: skip
+    assert manifest["rows"] == 12 and manifest["files"][0]["file"] == PART
+    assert manifest["unwatched_ns"] == 2 * 3600 * 10**9  # 08:00-10:00 the agent did not run
+    assert manifest["signature"]["algorithm"] == "ed25519"
+    seq, digest = manifest["journal_head"].split(":")  # its last row: the day's last heartbeat
+    assert int(seq) > max(table["journal_seq"].to_pylist()) and len(digest) == 64
+    day2 = fleet.root / "lake" / "manifests" / "date=2026-03-03" / "host=web-1" / "manifest.json"
+    assert load(day2)["unwatched_ns"] == 0
+
+
+def test_sealing_twice_changes_nothing_and_a_changed_day_is_refused(fleet: Fleet) -> None:
+    lake = fleet.root / "lake"
+    fleet.seal(str(lake), "web-1")
+    before = {p: p.read_bytes() for p in lake.rglob("*") if p.is_file()}
+    again = fleet.seal(str(lake), "web-1", "--day", "2026-03-02")
+    assert again == "web-1 2026-03-02: 12 flows already sealed, unchanged\n"
+    assert {p: p.read_bytes() for p in lake.rglob("*") if p.is_file()} == before
+    late = flows(0)[0]._replace(first_ns=DAY1 + 3600 * 10**9, last_ns=DAY1 + 3601 * 10**9)
+    with Journal.open(fleet.journal("web-1")) as journal:
+        journal.append([flow_entry(late, {"decision": "journaled"})])
+    code, _, err = fleet.run("lake", "seal", "--journal", str(fleet.journal("web-1")), "--lake",
+                             str(lake), "--key", str(fleet.key("web-1")))  # fmt: skip
+    assert code == 14 and "sealed already, with different contents" in err
+    code, _, err = fleet.run("lake", "seal", "--journal", str(fleet.journal("web-1")), "--lake",
+                             str(lake), "--key", str(fleet.key("web-1")), "--day",
+                             "2026-03-04")  # fmt: skip
+    assert code == 14 and err.startswith("error: ") and "2026-03-04 is not closed" in err
+
+
+def test_the_fleet_report_has_analyze_journal_totals(fleet: Fleet) -> None:
+    lake = sealed(fleet)
+    code, said, err = fleet.report(lake, fleet.root / "fleet.json")
+    assert code == 0, err
+    assert said.endswith("30 of 60 in-scope flows approved, 24 violations; on 6 of 6 host-days\n")
+    head = load(fleet.root / "fleet.json")["headline"]
+    want: dict[str, list[int]] = {}
+    for host in HOSTS:
+        code, out, err = fleet.run("analyze", "--journal", str(fleet.journal(host)), "--policy",
+                                   str(POLICY), "--json")  # fmt: skip
+        assert code == 1, err
+        for kind, count in json.loads(out)["headline"].items():
+            if isinstance(count, dict) and kind != "approved_share":
+                have = want.setdefault(kind, [0, 0])
+                have[0], have[1] = have[0] + count["flows"], have[1] + count["bytes"]
+    got = {k: [v["flows"], v["bytes"]] for k, v in head.items() if isinstance(v, dict)
+           and "flows" in v}  # fmt: skip
+    assert got == want
+    assert {k: v[0] for k, v in got.items()} == {
+        "in_scope": 60, "approved": 30, "violation": 24, "exempt": 0, "unverified": 6,
+        "excluded": 0, "out_of_scope": 12}  # fmt: skip
+    assert head["host_days"] == 6 and head["hosts"] == 3 and head["approved_share"] == 0.5
+
+
+def _signed(fleet: Fleet, lake: str, out: Path) -> tuple[Path, Path]:
+    auditor = fleet.root / "auditor"
+    assert fleet.run("keys", "generate", str(auditor))[0] == 0
+    hosts = fleet.root / "hosts.txt"
+    hosts.write_text("# the fleet\nweb-1\nweb-2\nweb-3\nweb-4\n")
+    code, said, err = fleet.report(lake, out, "--hosts", str(hosts), "--sign", str(auditor),
+                                   "--since", DAYS[0], "--until", DAYS[1])  # fmt: skip
+    assert code == 0, err
+    assert said.endswith("on 6 of 8 host-days\n")
+    return auditor, hosts
+
+
+def _verify(fleet: Fleet, report: Path, auditor: Path, lake: str,
+            keys: Path | None = None) -> tuple[int, str, str]:  # fmt: skip
+    return fleet.run("fleet", "verify", str(report), "--key", f"{auditor}.pub", "--lake", lake,
+                     "--policy", str(POLICY), "--host-keys", str(keys or fleet.keys))  # fmt: skip
+
+
+def test_a_missing_host_shows_and_a_signed_report_verifies(fleet: Fleet) -> None:
+    lake = sealed(fleet)
+    report = fleet.root / "fleet.json"
+    auditor, _ = _signed(fleet, lake, report)
+    cov = load(report)["coverage"]
+    assert cov["hosts_without_data"] == ["web-4"] and cov["expected_hosts"] == 4
+    assert cov["not_counted"] == [
+        {"date": d, "host": "web-4", "status": "missing", "reason": "no data for this host-day"}
+        for d in DAYS]  # fmt: skip
+    assert cov["unwatched"] == [{"host": h, "seconds": "7200.000000000"} for h in HOSTS]
+    code, said, err = _verify(fleet, report, auditor, lake)
+    assert code == 0, err
+    assert "signature good" in said and "gives the same document" in said
+    shutil.rmtree(Path(lake) / "flows" / "date=2026-03-03" / "host=web-2")
+    shutil.rmtree(Path(lake) / "manifests" / "date=2026-03-03" / "host=web-2")
+    code, _, err = _verify(fleet, report, auditor, lake)
+    assert code == 10 and "the re-run differs at breakdown[0].bytes" in err
+
+
+def _tamper(part: Path) -> None:
+    """Move one Singapore violation to Ashburn, as someone hiding it would."""
+    table = pq.read_table(part)
+    dst = table["dst_endpoint_ip"]
+    index = dst.to_pylist().index(SINGAPORE)
+    fixed = pa.array([ASHBURN if i == index else v for i, v in enumerate(dst.to_pylist())])
+    table = table.set_column(table.schema.get_field_index("dst_endpoint_ip"), "dst_endpoint_ip",
+                             fixed)  # fmt: skip
+    pq.write_table(table, part, compression="zstd")
+    assert pc.sum(pc.equal(pq.read_table(part)["dst_endpoint_ip"], SINGAPORE)).as_py() == 1
+
+
+@pytest.mark.parametrize("damage", ["tampered", "no-manifest", "wrong-key"])
+def test_bad_evidence_shows_in_coverage_and_fails_verify(fleet: Fleet, damage: str) -> None:
+    lake = sealed(fleet)
+    report = fleet.root / "fleet.json"
+    auditor, hosts = _signed(fleet, lake, report)
+    keys = fleet.keys
+    unit = Path(lake) / "flows" / "date=2026-03-02" / "host=web-1"
+    if damage == "tampered":
+        _tamper(unit / PART)
+        status = "mismatch"
+        reason = f"{PART}: its sha256 is not the manifest's (changed since sealing)"
+    elif damage == "no-manifest":
+        (Path(lake) / "manifests" / "date=2026-03-02" / "host=web-1" / "manifest.json").unlink()
+        status, reason = "no-manifest", "no manifest beside the flows"
+    else:
+        keys = fleet.root / "other.keys"
+        lines = fleet.keys.read_bytes().splitlines(keepends=True)
+        keys.write_bytes(generate("web-1")[1] + b"".join(lines[1:]))
+        status = "bad-signature"
+        reason = "manifest: signed by key sha256:"
+    again = fleet.root / "again.json"
+    code, said, err = fleet.run("fleet", "report", lake, "--policy", str(POLICY), "--host-keys",
+                                str(keys), "--out", str(again), "--hosts", str(hosts),
+                                "--since", DAYS[0], "--until", DAYS[1])  # fmt: skip
+    assert code == 0, err
+    counted = 4 if damage == "wrong-key" else 5  # a host's key is wrong for both its days
+    assert said.endswith(f"on {counted} of 8 host-days\n")
+    bad = load(again)["coverage"]["not_counted"][0]
+    assert (bad["date"], bad["host"], bad["status"]) == ("2026-03-02", "web-1", status)
+    assert bad["reason"].startswith(reason)
+    assert load(again)["headline"]["in_scope"]["flows"] == 10 * counted
+    code, _, err = _verify(fleet, report, auditor, lake, keys)
+    assert code == 10 and "the re-run differs at breakdown[0].bytes" in err
+
+
+def test_the_command_line_loads_no_engine() -> None:
+    code = ("import sys, agent.cli; from agent.cli import main; "
+            "assert not [m for m in sys.modules if m.split('.')[0] in "
+            "('pyarrow', 'duckdb', 'pyspark')], sorted(sys.modules)")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True)
