@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,6 +24,12 @@ PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 58: "icmp6
 def proto_name(number: int) -> str:
     """An IP protocol number as people write it (`tcp`), else the number."""
     return PROTO_NAMES.get(number, str(number))
+
+
+def clock(ns: int) -> str:
+    """ns since the epoch as a UTC time a person reads, to the millisecond (`Z`: UTC)."""
+    stamp = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{stamp}.{ns % 1_000_000_000 // 1_000_000:03d}Z"
 
 
 def seconds(ns: int) -> str:
@@ -82,9 +89,10 @@ class Flow(NamedTuple):
     weakest, `first-packet`."""
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON form: times also as decimal seconds, TCP flags as letters."""
+        """The JSON form: times also as decimal seconds (strings: all nine digits), TCP flags
+        as letters."""
         d: dict[str, object] = self._asdict()
-        d["first"], d["last"] = float(seconds(self.first_ns)), float(seconds(self.last_ns))
+        d["first"], d["last"] = seconds(self.first_ns), seconds(self.last_ns)
         d["tcp_flags_fwd"] = TCP_FLAGS_TEXT[self.tcp_flags_fwd]
         d["tcp_flags_rev"] = TCP_FLAGS_TEXT[self.tcp_flags_rev]
         d["names"] = [{"source": source, "name": name} for source, name in self.names]

@@ -9,7 +9,17 @@ from typing import TextIO, TypeVar
 
 import numpy as np
 
-from agent.model import COLUMN, TCP_FLAGS_TEXT, CaptureStats, Flow, FlowBatch, proto_name, seconds
+from agent.model import (
+    COLUMN,
+    TCP_FLAGS_TEXT,
+    CaptureStats,
+    Flow,
+    FlowBatch,
+    clock,
+    proto_name,
+    seconds,
+)  # fmt: skip
+from agent.records.zeek import CONN_HEADER, ZEEK_PROTOS, conn_json, conn_row, conn_tsv
 
 T = TypeVar("T")
 
@@ -28,9 +38,10 @@ JSON_LINE = (
     '"depth": {}, "packets_fwd": {}, "bytes_fwd": {}, "frame_bytes_fwd": {}, "packets_rev": {}, '
     '"bytes_rev": {}, "frame_bytes_rev": {}, "first_ns": {}, "last_ns": {}, '
     '"tcp_flags_fwd": "{}", "tcp_flags_rev": "{}", "end": "{}", "serial": {}, "names": {}, '
-    '"direction": "{}", "first": {}.{:09d}, "last": {}.{:09d}}}\n'
+    '"direction": "{}", "first": "{}.{:09d}", "last": "{}.{:09d}"}}\n'
 )
-"""Built by hand, not with `json.dumps`, which was most of the run time for many flows."""
+"""Built by hand, not with `json.dumps`, which was most of the run time for many flows. Times
+are decimal strings with all nine digits, as in the analysis document: a float would lose them."""
 
 
 def json_lines(batch: FlowBatch, capture: str) -> list[str]:
@@ -69,8 +80,9 @@ def write_csv(batches: Iterable[tuple[FlowBatch, str]], out: TextIO) -> None:
             w.writerow([*row, f.direction, seconds(f.first_ns), seconds(f.last_ns)])
 
 
-TABLE_HEAD = (f"{'proto':<6}{'initiator':>26}    {'responder':<26}{'pkts>':>7}{'bytes>':>10}"
-              f"{'<pkts':>7}{'<bytes':>10}{'secs':>9}  tcp  {'by':<13}names\n")  # fmt: skip
+TABLE_HEAD = (f"{'start (UTC)':<26}{'proto':<6}{'initiator':>26}    {'responder':<26}"
+              f"{'pkts>':>7}{'bytes>':>10}{'<pkts':>7}{'<bytes':>10}{'secs':>9}  tcp  "
+              f"{'by':<13}")  # fmt: skip
 
 
 def headed(items: Iterable[T], head: Callable[[], object]) -> Iterator[T]:
@@ -86,21 +98,39 @@ def headed(items: Iterable[T], head: Callable[[], object]) -> Iterator[T]:
         head()
 
 
-def write_table(batches: Iterable[FlowBatch], out: TextIO) -> None:
-    for f in records(headed(batches, lambda: out.write(TABLE_HEAD))):
-        proto = proto_name(f.proto) + ("^" * f.depth)
-        ported = f.proto in (6, 17, 132)
-        src = endpoint(f.src, f.sport) if ported else f.src
-        dst = endpoint(f.dst, f.dport) if ported else f.dst
-        secs = (f.last_ns - f.first_ns) / 1e9
-        flags = TCP_FLAGS_TEXT[f.tcp_flags_fwd | f.tcp_flags_rev] if f.proto == 6 else ""
-        names = " ".join(sorted({name for _, name in f.names}))
-        out.write(
-            f"{proto:<6}{src:>26} -> {dst:<26}{f.packets_fwd:>7}{f.bytes_fwd:>10}"
-            f"{f.packets_rev:>7}{f.bytes_rev:>10}{secs:>9.3f}  {flags:<5}{f.direction:<13}{names}"
-            .rstrip()
-            + "\n"
-        )
+def write_table(
+    batches: Iterable[tuple[FlowBatch, str]], out: TextIO, captures: bool = False
+) -> None:
+    """An aligned table, a flow a line; with `captures`, a column before the names says in which
+    capture each flow began (for several files)."""
+    head = TABLE_HEAD + ("capture  " if captures else "") + "names"
+    for batch, capture in headed(batches, lambda: out.write(head + "\n")):
+        where = f"{capture}  " if captures else ""
+        for f in batch.records():
+            proto = proto_name(f.proto) + ("^" * f.depth)
+            ported = f.proto in (6, 17, 132)
+            src = endpoint(f.src, f.sport) if ported else f.src
+            dst = endpoint(f.dst, f.dport) if ported else f.dst
+            secs = (f.last_ns - f.first_ns) / 1e9
+            flags = TCP_FLAGS_TEXT[f.tcp_flags_fwd | f.tcp_flags_rev] if f.proto == 6 else ""
+            names = " ".join(sorted({name for _, name in f.names}))
+            out.write(
+                f"{clock(f.first_ns):<26}{proto:<6}{src:>26} -> {dst:<26}{f.packets_fwd:>7}"
+                f"{f.bytes_fwd:>10}{f.packets_rev:>7}{f.bytes_rev:>10}{secs:>9.3f}  {flags:<5}"
+                f"{f.direction:<13}{where}{names}".rstrip()
+                + "\n"
+            )
+
+
+def write_zeek(batches: Iterable[tuple[FlowBatch, str]], out: TextIO, as_json: bool) -> None:
+    """A Zeek conn.log: TSV under its header lines, or Zeek's JSON lines. Flows of protocols
+    a conn.log has no name for (GRE, an IP-in-IP carrier) are left out, as Zeek leaves them."""
+    if not as_json:
+        out.write(CONN_HEADER)
+    line = conn_json if as_json else conn_tsv
+    for batch, capture in batches:
+        named = (f for f in batch.records() if f.proto in ZEEK_PROTOS)
+        out.writelines(line(conn_row(f, capture)) for f in named)
 
 
 def stats_line(path: str, s: CaptureStats) -> str:

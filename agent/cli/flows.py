@@ -15,17 +15,28 @@ from agent.capture import open_capture
 from agent.cli.base import main, reports_errors, warn
 from agent.cli.inputs import journal_window, ns, one_source
 from agent.journal import Journal
-from agent.model import CaptureStats, Flow, FlowBatch, seconds
+from agent.model import CaptureStats, Flow, FlowBatch, clock, seconds
 from agent.pipeline import FlowPipeline, flows_from
 from agent.recording import Recording, plan
 from agent.records.netflow import Collector, ExportStats
 from agent.records.netflow.offline import exported_flows
 from agent.records.netflow.source import EXPORT_PORTS
-from agent.render import stats_line, stats_section, write_csv, write_jsonl, write_table
+from agent.render import (
+    stats_line,
+    stats_section,
+    write_csv,
+    write_jsonl,
+    write_table,
+    write_zeek,
+)  # fmt: skip
+
+FORMATS = ("table", "json", "csv", "zeek", "zeek-json")
 
 
 @main.command()
 @click.argument("captures", nargs=-1, type=click.Path(dir_okay=True))
+@click.option("--format", "form", type=click.Choice(FORMATS), help="Output format (default: "
+              "table; zeek: a Zeek conn.log, TSV; zeek-json: its JSON lines).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one flow per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @click.option("--stats", is_flag=True, help="Print full statistics (as JSON with --json).")
@@ -42,7 +53,7 @@ from agent.render import stats_line, stats_section, write_csv, write_jsonl, writ
 @journal_window
 @reports_errors
 def flows(
-    captures: tuple[str, ...], as_json: bool, as_csv: bool, stats: bool,
+    captures: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, stats: bool,
     idle_timeout: float, active_timeout: float, no_names: bool, decode_exports: bool,
     export_ports: tuple[int, ...], journal_path: str | None,
     since: datetime | None, until: datetime | None,
@@ -56,20 +67,21 @@ def flows(
     CAPTURES report (templates carry over from one capture to the next: give the template
     capture first)."""
     one_source(captures, journal_path)
+    form = _format(form, as_json, as_csv)
+    as_json, several = form == "json", len(set(captures)) > 1
     window = ns(since), ns(until)
     if decode_exports:
-        found = _exported(captures, EXPORT_PORTS | frozenset(export_ports), window, as_json, stats)
-        _write(found, as_json, as_csv)
+        ports = EXPORT_PORTS | frozenset(export_ports)
+        _write(_exported(captures, ports, window, as_json, stats), form, several)
         return
     if journal_path:
         with Journal.open(journal_path) as journal:
-            found = ((b, journal_path) for b in _journaled(journal, *window))
-            _write(found, as_json, as_csv)
+            _write(((b, journal_path) for b in _journaled(journal, *window)), form)
         return
     pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
     recording = Recording(plan(captures, stdin=True), pipe)
     try:
-        _write(((b.overlapping(*window), path) for b, path in recording.flows()), as_json, as_csv)
+        _write(((b.overlapping(*window), path) for b, path in recording.flows()), form, several)
     finally:
         for read in recording.read:
             part = read.part
@@ -112,18 +124,30 @@ def names(captures: tuple[str, ...], as_json: bool) -> None:
                     click.echo(json.dumps({"capture": path, "first": seconds(ts), "source": how,
                                            "name": name, "address": address}))  # fmt: skip
                 else:
-                    click.echo(f"{seconds(ts)}  {how:<8} {name:<48} {address}")
+                    click.echo(f"{clock(ts)}  {how:<8} {name:<48} {address}")
             _report(path, pipe.stats, as_json, full=False)
 
 
-def _write(found: Iterable[tuple[FlowBatch, str]], as_json: bool, as_csv: bool) -> None:
-    """Flows, each batch with its capture (or journal), written as they come."""
-    if as_json:
+def _format(form: str | None, as_json: bool, as_csv: bool) -> str:
+    """One output format: `--format`, or the `--json`/`--csv` shorthands, never two."""
+    given = {f for f, on in ((form or "", form is not None), ("json", as_json), ("csv", as_csv))
+             if on}  # fmt: skip
+    if len(given) > 1:
+        raise click.UsageError(f"choose one output format, not {' and '.join(sorted(given))}")
+    return given.pop() if given else "table"
+
+
+def _write(found: Iterable[tuple[FlowBatch, str]], form: str, several: bool = False) -> None:
+    """Flows, each batch with its capture (or journal), written as they come; the table names
+    the capture of each flow when there are several."""
+    if form == "json":
         write_jsonl(found, sys.stdout)
-    elif as_csv:
+    elif form == "csv":
         write_csv(found, sys.stdout)
+    elif form in ("zeek", "zeek-json"):
+        write_zeek(found, sys.stdout, as_json=form == "zeek-json")
     else:
-        write_table((batch for batch, _ in found), sys.stdout)
+        write_table(found, sys.stdout, captures=several)
 
 
 def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterator[FlowBatch]:

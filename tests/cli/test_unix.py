@@ -40,7 +40,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     proc = subprocess.Popen([str(RESIDENCY), "flows", str(capture)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline().startswith(b"proto")
+    assert proc.stdout.readline().startswith(b"start (UTC)")
     proc.stdout.close()  # as `| head -1` does
     err = proc.stderr.read()
     proc.stderr.close()
