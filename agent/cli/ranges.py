@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
+from itertools import islice
 
 import click
 
@@ -13,7 +15,10 @@ from agent.cli.base import main, reports_errors, warn
 from agent.errors import ResidencyError
 from agent.intel.fetch import OFFICIAL, download
 from agent.intel.lookup import lookup as lookup_addresses
+from agent.intel.lookup import lookup_network
 from agent.intel.store import Store, read_bytes, stale, utcnow
+from agent.intel.table import Answer
+from agent.policy.judge import unmapped
 
 
 @main.group()
@@ -54,14 +59,18 @@ def ranges_list(as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("addresses", nargs=-1, required=True)
+@click.argument("addresses", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per address.")
 @click.option("--as-of", type=click.DateTime(), help="Use the range versions current then.")
 @reports_errors
 def lookup(addresses: tuple[str, ...], as_json: bool, as_of: datetime | None) -> None:
     """Who and where each ADDRESS is: special-purpose class, operator site, provider, region,
-    border group, services and country, with the source version that decided. One warning,
-    at most, says which versions are older than 30 days (at --as-of, else now)."""
+    border group, services and country, with the source version that decided. With no
+    ADDRESS (or `-`), addresses are read from standard input, one a line. A network
+    (`3.80.0.0/12`) gets one answer when one source says the same of all of it, else a line
+    for each part that sources tell apart. An IPv4-mapped address (`::ffff:a.b.c.d`) is
+    answered as the IPv4 address it is. One warning, at most, says which versions are older
+    than 30 days (at --as-of, else now)."""
     store = Store()
     when = as_of.replace(tzinfo=UTC) if as_of else None
     chosen = store.current(when)
@@ -72,16 +81,38 @@ def lookup(addresses: tuple[str, ...], as_json: bool, as_of: datetime | None) ->
     old = stale(chosen, when or utcnow())
     if old:
         warn(old)
-    answers = lookup_addresses(store.table(chosen), addresses)
-    for a in answers:
-        if as_json:
-            click.echo(json.dumps(a.as_dict()))
-        else:
-            where = " ".join(x for x in (a.provider, a.region, a.border_group) if x) or "-"
-            place = ", ".join(x for x in (a.city, a.country) if x) or "-"
-            site = f" site={a.site}" if a.site else ""
-            click.echo(f"{a.address:<40} {a.klass:<14} {where:<32} {place:<24} "
-                       f"{a.prefix or '-'}{site}  [{a.source or '-'}]")  # fmt: skip
+    table = store.table(chosen)
+    items = _stdin_lines() if addresses in ((), ("-",)) else iter(addresses)
+    for chunk in iter(lambda: list(islice(items, LOOKUP_BATCH)), []):
+        single = [unmapped(a) for a in chunk if "/" not in a]
+        answers = iter(lookup_addresses(table, single))
+        for item in chunk:
+            found = lookup_network(table, item) if "/" in item else [(item, next(answers))]
+            for shown, a in found:
+                _show(shown, a, as_json)
+
+
+LOOKUP_BATCH = 10_000
+"""Addresses from standard input looked up at once: one compiled probe per batch."""
+
+
+def _stdin_lines() -> Iterator[str]:
+    """Addresses from standard input, one a line; blank lines and `#` comments skipped."""
+    for line in sys.stdin:
+        text = line.split("#", 1)[0].strip()
+        if text:
+            yield text
+
+
+def _show(shown: str, a: Answer, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({**a.as_dict(), "address": shown}))
+        return
+    where = " ".join(x for x in (a.provider, a.region, a.border_group) if x) or "-"
+    place = ", ".join(x for x in (a.city, a.country) if x) or "-"
+    site = f" site={a.site}" if a.site else ""
+    click.echo(f"{shown:<40} {a.klass:<14} {where:<32} {place:<24} "
+               f"{a.prefix or '-'}{site}  [{a.source or '-'}]")  # fmt: skip
 
 
 @ranges.command("update")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from dataclasses import replace
+from ipaddress import ip_network
 
 import numpy as np
 import numpy.typing as npt
 
 from agent.errors import BadAddress
 from agent.intel.records import U64
-from agent.intel.table import Answer, RangeTable
+from agent.intel.table import V4_MAPPED, Answer, RangeTable, locate, prefix_text
 
 MAPPED_PREFIX = bytes(10) + b"\xff\xff"
 
@@ -43,3 +45,39 @@ def lookup(table: RangeTable, addresses: Sequence[str]) -> list[Answer]:
     return [
         table.answer(a, row, bool(m)) for a, row, m in zip(addresses, rows, mapped, strict=True)
     ]
+
+
+def lookup_network(table: RangeTable, text: str) -> list[tuple[str, Answer]]:
+    """Who holds a network (a CIDR): one answer when the sources say the same of all of it,
+    else each part, in order, with what is said of it (the sources that split it). Memory
+    and time grow with the parts, not with the addresses."""
+    try:
+        net = ip_network(text, strict=False)
+    except ValueError as err:
+        raise BadAddress(f"not an IP address or network: {text!r}") from err
+    base = V4_MAPPED if net.version == 4 else 0
+    first, last = base | int(net.network_address), base | int(net.broadcast_address)
+    starts_hi, starts_lo = table.a["starts_hi"], table.a["starts_lo"]
+    ends = [first, last]
+    hi = np.array([e >> 64 for e in ends], np.uint64)
+    lo = np.array([e & (1 << 64) - 1 for e in ends], np.uint64)
+    a, b = locate(starts_hi, starts_lo, hi, lo).tolist()
+    parts: list[tuple[int, int, Answer]] = []
+    for seg in range(max(a, 0), b + 1):
+        start = max(first, int(starts_hi[seg]) << 64 | int(starts_lo[seg]))
+        end = last if seg == b else (int(starts_hi[seg + 1]) << 64 | int(starts_lo[seg + 1])) - 1
+        said = table.answer(str(net), table.a["ids"][seg].tolist())
+        if parts and _same(parts[-1][2], said):
+            parts[-1] = (parts[-1][0], end, parts[-1][2])
+        else:
+            parts.append((start, end, said))
+    if len(parts) == 1:
+        return [(str(net), parts[0][2])]
+    return [(prefix_text(s, e, -1), replace(ans, address=prefix_text(s, e, -1)))
+            for s, e, ans in parts]  # fmt: skip
+
+
+def _same(x: Answer, y: Answer) -> bool:
+    """The same thing said of two parts: a more specific range that says it again (AWS lists
+    a /23 inside its /12 for another service tag set, say) does not split what it says."""
+    return replace(x, address="", prefix=None) == replace(y, address="", prefix=None)
