@@ -43,17 +43,27 @@ def ranges_import(files: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per stored version.")
 @reports_errors
 def ranges_list(as_json: bool) -> None:
-    """Every stored version; `*` marks the current one of each source."""
+    """Every stored version; `*` marks the current one of each source. A version's age counts
+    from the date its file gives; a file that gives none (Azure's change numbers, DB-IP's CSV)
+    is `undated`, with the days since it was imported beside it."""
     store = Store()
     now = utcnow()
     current = {v.sha256 for v in store.current()}
+    rows = []
     for v in sorted(store.versions(), key=lambda v: (v.slot, v.dated)):
-        age = (now - v.dated).days
+        age = (now - v.dated).days if v.created else None
+        imported = (now - datetime.fromisoformat(v.imported)).days
         if as_json:
-            click.echo(json.dumps({**asdict(v), "current": v.sha256 in current, "age_days": age}))
-        else:
-            mark = "*" if v.sha256 in current else " "
-            click.echo(f"{mark} {v.slot:<22} {v.version:<34} {age:>5} days  sha256:{v.sha256[:16]}")
+            click.echo(json.dumps({**asdict(v), "current": v.sha256 in current, "age_days": age,
+                                   "imported_days": imported}))  # fmt: skip
+            continue
+        when = f"{age} days" if age is not None else f"undated (imported {imported} days ago)"
+        rows.append(("*" if v.sha256 in current else " ", v.slot, v.version, when,
+                     f"sha256:{v.sha256[:16]}"))  # fmt: skip
+    if rows:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            click.echo("  ".join(f"{x:<{w}}" for x, w in zip(r, widths, strict=True)).rstrip())
     if not store.versions():
         warn(f"no ranges stored in {store.root}; use `residency ranges import` or `update`")
 

@@ -9,12 +9,14 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from agent.cli import main
+from agent.intel.store import utcnow
 
 
 def cli(home: Path, *args: str) -> Result:
@@ -151,3 +153,21 @@ def test_update_downloads_validates_and_stores(tmp_path: Path, server: str) -> N
     assert kinds == ["azure:Public", "gcp", "oci"]
     again = cli(home, "ranges", "update", *urls[:2], "--only=oci", "--only=gcp")
     assert again.exit_code == 0 and again.stdout.count("unchanged") == 2
+
+
+def test_list_ages_count_from_the_files_own_dates_and_columns_align(
+    tmp_path: Path, ranges_dir: Path
+) -> None:
+    """GCP's file says when it was made (its syncToken's time): its age counts from then.
+    Azure's gives only a change number: `undated`, never "0 days"."""
+    home = tmp_path / "h"
+    for name in ("gcp-cloud.json", "azure-servicetags-public.json"):
+        assert cli(home, "ranges", "import", str(ranges_dir / name)).exit_code == 0
+    rows = {r["slot"]: r for r in listing(home)}
+    made = datetime.fromisoformat("2026-05-05T19:04:08.194918+00:00")
+    assert rows["gcp"]["age_days"] == (utcnow() - made).days
+    assert rows["azure:Public"]["age_days"] is None and rows["azure:Public"]["imported_days"] == 0
+    text = cli(home, "ranges", "list").stdout.splitlines()
+    assert len(text) == 2 and "undated (imported 0 days ago)" in text[0]
+    assert f"{(utcnow() - made).days} days" in text[1]
+    assert text[0].index("sha256:") == text[1].index("sha256:")  # aligned columns
