@@ -19,6 +19,9 @@ from agent.pipeline import FlowPipeline
 from agent.policy.judge import Judge
 from agent.policy.model import Policy
 from agent.recording import Recording, plan
+from agent.records.evidence import CAPTURE, RecordEvidence, SourceShare, judge_records
+from agent.records.model import Counts
+from agent.records.source import record_kind
 
 Progress = Callable[[int], None]
 """Told how many more bytes of capture were read."""
@@ -36,29 +39,45 @@ class Analysis:
     journals: list[JournalInput] = field(default_factory=list)
     window: Window | None = None
     """`--since`/`--until` as given (None: the whole of the inputs)."""
+    records: RecordEvidence | None = None
+    """Flow record files among the inputs (flow logs, conn.log), judged beside the captures."""
 
 
 def analyze(
     paths: Sequence[str], policy: Policy, store: Store, chosen: Sequence[Stored],
     progress: Progress | None = None, idle_timeout: float = 0.0, window: Window | None = None,
+    fields: Sequence[str] | None = None,
 ) -> Analysis:  # fmt: skip
     """Judge the flows of captures read as one recording (`agent.recording`), those that
     overlap `window` [since, until) when given; a flow's evidence pointer names the capture
-    where it began."""
+    where it began. Flow record files among `paths` (found by content; `fields`: a declared
+    AWS format) are judged beside them (`agent.records.evidence`)."""
     judge = Judge(policy, store.table(chosen))
     tally = Tally()
     since, until = window or (None, None)
-    recording = Recording(plan(paths), FlowPipeline(idle_timeout))
+    record_files = [p for p in paths if record_kind(p)]
+    recording = Recording(plan([p for p in paths if p not in record_files]),
+                          FlowPipeline(idle_timeout))  # fmt: skip
+    seen: dict[str, SourceShare] = {}
     for batch, began_in in recording.flows(progress):
-        tally.add(judge.judge(list(batch.overlapping(since, until).records())), began_in)
+        verdicts = judge.judge(list(batch.overlapping(since, until).records()))
+        tally.add(verdicts, began_in)
+        seen.setdefault(began_in, SourceShare(CAPTURE, began_in, Counts.EXACT)).add(verdicts)
     captures = [
         CaptureInput(r.part.path, r.part.sha256, r.part.size, r.stats, str(r.error or ""),
                      repeat=bool(r.part.same_as))
         for r in recording.read
     ]  # fmt: skip
     damaged = next((r.error for r in recording.read if r.error), None)
+    records = None
+    if record_files:
+        records = judge_records(record_files, judge, tally, (since, until), fields)
+        records.sources[:0] = seen.values()
+        captures += [CaptureInput(p, sha, size, stats, error)
+                     for p, sha, size, _, stats, error in records.files]  # fmt: skip
+        damaged = damaged or records.damaged
     ranges = [RangeInput(v.slot, v.version, v.sha256, v.created, v.size) for v in chosen]
-    return Analysis(tally, captures, ranges, damaged, window=window)
+    return Analysis(tally, captures, ranges, damaged, window=window, records=records)
 
 
 JOURNAL_BATCH = 10_000

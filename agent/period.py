@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from agent.analysis.dating import FIRST_FLOW, FIRST_PACKET, SINCE, Dating
 from agent.capture.source import first_timestamp
 from agent.journal import Head, Journal
+from agent.records.source import record_kind, records_first_ns
 
 
 def of_captures(
@@ -18,10 +19,15 @@ def of_captures(
     """The earliest first timestamp over `paths` (captures without records do not count), or
     `since_ns` where it is later (the flows before it are not judged)."""
     files = [p for p in paths if p != "-"]  # standard input is refused later, never read twice
-    starts = [t for t in map(first_timestamp, files) if t is not None]
+    starts = [t for t in map(_first_ns, files) if t is not None]
     if since_ns is not None and (not starts or since_ns > min(starts)):
         return Dating(since_ns, SINCE, as_of_ns)
     return Dating(min(starts), FIRST_PACKET, as_of_ns) if starts else Dating(None, None, as_of_ns)
+
+
+def _first_ns(path: str) -> int | None:
+    """A capture's first timestamp, or the earliest record of a flow record file."""
+    return first_timestamp(path) if record_kind(path) is None else records_first_ns(path)
 
 
 def of_journal(

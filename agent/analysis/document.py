@@ -16,6 +16,7 @@ from agent.files import input_name
 from agent.model import DIRECTIONS, CaptureStats, seconds
 from agent.policy.judge import APPROVED, EXCLUDED, EXEMPT, OUT, UNVERIFIED, VERDICTS, VIOLATION
 from agent.policy.model import Exception_, Policy
+from agent.records.evidence import RecordEvidence
 
 SCHEMA = "residency.analysis/2"
 PLACE = ("provider", "region", "border_group", "country", "site")
@@ -77,6 +78,7 @@ def document(
     tally: Tally, policy: Policy, captures: list[CaptureInput], ranges: list[RangeInput],
     allow_unverified: bool = False, journals: list[JournalInput] | None = None,
     dating: Dating = NO_DATING, window: tuple[int | None, int | None] | None = None,
+    records: RecordEvidence | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """`dating`: the traffic's start and the moment the range versions were chosen for, which
     each version's distance is measured against. `window`: the [since, until) the flows were
@@ -98,6 +100,7 @@ def document(
             "in_scope": inside.as_dict(),
             **{k: tally.totals[k].as_dict() for k in VERDICTS},
             "approved_share": _share(tally.totals[APPROVED], inside),
+            "estimated_counts": bool(records and records.estimated),
             "excluded": tally.totals[EXCLUDED].as_dict(),
             "out_of_scope": tally.totals[OUT].as_dict(),
         },
@@ -129,6 +132,7 @@ def document(
             "policy": {"file": policy.file, "sha256": policy.sha256, "name": policy.name},
             "ranges": in_force,
             "ranges_chosen": dating.as_dict(),
+            **({} if records is None else _records(records, names)),
         },
         "range_notices": notices(in_force, dating),
     }
@@ -217,6 +221,26 @@ def capture_error(c: CaptureInput) -> str | None:
     if not c.error:
         return None
     return c.file + c.error.removeprefix(c.path) if c.error.startswith(f"{c.path}: ") else c.error
+
+
+def _records(r: RecordEvidence, names: dict[str, str]) -> dict[str, Any]:
+    """Flow record inputs: each source (format, vantage point, exact or estimated) with its
+    share of the flows and bytes judged, what joining merged, and the seconds not seen."""
+    total = Count(sum(s.flows for s in r.sources), sum(s.bytes for s in r.sources))
+    sources = sorted(r.sources, key=lambda s: (s.source, s.vantage))
+    return {
+        "record_files": [{"file": names.get(p, p), "kind": k} for p, _, _, k, _, _ in r.files],
+        "sources": [{
+            "source": s.source, "vantage": names.get(s.vantage, s.vantage), "counts": str(s.counts),
+            "records": s.records, "flows": s.flows, "bytes": s.bytes,
+            "in_scope": {"flows": s.in_scope_flows, "bytes": s.in_scope_bytes},
+            "share": _share(Count(s.flows, s.bytes), total),
+        } for s in sources],
+        "records_merged": {"directions": r.merged_directions, "duplicates": r.merged_duplicates},
+        "records_rejected": r.rejected,
+        "coverage_gaps": [{"source": s, "vantage": v, "gap": g, "seconds": n}
+                          for (s, v, g), n in sorted(r.gaps.items())],
+    }  # fmt: skip
 
 
 def _journal(j: JournalInput) -> dict[str, Any]:

@@ -37,6 +37,8 @@ def _headline(doc: dict[str, Any]) -> list[str]:
         verdict = f"NOT COMPLIANT: {_n(n, 'violation')}, {_n(u, 'unverified flow')}"
     if not doc["complete"]:
         verdict += " (INCOMPLETE: a capture is damaged; see inputs)"
+    if h.get("estimated_counts"):
+        verdict += " (part of it rests on sampled flow records: their bytes are estimates)"
     lines = [verdict, "", f"{'':<16}{'flows':>10}{'':>10}{'bytes':>16}"]
     lines.append(_row("in scope", inside, inside))
     for kind in VERDICT_ROWS:
@@ -115,12 +117,31 @@ def _inputs(doc: dict[str, Any]) -> list[str]:
                      f"{skipped:,} not decodable)")  # fmt: skip
         if c["error"]:
             lines.append(f"    damaged: {c['error']}")
+    lines += _sources(i)
     if not i["ranges"]:
         lines.append("  ranges   none stored: only special-purpose classes could be answered")
     for r in i["ranges"]:
         lines.append(f"  ranges   {r['slot']:<20} {r['version']} sha256:{r['sha256'][:16]} "
                      f"{dated(r)}")  # fmt: skip
     lines.extend(f"  NOTE: {n}" for n in doc["range_notices"])
+    return lines
+
+
+def _sources(i: dict[str, Any]) -> list[str]:
+    """Flow record inputs: each source's vantage point, exactness and share of the bytes."""
+    lines = []
+    for s in i.get("sources", []):
+        share = s["share"]["bytes"]
+        pct = "-" if share is None else f"{100 * share:.1f}%"
+        lines.append(f"  source   {s['source']} at {s['vantage']}: {s['counts']}, {s['flows']:,} "
+                     f"flows, {s['bytes']:,} bytes ({pct} of the bytes)")  # fmt: skip
+    if "records_merged" in i:
+        m, gaps = i["records_merged"], i["coverage_gaps"]
+        lines.append(f"  records  {m['directions']:,} joined as the other direction or a later "
+                     f"window, {m['duplicates']:,} seen at a second vantage point and counted "
+                     f"once, {i['records_rejected']:,} rejected")  # fmt: skip
+        lines += [f"  gap      {g['source']} at {g['vantage']}: {g['seconds']:,} s {g['gap']}"
+                  for g in gaps]  # fmt: skip
     return lines
 
 

@@ -16,6 +16,7 @@ from agent.analysis.text import render
 from agent.analyze import Progress, analyze, analyze_journal
 from agent.cli.base import main, quiet, reports_errors
 from agent.cli.inputs import (
+    aws_format,
     dating_of,
     distinct_names,
     journal_window,
@@ -43,18 +44,20 @@ from agent.policy.load import load_policy, parse_policy
               help="Use the range versions in force then, not when the traffic began.")  # fmt: skip
 @click.option("--idle-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
+@aws_format
 @journal_window
 @reports_errors
 def analyze_command(
     captures: tuple[str, ...], policy_path: str, as_json: bool, allow_unverified: bool,
-    as_of: datetime | None, idle_timeout: float, journal_path: str | None,
-    since: datetime | None, until: datetime | None,
+    as_of: datetime | None, idle_timeout: float, fields: list[str] | None,
+    journal_path: str | None, since: datetime | None, until: datetime | None,
 ) -> None:  # fmt: skip
     """Judge every flow in CAPTURES (or a daemon's --journal) by the policy and say whether all
     in-scope traffic ended at approved endpoints. CAPTURES are one recording, read in time
     order (a connection that goes on into the next file is one flow; a file given twice is
     read once). With --since/--until, only the flows that overlap [since, until) are
-    judged. Exit 0: compliant; 1: violations (or
+    judged. Flow logs and conn.logs among CAPTURES (found by content) are judged the same
+    way. Exit 0: compliant; 1: violations (or
     unverified traffic); 5: a capture is damaged (the analysis covers what came before the
     damage); 9: the journal fails verification."""
     one_source(captures, journal_path)
@@ -67,10 +70,10 @@ def analyze_command(
     else:
         window = (ns(since), ns(until)) if since or until else None
         with _progress(captures) as tick:
-            result = analyze(captures, policy, store, chosen, tick, idle_timeout, window)
+            result = analyze(captures, policy, store, chosen, tick, idle_timeout, window, fields)
         warn_repeats(result.captures)
     doc = document(result.tally, policy, result.captures, result.ranges, allow_unverified,
-                   result.journals, dating, result.window)  # fmt: skip
+                   result.journals, dating, result.window, result.records)  # fmt: skip
     warn_ranges(doc)
     if as_json:
         click.echo(json.dumps(doc, indent=1, sort_keys=True))

@@ -10,6 +10,7 @@ import click
 
 from agent.capture import open_capture
 from agent.cli.base import main, reports_errors, warn
+from agent.cli.inputs import aws_format
 from agent.files import open_input
 from agent.journal import Journal
 from agent.model import Flow, proto_name, seconds
@@ -25,12 +26,13 @@ SQLITE = b"SQLite format 3\x00"
 @click.argument("a", type=click.Path(dir_okay=False))
 @click.argument("b", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+@aws_format
 @reports_errors
-def crosscheck_command(a: str, b: str, as_json: bool) -> None:
+def crosscheck_command(a: str, b: str, as_json: bool, fields: list[str] | None) -> None:
     """Compare A and B (each a capture, a flow log or conn.log, or a journal, found by
     content): flows one saw and the other did not, and bytes that differ beyond the two
     sources' precision (exact sources to the byte, sampled ones by 25%)."""
-    result = crosscheck(summarize(load(a)), summarize(load(b)))
+    result = crosscheck(summarize(load(a, fields)), summarize(load(b, fields)))
     if as_json:
         click.echo(json.dumps(as_dict(result, a, b), indent=2))
     else:
@@ -38,7 +40,7 @@ def crosscheck_command(a: str, b: str, as_json: bool) -> None:
     sys.exit(0 if result.agree else 1)
 
 
-def load(path: str) -> list[tuple[Flow, bool]]:
+def load(path: str, fields: list[str] | None = None) -> list[tuple[Flow, bool]]:
     """Every flow of a source, with whether its counts are exact."""
     with open_input(path) as f:
         head = f.read(16)
@@ -46,7 +48,7 @@ def load(path: str) -> list[tuple[Flow, bool]]:
         with Journal.open(path) as journal:
             return [(r.flow, True) for r in journal.flows(None, None)]
     if record_kind(path):
-        got = read_record_file(path)
+        got = read_record_file(path, fields)
         if got.error:
             warn(str(got.error))
         joined = join_records(got.items)

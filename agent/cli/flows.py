@@ -13,14 +13,16 @@ from agent.analysis.document import repeat_warning
 from agent.analyze import JOURNAL_BATCH
 from agent.capture import open_capture
 from agent.cli.base import main, reports_errors, warn
-from agent.cli.inputs import journal_window, ns, one_source
+from agent.cli.inputs import aws_format, journal_window, ns, one_source
 from agent.journal import Journal
 from agent.model import CaptureStats, Flow, FlowBatch, clock, seconds
 from agent.pipeline import FlowPipeline, flows_from
 from agent.recording import Recording, plan
+from agent.records.model import CoverageGap
 from agent.records.netflow import Collector, ExportStats
 from agent.records.netflow.offline import exported_flows
 from agent.records.netflow.source import EXPORT_PORTS
+from agent.records.source import read_records, record_kind
 from agent.render import (
     stats_line,
     stats_section,
@@ -50,12 +52,13 @@ FORMATS = ("table", "json", "csv", "zeek", "zeek-json")
 @click.option("--export-port", "export_ports", type=click.IntRange(0, 65535), multiple=True,
               metavar="PORT", help="With --decode-exports: a collector port besides "
               "2055, 4739, 9995 and 9996 (repeatable).")  # fmt: skip
+@aws_format
 @journal_window
 @reports_errors
 def flows(
     captures: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, stats: bool,
     idle_timeout: float, active_timeout: float, no_names: bool, decode_exports: bool,
-    export_ports: tuple[int, ...], journal_path: str | None,
+    export_ports: tuple[int, ...], fields: list[str] | None, journal_path: str | None,
     since: datetime | None, until: datetime | None,
 ) -> None:  # fmt: skip
     """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first, with how the
@@ -65,7 +68,8 @@ def flows(
     began; a file given twice is read once. --since/--until list the flows that overlap
     [since, until). With --decode-exports, the flows that the NetFlow/IPFIX datagrams in
     CAPTURES report (templates carry over from one capture to the next: give the template
-    capture first)."""
+    capture first). Flow logs and conn.logs among CAPTURES (found by content) are listed with
+    both directions of a connection joined (serial: the flow's number among them)."""
     one_source(captures, journal_path)
     form = _format(form, as_json, as_csv)
     as_json, several = form == "json", len(set(captures)) > 1
@@ -78,6 +82,12 @@ def flows(
         with Journal.open(journal_path) as journal:
             _write(((b, journal_path) for b in _journaled(journal, *window)), form)
         return
+    record_files = [p for p in captures if record_kind(p)]
+    if record_files:
+        _records(record_files, window, form, fields)
+        captures = tuple(p for p in captures if p not in record_files)
+        if not captures:
+            return
     pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
     recording = Recording(plan(captures, stdin=True), pipe)
     try:
@@ -148,6 +158,28 @@ def _write(found: Iterable[tuple[FlowBatch, str]], form: str, several: bool = Fa
         write_zeek(found, sys.stdout, as_json=form == "zeek-json")
     else:
         write_table(found, sys.stdout, captures=several)
+
+
+def _records(
+    paths: list[str], window: tuple[int | None, int | None], form: str, fields: list[str] | None
+) -> None:
+    read = read_records(paths, fields)
+    j = read.joined
+    tags = [tag for tag, _ in j.evidence]
+    per_file = [FlowBatch.of([f for f, t in zip(j.flows, tags, strict=True) if t == n])
+                .overlapping(*window) for n in range(len(paths))]  # fmt: skip
+    found = ((b, f.path) for b, f in zip(per_file, read.files, strict=True))
+    _write(found, form, len(paths) > 1)
+    for f, b in zip(read.files, per_file, strict=True):
+        gaps = sum(1 for i in f.items if isinstance(i, CoverageGap))
+        click.echo(f"{f.path}: {f.kind}, {len(f.items) - gaps:,} records, {gaps:,} coverage "
+                   f"gaps, {len(b):,} flows", err=True)  # fmt: skip
+    click.echo(f"records joined: {j.merged_directions:,} as the other direction or a later "
+               f"window, {j.merged_duplicates:,} seen at a second vantage point and counted "
+               f"once; {j.rejected:,} flows rejected", err=True)  # fmt: skip
+    damaged = next((f.error for f in read.files if f.error), None)
+    if damaged:
+        raise damaged
 
 
 def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterator[FlowBatch]:

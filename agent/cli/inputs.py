@@ -18,6 +18,7 @@ from agent.analysis.document import CaptureInput, capture_warnings
 from agent.cli.base import warn
 from agent.files import input_name
 from agent.intel.store import Store, Stored
+from agent.records.aws import parse_format
 
 
 def dating_of(
@@ -69,6 +70,20 @@ def warn_repeats(captures: list[CaptureInput]) -> None:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def aws_format(fn: F) -> F:
+    """`--aws-format FIELDS`: the format of AWS flow logs without a header line (CloudWatch
+    delivery, custom formats), as AWS writes it (`${version} ${srcaddr} ...`) or bare names."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+        try:
+            return None if value is None else parse_format(value)
+        except ValueError as err:
+            raise click.BadParameter(str(err).split(": ", 1)[1]) from err
+
+    help_ = "AWS flow log format, for logs without a header line."
+    return click.option("--aws-format", "fields", metavar="FIELDS", callback=check, help=help_)(fn)
 
 
 def journal_window(fn: F) -> F:

@@ -13,7 +13,7 @@ from agent.errors import CorruptRecords, InputError
 from agent.files import open_input
 from agent.records.detect import HEAD, detect_records
 from agent.records.join import Joined, join_tagged
-from agent.records.model import Item
+from agent.records.model import FlowRecord, Item
 from agent.records.parse import parse_records
 
 
@@ -54,6 +54,16 @@ def record_kind(path: str) -> str | None:
         return detect_records(_read(path, HEAD))
     except (CorruptRecords, InputError):
         return None
+
+
+def records_first_ns(path: str) -> int | None:
+    """The earliest first time of a record file's records (None: none, or unreadable), to
+    date the traffic before it is judged."""
+    try:
+        got = read_record_file(path)
+    except (CorruptRecords, InputError):
+        return None
+    return min((i.first_ns for i in got.items if isinstance(i, FlowRecord)), default=None)
 
 
 def read_record_file(path: str, fields: Sequence[str] | None = None) -> RecordFile:

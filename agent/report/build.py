@@ -52,7 +52,8 @@ def build(
     `dating` is when the traffic began, which the range versions were chosen for."""
     journals = analysis.journals
     doc = document(analysis.tally, policy, analysis.captures, analysis.ranges,
-                   options.allow_unverified, journals, dating, analysis.window)  # fmt: skip
+                   options.allow_unverified, journals, dating, analysis.window,
+                   analysis.records)  # fmt: skip
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": doc["tool"],
@@ -93,9 +94,16 @@ def build(
         "analysis": {"schema": doc["schema"], "sha256": hashlib.sha256(canonical(doc)).hexdigest()},
         "method": method(),
     }
+    for key in RECORD_COVERAGE:  # flow record inputs: each source's share, merges and gaps
+        if key in doc["inputs"]:
+            report["coverage"][key] = doc["inputs"][key]
     if options.generated is not None:
         report["generated"] = options.generated
     return report
+
+
+RECORD_COVERAGE = ("record_files", "sources", "records_merged", "records_rejected",
+                   "coverage_gaps")  # fmt: skip
 
 
 def period(p: dict[str, str | None]) -> dict[str, str | None]:

@@ -7,6 +7,7 @@ import json
 import struct
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner
 
 from agent.capture import open_capture
@@ -62,3 +63,25 @@ def test_bytes_that_differ_and_agreement_with_a_journal(pcaps: Path, tmp_path: P
         j.append([flow_entry(f, {"decision": "allow"}) for f in flows])
     assert run(full, journal) == (0, got | {"b": str(journal), "flows": [1, 1], "differ": [],
                                            "agree": True})  # fmt: skip
+
+
+def test_flow_logs_of_the_same_interface(flowlogs: Path, tmp_path: Path) -> None:
+    """The AWS documentation's TCP-flag example, against itself with one connection's records
+    missing and another's bytes changed: each found, named by both ends."""
+    beats = yaml.safe_load(
+        (flowlogs / "aws-vpc" / "elastic-beats__aws-vpc-flow-logs.yml").read_text()
+    )
+    case = beats["tcp-flag-sequence"]
+    lines = [case["format"], *case["samples"]]
+    full, other = tmp_path / "full.log", tmp_path / "other.log"
+    full.write_text("\n".join(lines) + "\n")
+    kept = [x.replace(" 6 100701 70 ", " 6 100601 70 ") for x in lines if "43638" not in x]
+    other.write_text("\n".join(kept) + "\n")
+    code, got = run(full, other)
+    (only,) = got["only_a"]  # type: ignore[misc]
+    (differ,) = got["differ"]  # type: ignore[misc]
+    assert (code, got["flows"], got["matched"]) == (1, [3, 2], 2)
+    assert (only["sport"], only["dport"], only["bytes"]) == (43638, 5001, [967, 1260])
+    assert (differ["a"]["bytes"], differ["b"]["bytes"]) == (
+        [63388 + 632, 100701 + 23294588], [63388 + 632, 100601 + 23294588],
+    )  # fmt: skip

@@ -1,0 +1,118 @@
+"""Flow record files judged like captures: `analyze`, `flows` and `report make` on the real
+samples, with the real provider range files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import main
+from agent.intel.store import Store, read_bytes, utcnow
+from tests.truth import FLOWLOGS, SHARED
+
+POLICY = """\
+version: 1
+scope:
+  include:
+    - local: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]
+approve:
+  - name: aws-us
+    provider: aws
+    regions: [us-east-1, us-west-2]
+"""
+AWS = FLOWLOGS / "aws-vpc" / "elastic-integrations__test-tcp-flag-sequence.log"
+OCI = (
+    FLOWLOGS
+    / "oci-vcn"
+    / "CarlDownsOracle-oci-splunk-observability__README_example_logging_event.json"
+)
+GCP = FLOWLOGS / "gcp-vpc" / "otel-contrib__vpc-flow-log-google-service.json"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (SHARED / "ranges").is_dir() or not FLOWLOGS.is_dir():
+        pytest.skip(f"needs the shared flow logs and range files in {SHARED} (CI has them)")
+    root = tmp_path_factory.mktemp("home")
+    store = Store(root)
+    for name in ("aws-ip-ranges.json", "gcp-cloud.json", "oci-public_ip_ranges.json"):
+        path = SHARED / "ranges" / name
+        store.add(read_bytes(str(path)), str(path), utcnow())
+    (root / "policy.yaml").write_text(POLICY)
+    return root
+
+
+def run(home: Path, *args: str) -> tuple[int, str, str]:
+    got = CliRunner().invoke(main, [*args], env={"RESIDENCY_HOME": str(home)})
+    return got.exit_code, got.stdout, got.stderr
+
+
+def test_analyze_judges_flow_logs_with_the_same_policy_and_ranges(home: Path) -> None:
+    code, out, _ = run(home, "analyze", "--json", "--policy", str(home / "policy.yaml"),
+                       str(AWS), str(OCI), str(GCP))  # fmt: skip
+    doc = json.loads(out)
+    assert code == 1 and doc["headline"]["estimated_counts"] is True
+    assert [(v["address"], v["provider"], v["region"], v["bytes"]) for v in doc["violations"]] == [
+        ("147.154.1.1", "oci", "us-ashburn-1", 4132),
+        ("52.213.180.42", "aws", "eu-west-1", 568),
+    ]
+    assert [(u["address"], u["bytes"]) for u in doc["unverified"]] == [("142.251.183.95", 38144)]
+    assert doc["direction"]["by"]["local-networks"] == {"flows": 3, "bytes": 42844}
+    i = doc["inputs"]
+    assert [(s["source"], s["vantage"], s["counts"], s["flows"], s["bytes"], s["share"]["bytes"])
+            for s in i["sources"]] == [
+        ("aws-vpc", "eni-1235b8ca123456789", "exact", 1, 568, 0.013257),
+        ("gcp-vpc", "elastic-logstash/us-central1-f/andrewvc-flowfixtures-vm-2qhb", "estimated",
+         1, 38144, 0.890300),
+        ("oci-vcn", "ocid1.vnic.oc1.phx...", "exact", 1, 4132, 0.096443),
+    ]  # fmt: skip
+    assert [f["kind"] for f in i["record_files"]] == ["aws-text", "oci-vcn", "gcp-vpc"]
+    assert i["coverage_gaps"] == [
+        {"source": "aws-vpc", "vantage": "eni-1235b8ca123456789", "gap": "nodata", "seconds": 58},
+        {"source": "aws-vpc", "vantage": "eni-1235b8ca123456789", "gap": "skipdata", "seconds": 58},
+    ]
+    assert i["ranges_chosen"]["period_start"] == "1566848875.000000000"  # the first record
+    code, text, _ = run(home, "analyze", "--policy", str(home / "policy.yaml"), str(GCP))
+    assert "rests on sampled flow records" in text.splitlines()[0]
+
+
+def test_captures_and_flow_logs_together_each_with_its_share(home: Path, pcaps: Path) -> None:
+    code, out, _ = run(home, "analyze", "--json", "--policy", str(home / "policy.yaml"),
+                       str(pcaps / "zeek_get.pcap"), str(AWS))  # fmt: skip
+    sources = json.loads(out)["inputs"]["sources"]
+    assert [(s["source"], s["vantage"], s["flows"], s["bytes"]) for s in sources] == [
+        ("aws-vpc", "eni-1235b8ca123456789", 1, 568),
+        ("capture", "zeek_get.pcap", 1, 5891),
+    ]
+
+
+def test_flows_lists_joined_records_and_a_damaged_line_is_exit_5(home: Path) -> None:
+    code, out, err = run(home, "flows", "--json", str(AWS))
+    (flow,) = [json.loads(x) for x in out.splitlines()]
+    assert (code, flow["src"], flow["bytes_fwd"], flow["end"]) == (
+        0,
+        "52.213.180.42",
+        568,
+        "record",
+    )
+    assert "aws-text, 1 records, 2 coverage gaps, 1 flows" in err
+    bad = FLOWLOGS / "aws-vpc" / "otel-contrib__NEGATIVE_vpc_flow_log_too_few_fields.log"
+    code, _, err = run(home, "flows", str(bad))
+    assert code == 5 and err.strip().splitlines()[-1] == (
+        f"error: {bad}: line 2: too few values: 13 for the format's 14 fields "
+        "(version account-id interface-id ...)"
+    )
+
+
+def test_a_report_shows_each_sources_share(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    code, _, _ = run(home, "report", "make", str(AWS), str(GCP), "--policy",
+                     str(home / "policy.yaml"), "--out", str(out), "-q")  # fmt: skip
+    r = json.loads(out.read_text())["report"]
+    assert code == 0 and r["headline"]["estimated_counts"] is True
+    assert [(s["source"], s["counts"], s["share"]["bytes"]) for s in r["coverage"]["sources"]] == [
+        ("aws-vpc", "exact", 0.014672), ("gcp-vpc", "estimated", 0.985328),
+    ]  # fmt: skip
