@@ -31,6 +31,7 @@ from agent.files import open_input
 from agent.intel.store import Store, utcnow
 from agent.policy.check import Known, check
 from agent.policy.load import load_policy, parse_policy
+from agent.policy.model import Policy
 
 
 @main.command("analyze")
@@ -100,6 +101,14 @@ def policy() -> None:
     """Policy files: which traffic is in scope and where it may end."""
 
 
+def _access(p: Policy) -> str:
+    a = p.access
+    if not a.protect:
+        return ""
+    return (f"; access: {len(a.protect)} protected service, {len(a.allow)} allow and "
+            f"{len(a.exceptions)} exception rules")
+
+
 @policy.command("check")
 @click.argument("files", nargs=-1, required=True)
 @reports_errors
@@ -132,7 +141,7 @@ def policy_check(files: tuple[str, ...]) -> None:
         if not problems:
             click.echo(f"{path}: read: {len(parsed.include)} scope, {len(parsed.exclude)} "
                        f"exclusion, {len(parsed.approve)} approval and "
-                       f"{len(parsed.exceptions)} exception rules")  # fmt: skip
+                       f"{len(parsed.exceptions)} exception rules{_access(parsed)}")  # fmt: skip
     if errors:
         raise PolicyError(files[0] if len(files) == 1 else "policy", 0, 0,
                           f"{errors} error{'s' if errors > 1 else ''} found")  # fmt: skip

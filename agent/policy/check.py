@@ -50,7 +50,7 @@ class Finding:
 def check(policy: Policy, known: Known | None, today: date) -> list[Finding]:
     """Findings in file order; with no range data (`known` None) only the dates are checked."""
     found: list[Finding] = []
-    for rule in (*policy.include, *policy.exclude, *policy.approve, *policy.exceptions):
+    for rule in policy.rules:
         provider = rule.match.provider
         for spot in rule.spots:
             message, error = _spot(spot.key, spot.value, provider, known, rule, today)

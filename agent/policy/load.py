@@ -20,7 +20,16 @@ import yaml
 from agent.errors import PolicyError
 from agent.files import input_name, open_input
 from agent.intel.cidr import Cidr, parse_address, parse_cidr
-from agent.policy.model import PROTOCOLS, PROVIDERS, Exception_, Match, Policy, Rule, Spot
+from agent.policy.model import (
+    PROTOCOLS,
+    PROVIDERS,
+    Access,
+    Exception_,
+    Match,
+    Policy,
+    Rule,
+    Spot,
+)
 
 SCHEMA_VERSION = 1
 TRAFFIC = ("local", "remote", "ports", "protocols", "interfaces", "classes", "sites", "names",
@@ -34,10 +43,23 @@ SECTIONS = {
     "exclude": {"name", "reason", *TRAFFIC},
     "approve": {"name", "description", "ports", "protocols", *ENDPOINT},
     "exceptions": {"name", "reason", "until", "since", "local", "ports", "protocols", *ENDPOINT},
+    "access.protect": {"name", "description", "networks", "ports", "protocols", "interfaces",
+                       "processes", "executables", "users"},
+    "access.allow": {"name", "description", "ports", "protocols", "classes", *ENDPOINT},
+    "access.exceptions": {"name", "reason", "until", "since", "ports", "protocols", "classes",
+                          *ENDPOINT},
+}  # fmt: skip
+FIELDS = {
+    "access.protect": {"networks": "local", "ports": "local_ports"},
+    "access.allow": {"networks": "remote", "ports": "local_ports"},
+    "access.exceptions": {"networks": "remote", "ports": "local_ports"},
 }
+"""A key's `Match` field where it is not the key itself: outbound `networks` are the remote
+side; in access rules `networks` and `ports` of `protect` are the serving (local) side, and in
+`allow` and its exceptions `networks` is the origin and `ports` the protected service's port."""
 CHECKED = ("provider", "regions", "border_groups", "sites", "until")
 """Keys whose values `policy check` compares with the stored range data and the date."""
-TOP = ("version", "name", "description", "scope", "approve", "exceptions")
+TOP = ("version", "name", "description", "scope", "approve", "exceptions", "access")
 _CC = re.compile(r"[A-Z]{2}")
 _USERISH = re.compile(r"[^\s]+")
 T = TypeVar("T")
@@ -116,9 +138,17 @@ class _Reader:
             exclude = self.rules(scope.get("exclude"), "exclude")
         approve = self.rules(top.get("approve"), "approve", required=True)
         exceptions = self.rules(top.get("exceptions"), "exceptions")
+        access = self.access(top["access"]) if "access" in top else Access()
         return Policy(self.path, sha256, text, name, version, include, exclude, approve,
-                      tuple(r for r in exceptions if isinstance(r, Exception_)),
-                      self.file)  # fmt: skip
+                      _exceptions(exceptions), self.file, access)  # fmt: skip
+
+    def access(self, node: yaml.Node) -> Access:
+        """`access:` with `protect` (required), `allow` and `exceptions`."""
+        section = self.keys(node, ("protect", "allow", "exceptions"), required=("protect",))
+        protect = self.rules(section.get("protect"), "access.protect", required=True)
+        allow = self.rules(section.get("allow"), "access.allow")
+        exceptions = self.rules(section.get("exceptions"), "access.exceptions")
+        return Access(protect, allow, _exceptions(exceptions))
 
     def keys(
         self, node: yaml.Node, allowed: tuple[str, ...] | set[str], required: tuple[str, ...] = ()
@@ -159,7 +189,8 @@ class _Reader:
         return tuple(out)
 
     def rule(self, node: yaml.Node, section: str, i: int) -> Rule | None:
-        required = ("name", "until", "reason") if section == "exceptions" else ()
+        exception = section.endswith("exceptions")
+        required = ("name", "until", "reason") if exception else ()
         before = len(self.problems)
         fields = self.keys(node, SECTIONS[section], required)
         if not fields and not isinstance(node, yaml.MappingNode):
@@ -169,7 +200,7 @@ class _Reader:
             if key in ("name", "description", "reason", "until", "since"):
                 continue
             parsed = self.guard(lambda k=key, v=value: _VALUES[k](v), None)  # type: ignore[misc]
-            values["remote" if key == "networks" else key] = parsed
+            values[FIELDS.get(section, _OUTBOUND).get(key, key)] = parsed
         if not values and len(self.problems) == before:
             self.problems.append(_Bad(node, f"a rule in `{section}` must select something").problem)
         name = self.guard(lambda: _text(fields["name"]), "") if "name" in fields else ""
@@ -191,7 +222,7 @@ class _Reader:
             for key, value in fields.items() if key in CHECKED
             for item in _items(value)
         )  # fmt: skip
-        if section == "exceptions":
+        if exception:
             return Exception_(name, match, where, reason, spots, dates["until"] or date.min,
                               dates.get("since"))  # fmt: skip
         return Rule(name, match, where, reason, spots)
@@ -202,6 +233,13 @@ class _Reader:
         except _Bad as bad:
             self.problems.append(bad.problem)
             return default
+
+
+_OUTBOUND = {"networks": "remote"}
+
+
+def _exceptions(rules: tuple[Rule, ...]) -> tuple[Exception_, ...]:
+    return tuple(r for r in rules if isinstance(r, Exception_))
 
 
 def _suggest(name: str, allowed: tuple[str, ...] | set[str]) -> str:
@@ -331,4 +369,3 @@ _VALUES: dict[str, Callable[[yaml.Node], Any]] = {
     "executables": _each(_text),
     "users": _set(_word),
 }
-

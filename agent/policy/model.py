@@ -28,6 +28,8 @@ class Match:
     """The responder's address: `remote:` in scope, `networks:` in approvals."""
     ports: tuple[tuple[int, int], ...] | None = None
     """The responder's port, as inclusive ranges."""
+    local_ports: tuple[tuple[int, int], ...] | None = None
+    """The local side's port (access rules: the protected service's port)."""
     protocols: frozenset[int] | None = None
     interfaces: frozenset[str] | None = None
     classes: frozenset[str] | None = None
@@ -87,6 +89,20 @@ class Exception_(Rule):
 
 
 @dataclass(frozen=True, slots=True)
+class Access:
+    """The inbound half: which local services hold protected data, where connections into
+    them may come from, and the dated exceptions. Empty: no flow is judged as access."""
+
+    protect: tuple[Rule, ...] = ()
+    """Selectors over the serving side: `local` (networks), `local_ports`, protocols and, in
+    live mode, interfaces, processes, executables and users."""
+    allow: tuple[Rule, ...] = ()
+    """Where access may come from, matched on the origin as `remote` (networks), its answer
+    (sites, provider, regions, countries) and names; `local_ports` narrows to a service."""
+    exceptions: tuple[Exception_, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     path: str
     """Where it was read from, as typed: for opening, never for documents (`file` is)."""
@@ -101,3 +117,11 @@ class Policy:
     exceptions: tuple[Exception_, ...] = field(default=())
     file: str = ""
     """The name it is cited by in rule `where`s and documents: its file name."""
+    access: Access = field(default=Access())
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule, outbound then access, in the order of their sections."""
+        a = self.access
+        return (*self.include, *self.exclude, *self.approve, *self.exceptions, *a.protect,
+                *a.allow, *a.exceptions)  # fmt: skip
