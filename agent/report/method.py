@@ -76,6 +76,16 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "rests on estimated counts. Seconds an interface says it did not log (AWS NODATA and "
         "SKIPDATA) are coverage gaps, never zero traffic. Bytes are the sources' own: IP "
         "bytes for Zeek (orig_ip_bytes, resp_ip_bytes), AWS, Oracle and NetFlow.",
+        "NetFlow v9 and IPFIX records are described by templates the exporter sends apart from "
+        "them, often in other datagrams or files; residency keeps the templates, and the "
+        "sampling rates that options records give, per exporter address and observation "
+        "domain, so a template read first decodes the data read later. Data whose template "
+        "was never seen is counted as such, not guessed. A record's sampling rate is its own, "
+        "else the one given for its sampler, its template or its exporter; its packets and "
+        "bytes are multiplied by it and marked estimated. Times are the record's own "
+        "(seconds, milli-, micro- or nanoseconds) or its exporter's uptime placed on the "
+        "calendar by the datagram's export time. A damaged datagram is counted with its "
+        "offset, and the records before the damage count.",
     ), ()),
     ("Names", (
         "For each flow residency records the names it was seen under: the DNS answer that gave "

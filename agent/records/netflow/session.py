@@ -31,6 +31,8 @@ MAX_ERRORS = 100
 """Malformed datagrams whose reason is kept word for word; the rest are only counted."""
 ZERO4 = bytes(4)
 SETS = {9: (0, 1), 10: (2, 3)}
+START, END = (tuple(f"{end}_{unit}" for unit in ("ms", "s", "us", "ns", "delta_us", "uptime"))
+              for end in ("start", "end"))  # fmt: skip
 """Version -> (template set id, options template set id)."""
 
 
@@ -76,10 +78,8 @@ class Message:
     uptime_ms: int
     """v9 sysUptime, the base of FIRST/LAST_SWITCHED; -1 for IPFIX, which has none."""
     offset: int
-
-    @property
-    def vantage(self) -> str:
-        return f"{self.exporter}/{self.domain}"
+    vantage: str
+    """`exporter/domain`."""
 
 
 class Collector:
@@ -128,7 +128,9 @@ class Collector:
             uptime, secs = -1, cur.u32("export time")
             cur.u32("sequence")
             body, source = cur.restrict_to(length - 12, "message"), "ipfix"
-        msg = Message(source, exporter, body.u32("domain"), secs * 1_000_000_000, uptime, offset)
+        domain = body.u32("domain")
+        msg = Message(source, exporter, domain, secs * 1_000_000_000, uptime, offset,
+                      f"{exporter}/{domain}")  # fmt: skip
         template_set, options_set = SETS[version]
         while body.remaining >= 4:
             sid, length = body.u16("set id"), body.u16("set length")
@@ -163,14 +165,16 @@ class Collector:
             rows: Any = lay.unpack.iter_unpack(s.bytes(n * lay.size, "records"))
         else:
             rows = (read_variable(s, lay) for _ in iter(lambda: s.remaining >= lay.size, False))
+        roles, odd = lay.roles, lay.odd
+        own = None if "interval" in roles or "sampler" in roles else self._sampling({}, sid, msg)
         for values in rows:
-            r = dict(zip(lay.roles, values, strict=True))
-            for i in lay.odd:
-                r[lay.roles[i]] = int.from_bytes(values[i])
+            r = dict(zip(roles, values, strict=True))
+            for i in odd:
+                r[roles[i]] = int.from_bytes(values[i])
             self.stats.records += 1
             if t.options:
                 self._option(r, msg)
-            elif (rec := self._flow(r, sid, msg, len(out))) is not None:
+            elif (rec := self._flow(r, sid, msg, len(out), own)) is not None:
                 out.append(rec)
         s.skip(s.remaining)  # padding
 
@@ -199,7 +203,10 @@ class Collector:
             (ex, dom, "template", sid)) or rates.get((ex, dom, "sampler", 0))  # fmt: skip
         return found or (0 if sampler else 1)
 
-    def _flow(self, r: dict[str, Any], sid: int, msg: Message, item: int) -> FlowRecord | None:
+    def _flow(self, r: dict[str, Any], sid: int, msg: Message, item: int,
+              rate: int | None) -> FlowRecord | None:  # fmt: skip
+        """One flow record; `rate` is the data set's sampling rate when no record of its
+        template can name its own (None: look it up for this record)."""
         ends = _addresses(r)
         if ends is None:
             self.stats.skipped["no_flow_key"] += 1
@@ -209,9 +216,9 @@ class Collector:
         if packets is None and octets is None:
             self.stats.skipped["no_counters"] += 1
             return None
-        rate = self._sampling(r, sid, msg)
+        rate = self._sampling(r, sid, msg) if rate is None else rate
         scale = rate or 1
-        first, last = self._time(r, msg, "start"), self._time(r, msg, "end")
+        first, last = self._time(r, msg, START), self._time(r, msg, END)
         first, last = first if first is not None else last, last if last is not None else first
         if first is None or last is None:
             first = last = msg.export_ns
@@ -229,18 +236,20 @@ class Collector:
             sampling=rate, where=Where(offset=msg.offset, item=item),
         )  # fmt: skip
 
-    def _time(self, r: dict[str, Any], msg: Message, end: str) -> int | None:
-        """A flow's start or end in ns since the epoch, from whichever field the template has."""
-        if (v := r.get(end + "_ms")) is not None:
+    def _time(self, r: dict[str, Any], msg: Message, keys: tuple[str, ...]) -> int | None:
+        """A flow's start or end in ns since the epoch, from whichever field the template has
+        (`keys`: the roles of START or END)."""
+        ms, s, us, ns, delta, uptime = keys
+        if (v := r.get(ms)) is not None:
             return int(v) * 1_000_000
-        if (v := r.get(end + "_s")) is not None:
+        if (v := r.get(s)) is not None:
             return int(v) * 1_000_000_000
-        for unit in ("_us", "_ns"):
-            if (v := r.get(end + unit)) is not None:  # NTP: seconds since 1900 . 2**-32 s
+        for unit in (us, ns):
+            if (v := r.get(unit)) is not None:  # NTP: seconds since 1900 . 2**-32 s
                 return int(((v >> 32) - NTP_EPOCH) * 10**9 + ((v & 0xFFFF_FFFF) * 10**9 >> 32))
-        if (v := r.get(end + "_delta_us")) is not None:
+        if (v := r.get(delta)) is not None:
             return msg.export_ns - int(v) * 1000
-        if (v := r.get(end + "_uptime")) is not None:
+        if (v := r.get(uptime)) is not None:
             if msg.uptime_ms >= 0:  # v9: ms of sysUptime, which the header gives for its time
                 ago: int = (msg.uptime_ms - v) & 0xFFFF_FFFF
                 ago -= 1 << 32 if ago >= 1 << 31 else 0
