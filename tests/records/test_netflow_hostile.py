@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from functools import cache
 
 import pytest
 from click.testing import CliRunner
@@ -19,14 +20,19 @@ SAMPLES = SHARED / "flowlogs" / "netflow-ipfix"
 PORTS = {2055, 4739, 9990, 8096, 2100}
 
 
-def datagrams() -> list[bytes]:
+def datagrams() -> tuple[bytes, ...]:
     if not SAMPLES.exists():
         pytest.skip(f"needs the flow samples at {SAMPLES}")
-    out = []
+    return _read_samples()
+
+
+@cache
+def _read_samples() -> tuple[bytes, ...]:
+    out: list[bytes] = []
     for path in sorted(SAMPLES.glob("akvorado__netflow__*.pcap")):
         with open_capture(str(path)) as source:
             out += [d.payload for d in export_datagrams(source, PORTS)]
-    return out
+    return tuple(out)
 
 
 def primed() -> Collector:
