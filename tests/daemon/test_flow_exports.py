@@ -26,7 +26,7 @@ from agent.daemon.exports import ExportSocket
 from agent.errors import ConfigError
 from agent.intel.store import Store, read_bytes, utcnow
 from agent.pipeline import FlowPipeline, flows_from
-from agent.records import FlowRecord
+from agent.records import Counts, FlowRecord
 from tests.truth import PCAPS, SHARED
 
 needs_softflowd = pytest.mark.skipif(not shutil.which("softflowd"), reason="needs softflowd")
@@ -36,13 +36,13 @@ NFDUMP_PROTO = {"ICMP": 1, "IGMP": 2, "TCP": 6, "UDP": 17, "ICMP6": 58}
 Key = tuple[int, str, int, str, int]
 
 
-def softflowd(capture: Path, port: int, version: str, tmp: Path) -> None:
+def softflowd(capture: Path, port: int, version: str, tmp: Path, *more: str) -> None:
     """Run softflowd over a capture until it exits. softflowd 1.1.0 reading a file blocks in
     accept() on its control socket before each read loop, so the test connects to it (no
     command) until the process is gone; at the end of the file it exports every flow."""
     ctl = tmp / f"softflowd-{version}.ctl"
     argv = ["softflowd", "-d", "-r", str(capture), "-n", f"127.0.0.1:{port}", "-v", version,
-            "-A", "milli", "-p", str(tmp / "softflowd.pid"), "-c", str(ctl)]  # fmt: skip
+            "-A", "milli", "-p", str(tmp / "softflowd.pid"), "-c", str(ctl), *more]  # fmt: skip
     deadline = time.monotonic() + 60
     with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
         while proc.poll() is None:
@@ -57,10 +57,11 @@ def softflowd(capture: Path, port: int, version: str, tmp: Path) -> None:
     assert proc.returncode == 0, err
 
 
-def exported(capture: Path, version: str, tmp: Path) -> tuple[list[FlowRecord], ExportSocket]:
+def exported(capture: Path, version: str, tmp: Path,
+             *more: str) -> tuple[list[FlowRecord], ExportSocket]:  # fmt: skip
     collector = ExportSocket("udp://127.0.0.1:0")
     try:
-        softflowd(capture, int(collector.name.rsplit(":", 1)[1]), version, tmp)
+        softflowd(capture, int(collector.name.rsplit(":", 1)[1]), version, tmp, *more)
         records: list[FlowRecord] = []
         while got := collector.receive(0):  # softflowd has exited: all it sent is queued
             records += got
@@ -120,6 +121,21 @@ def test_softflowd_exports_equal_residencys_own_flows(name: str, version: str,
     theirs, ours = by_direction(records), residency(capture)
     assert theirs == ours
     assert totals(ours) == EXACT[name]
+
+
+@needs_softflowd
+@pytest.mark.parametrize("version", ["10", "9", "5"])
+def test_softflowd_sampling_is_applied_and_marked_estimated(version: str, tmp_path: Path) -> None:
+    """`softflowd -s 10` keeps the 1st, 11th, 21st ... packet of cs_http_espn.pcapng and says
+    so (v5: the header's sampling interval; v9 and IPFIX: an options record). tshark on those
+    frames (`frame.number % 10 == 1`): 96 packets, 69,166 IP bytes, so 960 and 691,660 once
+    scaled, against the exact 956 and 638,797."""
+    capture = PCAPS / "cs_http_espn.pcapng"
+    if not capture.exists():
+        pytest.skip(f"needs {capture}")
+    records, _ = exported(capture, version, tmp_path, "-s", "10")
+    assert {(r.sampling, r.counts) for r in records} == {(10, Counts.ESTIMATED)}
+    assert totals(by_direction(records)) == (960, 691_660)
 
 
 @needs_softflowd
