@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from agent.cli import main
 from agent.intel.store import Store, read_bytes, utcnow
+from agent.report.sign import generate
 from tests.truth import FLOWLOGS, SHARED
 
 POLICY = """\
@@ -116,3 +117,18 @@ def test_a_report_shows_each_sources_share(home: Path, tmp_path: Path) -> None:
     assert [(s["source"], s["counts"], s["share"]["bytes"]) for s in r["coverage"]["sources"]] == [
         ("aws-vpc", "exact", 0.014672), ("gcp-vpc", "estimated", 0.985328),
     ]  # fmt: skip
+
+
+def test_report_verify_reruns_a_report_made_from_flow_logs(home: Path, tmp_path: Path) -> None:
+    """The record files are found again by content (sha256) and judged again the same way."""
+    private, public = generate("auditor")
+    (tmp_path / "k").write_bytes(private)
+    (tmp_path / "k.pub").write_bytes(public)
+    out = tmp_path / "r.json"
+    code, _, _ = run(home, "report", "make", str(AWS), str(GCP), "--policy",
+                     str(home / "policy.yaml"), "--out", str(out), "--sign", str(tmp_path / "k"),
+                     "-q")  # fmt: skip
+    assert code == 0
+    code, said, err = run(home, "report", "verify", str(out), "--key", str(tmp_path / "k.pub"),
+                          "--inputs", str(FLOWLOGS), str(home))  # fmt: skip
+    assert code == 0, err
