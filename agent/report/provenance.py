@@ -42,6 +42,7 @@ def coverage(r: dict[str, Any]) -> str:
     nj = c["not_judged"]
     parts = ['<section id="coverage"><h2>Coverage: what was not seen</h2>']
     parts += _journals(c) if c["journals"] else _captures(c)
+    parts += _sources(c)
     parts += [
         f"<p><b>Unattributed connections:</b> {plural(c['unattributed']['flows'], 'flow')} "
         f"({c['unattributed']['bytes']:,} bytes): {escape(c['unattributed']['note'])}.</p>",
@@ -50,6 +51,28 @@ def coverage(r: dict[str, Any]) -> str:
         f"{plural(nj['out_of_scope']['flows'], 'flow')} out of scope.</p></section>",
     ]
     return "".join(parts)
+
+
+def _sources(c: dict[str, Any]) -> list[str]:
+    """Flow record inputs: each source's vantage point, exactness and share of the evidence."""
+    if "sources" not in c:
+        return []
+    rows = [[escape(s["source"]), _mono(s["vantage"]), escape(s["counts"]), num(s["flows"]),
+             num(s["bytes"]), escape("-" if s["share"]["bytes"] is None
+                                     else f"{100 * s['share']['bytes']:.1f}%")]
+            for s in c["sources"]]  # fmt: skip
+    m = c["records_merged"]
+    gaps = "".join(f"<li>{escape(g['source'])} at {_mono(g['vantage'])}: {num(g['seconds'])} s "
+                   f"{escape(g['gap'])}</li>" for g in c["coverage_gaps"])  # fmt: skip
+    return [
+        "<h3>Sources of the evidence</h3>",
+        table("sources", ["source", "vantage point", "counts", "flows", "bytes", "share of bytes"],
+              rows, sortable=False),
+        f"<p><b>Flow records merged:</b> {num(m['directions'])} joined as the other direction "
+        f"or a later window, {num(m['duplicates'])} seen at a second vantage point and counted "
+        f"once; {plural(c['records_rejected'], 'flow')} rejected.</p>",
+        f"<p><b>Seconds not logged:</b></p><ul>{gaps}</ul>" if gaps else "",
+    ]  # fmt: skip
 
 
 def _guessed(g: dict[str, Any]) -> str:

@@ -117,6 +117,11 @@ def test_a_report_shows_each_sources_share(home: Path, tmp_path: Path) -> None:
     assert [(s["source"], s["counts"], s["share"]["bytes"]) for s in r["coverage"]["sources"]] == [
         ("aws-vpc", "exact", 0.014672), ("gcp-vpc", "estimated", 0.985328),
     ]  # fmt: skip
+    page = tmp_path / "r.html"
+    run(home, "report", "make", str(AWS), str(GCP), "--policy", str(home / "policy.yaml"),
+        "--out", str(page), "-q")  # fmt: skip
+    html = page.read_text()
+    assert "<h3>Sources of the evidence</h3>" in html and "98.5%" in html
 
 
 def test_report_verify_reruns_a_report_made_from_flow_logs(home: Path, tmp_path: Path) -> None:
