@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from agent.capture import open_capture
 from agent.cli import main
-from agent.records.netflow import Collector
+from agent.records.netflow import Collector, session
 from agent.records.netflow.source import export_datagrams
 from tests.truth import SHARED
 
@@ -106,6 +106,15 @@ def test_withdrawn_template_no_longer_decodes() -> None:
     assert len(c.feed(ipfix(template, data), "192.0.2.1")) == 1
     c.feed(ipfix(struct.pack(">HHHH", 2, 8, 256, 0)), "192.0.2.1")
     assert c.feed(ipfix(data), "192.0.2.1") == [] and c.stats.skipped["unknown_template"] == 1
+
+
+def test_template_state_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session, "MAX_STATE", 2)
+    fields = struct.pack(">HHHH", 8, 4, 12, 4)
+    c = Collector()
+    for tid in (256, 257, 258, 256):
+        c.feed(ipfix(struct.pack(">HHHH", 2, 8 + len(fields), tid, 2) + fields), "192.0.2.1")
+    assert (c.stats.templates, c.stats.skipped) == (3, {"state_full": 1})
 
 
 def test_flows_decode_exports_lists_flows_across_files() -> None:

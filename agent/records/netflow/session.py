@@ -27,6 +27,9 @@ from agent.records.netflow.template import FIRST_DATA_SET, Template, parse_templ
 from agent.records.netflow.v5 import parse_v5
 from agent.wire.cursor import Cursor, DecodeError
 
+MAX_STATE = 1 << 16
+"""Templates, and sampling rates, kept at most (over all exporters): a flood of new ones from
+a hostile or broken exporter is counted (`state_full`), not stored."""
 MAX_ERRORS = 100
 """Malformed datagrams whose reason is kept word for word; the rest are only counted."""
 ZERO4 = bytes(4)
@@ -47,7 +50,7 @@ class ExportStats:
     skipped: Counter[str] = field(default_factory=Counter)
     """By reason: `unknown_template` (data sets), `no_flow_key` (records without addresses,
     such as sampled packet headers), `no_counters` (NAT events), `malformed_datagram`,
-    `unknown_version`, `reserved_set`."""
+    `unknown_version`, `reserved_set`, `state_full` (templates or rates past `MAX_STATE`)."""
     rates: Counter[int] = field(default_factory=Counter)
     """Flows by the sampling rate applied (1: exact; 0: sampled at an unknown rate)."""
     errors: list[str] = field(default_factory=list)
@@ -147,11 +150,11 @@ class Collector:
 
     def _learn(self, msg: Message, t: Template) -> None:
         key = (msg.exporter, msg.domain, t.id)
-        if t.fields:
+        if not t.fields:
+            self._templates.pop(key, None)
+        elif _room(self._templates, key, self.stats):
             self._templates[key] = t
             self.stats.templates += 1
-        else:
-            self._templates.pop(key, None)
 
     def _data(self, s: Cursor, sid: int, msg: Message, out: list[FlowRecord]) -> None:
         t = self._templates.get((msg.exporter, msg.domain, sid))
@@ -187,11 +190,13 @@ class Collector:
         if not rate:
             return
         if r.get("sampler"):
-            self._rates[msg.exporter, domain, "sampler", r["sampler"]] = rate
+            key = (msg.exporter, domain, "sampler", int(r["sampler"]))
         elif "template" in r:
-            self._rates[msg.exporter, domain, "template", r["template"]] = rate
+            key = (msg.exporter, domain, "template", int(r["template"]))
         else:
-            self._rates[msg.exporter, domain, "sampler", 0] = rate
+            key = (msg.exporter, domain, "sampler", 0)
+        if _room(self._rates, key, self.stats):
+            self._rates[key] = rate
 
     def _sampling(self, r: dict[str, Any], sid: int, msg: Message) -> int:
         own = _rate(r)
@@ -260,6 +265,14 @@ class Collector:
 
 
 _text = socket.inet_ntop
+
+
+def _room(state: dict[Any, Any], key: object, stats: ExportStats) -> bool:
+    """Whether `key` may be stored: it is there already, or the state is not full."""
+    if key in state or len(state) < MAX_STATE:
+        return True
+    stats.skipped["state_full"] += 1
+    return False
 
 
 def _sampled(rates: Counter[int]) -> str:
