@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.capture import open_capture
+from agent.intel.store import Store, read_bytes, utcnow
 from agent.model import Flow
-from tests.truth import analyze
+from tests.truth import SHARED, analyze
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,18 @@ def deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+PROVIDER_FILES = ("aws-ip-ranges.json", "gcp-cloud.json", "oci-public_ip_ranges.json")
+"""The real provider range files most end-to-end tests judge with."""
+
+
+def real_store(root: Path, files: Sequence[str] = PROVIDER_FILES, geo: bool = True) -> Store:
+    """A ranges store at `root` holding the real range files (and DB-IP's country data) from
+    ../shared; the caller skips first when ../shared is absent."""
+    store = Store(root)
+    paths = [SHARED / "ranges" / n for n in files]
+    paths += sorted((SHARED / "geo").glob("*.csv.gz")) if geo else []
+    for path in paths:
+        store.add(read_bytes(str(path)), str(path), utcnow())
+    return store

@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 from agent.cli import main
-from agent.intel.store import Store, read_bytes, utcnow
+from tests.support import real_store
 from tests.truth import PCAPS, SHARED, truth
 
 CAPTURES = [
@@ -59,10 +59,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (SHARED / "ranges").is_dir() or not PCAPS.is_dir():
         pytest.skip(f"needs the shared captures and range files in {SHARED} (CI has them)")
     root = tmp_path_factory.mktemp("home")
-    store = Store(root)
-    files = [SHARED / "ranges" / n for n in PROVIDERS] + sorted((SHARED / "geo").glob("*.csv.gz"))
-    for path in files:
-        store.add(read_bytes(str(path)), str(path), utcnow())
+    real_store(root, PROVIDERS)
     (root / "policy.yaml").write_text(POLICY)
     return root
 

@@ -23,9 +23,10 @@ from agent.analysis.document import document
 from agent.analyze import analyze
 from agent.capture import first_timestamp
 from agent.cli import main
-from agent.intel.store import Store, read_bytes, utcnow
+from agent.intel.store import Store
 from agent.policy.load import load_policy
 from tests.split import split_capture
+from tests.support import real_store
 from tests.truth import PCAPS, SHARED, truth
 
 ESPN = PCAPS / "cs_http_espn.pcapng"
@@ -56,10 +57,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (SHARED / "ranges").is_dir() or not PCAPS.is_dir():
         pytest.skip(f"needs the shared captures and range files in {SHARED} (CI has them)")
     root = tmp_path_factory.mktemp("home")
-    store = Store(root)
-    files = [SHARED / "ranges" / n for n in PROVIDERS] + sorted((SHARED / "geo").glob("*.csv.gz"))
-    for path in files:
-        store.add(read_bytes(str(path)), str(path), utcnow())
+    real_store(root, PROVIDERS)
     for name, local in (("clients", CLIENTS), ("anywhere", ANYWHERE)):
         (root / f"{name}.yaml").write_text(POLICY.format(local=local, excluded=EXCLUDED))
     return root
