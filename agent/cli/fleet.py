@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from agent.cli.base import main, reports_errors
+from agent.cli.base import main, reports_errors, warn
 from agent.errors import ReportError
 from agent.files import open_input
 from agent.intel.store import Store, Stored
@@ -132,6 +132,49 @@ def verify_command(report_path: str, key_path: str, lake_uri: str, policy_path: 
                           f"{_at(body, where)}, the lake gives {_at(again, where)}")  # fmt: skip
     click.echo(f"{report_path}: signature good (key sha256:{signer[:16]}); re-run on "
                f"{lake_uri} gives the same document")  # fmt: skip
+
+
+@main.command("export")
+@click.argument("lake_uri", metavar="LAKE")
+@click.option("--day", type=DAY, required=True, help="The UTC day to export.")
+@click.option("--host", "hosts", multiple=True, help="Only this host (repeatable).")
+@click.option("--format", "kind", type=click.Choice(["ocsf-json", "ecs-json"]), required=True)
+@click.option("--policy", "policy_path", required=True, metavar="FILE")
+@click.option("--host-keys", "keys_path", required=True, metavar="FILE")
+@click.option("--out", default="-", show_default=True, metavar="FILE")
+@reports_errors
+def export_command(lake_uri: str, day: datetime, hosts: tuple[str, ...], kind: str,
+                   policy_path: str, keys_path: str, out: str) -> None:  # fmt: skip
+    """Write a day's verdicts from LAKE as OCSF Network Activity (4001) or ECS events, one JSON
+    object a line, residency's fields under `residency` (docs/fleet-schema.md). Only host-days
+    whose manifest checks are exported; the others are named on stderr."""
+    from agent.fleet.columns import flows_of
+    from agent.fleet.export import FORMATS
+    from agent.fleet.report import check_unit
+
+    when = day.date()
+    req = _request(lake_uri, policy_path, keys_path, None, when, when)
+    write = FORMATS[kind]
+    with click.open_file(out, "w") as sink:
+        for unit in req.lake.units():
+            if unit.date != when.isoformat() or (hosts and unit.host not in hosts):
+                continue
+            checked = check_unit(req, unit)
+            if checked.manifest is None:
+                warn(f"{unit.host} {unit.date}: not exported: {checked.status}: {checked.reason}")
+                continue
+            for name in sorted(f["file"] for f in checked.manifest["files"]):
+                table = _parquet(req.lake, f"{req.lake.flows_dir(unit)}/{name}")
+                flows, owners = flows_of(table)
+                for v in req.judge.judge(flows, None, owners):
+                    sink.write(json.dumps(write(v, unit.host), sort_keys=True) + "\n")
+
+
+def _parquet(lake_: Any, path: str) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.read_table(pa.BufferReader(lake_.read(path) or b""))
 
 
 def _request(

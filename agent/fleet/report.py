@@ -49,7 +49,7 @@ class Request:
 
 def report(req: Request, engine: str = "duckdb", master: str = "local[2]") -> dict[str, Any]:
     units = [u for u in req.lake.units() if _within(req, u.date)]
-    checked = [_check(req, u) for u in units]
+    checked = [check_unit(req, u) for u in units]
     files = [f"{req.lake.flows_dir(c.unit)}/{f['file']}" for c in checked
              if c.manifest is not None for f in c.manifest["files"]]  # fmt: skip
     merged = engines.partials(engine, req.lake, files, req.judge, master)
@@ -61,7 +61,7 @@ def _within(req: Request, day: str) -> bool:
         req.until is None or day <= req.until.isoformat())
 
 
-def _check(req: Request, unit: HostDay) -> manifest.Checked:
+def check_unit(req: Request, unit: HostDay) -> manifest.Checked:
     lake = req.lake
     folder = lake.flows_dir(unit)
     files = {name: lake.read(f"{folder}/{name}") or b"" for name in lake.files(folder)}

@@ -1,0 +1,182 @@
+"""Benchmark the fleet report: DuckDB beside Spark `local[2]`, in one run, on generated lakes.
+
+1. Partials: --hosts hosts x 1 day of partial tables (the map's output, a few rows per host)
+   read from Parquet, merged and finalized into the fleet document.
+2. Raw flows: --rows sealed flow rows across --units host-days (Parquet in the lake layout,
+   destinations drawn from the providers' real prefixes in ../shared/ranges), judged by the
+   shipped policy with the one Judge and Tally (map), merged (merge): rows judged per second,
+   and per core (DuckDB's map runs on one core, Spark's on --cores).
+
+Files go to bench/out/fleet (gitignored), generated once per size and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agent.fleet import columns, engines, manifest, partial  # noqa: E402
+from agent.fleet.lake import HostDay, Lake  # noqa: E402
+from agent.fleet.report import Request, finalize  # noqa: E402
+from agent.intel.detect import detect_kind  # noqa: E402
+from agent.intel.parse import parse  # noqa: E402
+from agent.intel.table import RangeTable  # noqa: E402
+from agent.policy.judge import Judge  # noqa: E402
+from agent.policy.load import load_policy  # noqa: E402
+
+OUT = ROOT / "bench" / "out" / "fleet"
+RANGES = ROOT.parent / "shared" / "ranges"
+DAY_NS = 1_772_409_600 * 10**9  # 2026-03-02T00:00:00Z
+PLACES = [("approved", "oci", "us-ashburn-1", "", "US", ""),
+          ("approved", "oci", "us-phoenix-1", "", "US", ""),
+          ("violation", "oci", "ap-singapore-1", "", "SG", ""),
+          ("violation", "aws", "eu-west-1", "eu-west-1", "IE", ""),
+          ("unverified", "", "", "", "", ""), ("out", "", "", "", "", "")]  # fmt: skip
+
+
+def judge() -> tuple[Judge, Any]:
+    sets = []
+    for name in ("oci-public_ip_ranges.json", "aws-ip-ranges.json"):
+        data = (RANGES / name).read_bytes()
+        sets.append(parse(detect_kind(data, name), data, name))
+    policy = load_policy(str(ROOT / "rules" / "policy.yaml"))
+    oci = json.loads((RANGES / "oci-public_ip_ranges.json").read_bytes())
+    aws = json.loads((RANGES / "aws-ip-ranges.json").read_bytes())
+    prefixes = [c["cidr"] for r in oci["regions"] for c in r["cidrs"]]
+    prefixes += [p["ip_prefix"] for p in aws["prefixes"]]
+    return Judge(policy, RangeTable.compile(sets)), prefixes
+
+
+def partial_lake(hosts: int) -> Path:
+    path = OUT / f"partials-{hosts}.parquet"
+    if path.exists():
+        return path
+    OUT.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    n = hosts * len(PLACES)
+    hosts_column = [f"host-{h:06d}" for h in range(hosts) for _ in PLACES]
+    data: dict[str, Any] = {"date": ["2026-03-02"] * n, "host": hosts_column}
+    for i, k in enumerate(partial.KEY[2:]):
+        data[k] = [p[i] for _ in range(hosts) for p in PLACES]
+    data["flows"] = rng.integers(1, 10_000, n)
+    data["bytes"] = data["flows"] * rng.integers(100, 100_000, n)
+    data["first_ns"] = DAY_NS + rng.integers(0, 40_000 * 10**9, n)
+    data["last_ns"] = data["first_ns"] + rng.integers(0, 40_000 * 10**9, n)
+    pq.write_table(pa.table(data, schema=partial.SCHEMA), path, compression="zstd")
+    return path
+
+
+def raw_lake(rows: int, units: int, prefixes: list[str]) -> tuple[Lake, list[str]]:
+    root = OUT / f"raw-{rows}-{units}"
+    lake = Lake.open(str(root))
+    files = [f"{lake.flows_dir(HostDay('2026-03-02', f'host-{u:05d}'))}/part-00000.parquet"
+             for u in range(units)]  # fmt: skip
+    if all(Path(f).exists() for f in files):
+        return lake, files
+    rng = random.Random(7)
+    pool = [str(ipaddress.ip_network(p)[0]) for p in rng.sample(prefixes, 300) if ":" not in p]
+    pool += [f"1.1.{i}.{i}" for i in range(20)]  # nowhere: unverified
+    per = rows // units
+    for u, f in enumerate(files):
+        Path(f).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(_rows(f"host-{u:05d}", per, pool, u), f, compression="zstd")
+    return lake, files
+
+
+def _rows(host: str, n: int, pool: list[str], seed: int) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    first = DAY_NS + np.sort(rng.integers(0, 86_000 * 10**9, n))
+    ints = {"proto": np.full(n, 6), "sport": rng.integers(1024, 65535, n), "dport": np.full(n, 443),
+            "depth": np.zeros(n, np.int64), "packets_fwd": rng.integers(1, 100, n),
+            "bytes_fwd": rng.integers(60, 10**6, n), "frame_bytes_fwd": rng.integers(60, 10**6, n),
+            "packets_rev": rng.integers(1, 100, n), "bytes_rev": rng.integers(60, 10**6, n),
+            "frame_bytes_rev": rng.integers(60, 10**6, n), "first_ns": first,
+            "last_ns": first + rng.integers(0, 10**11, n), "tcp_flags_fwd": np.full(n, 0x1B),
+            "tcp_flags_rev": np.full(n, 0x1B), "serial": np.arange(1, n + 1)}  # fmt: skip
+    src = np.array(["10.20.0.15", "10.20.0.16", "192.168.9.9"])[rng.integers(0, 3, n)]
+    strs = {"src": src, "dst": np.array(pool)[rng.integers(0, len(pool), n)],
+            "end": np.full(n, "eof"), "direction": np.full(n, "syn")}
+    data: dict[str, Any] = {"device_hostname": pa.array([host] * n)}
+    for field, column, kind in columns.FLOW_FIELDS:
+        if field == "names":
+            data[column] = pa.array([[]] * n, kind)
+        elif field in strs:
+            data[column] = pa.array(strs[field], kind)
+        else:
+            data[column] = pa.array(ints[field], pa.int64()).cast(kind)
+    for name in columns.SCHEMA.names:
+        if name not in data:
+            data[name] = pa.nulls(n, columns.SCHEMA.field(name).type)
+    return pa.table(data, schema=columns.SCHEMA)
+
+
+def fleet_of_partials(engine: str, path: Path, hosts: int, j: Judge, spark: Any) -> float:
+    started = time.perf_counter()
+    if engine == "duckdb":
+        import duckdb
+
+        con = duckdb.connect()
+        reader = con.sql(f"SELECT * FROM read_parquet('{path}')").to_arrow_reader(65_536)
+        merged = partial.merge_all(partial.from_arrow(reader))
+        con.close()
+    else:
+        table = spark.read.parquet(f"file://{path}").toArrow()
+        merged = partial.merge_all(partial.from_arrow([table]))
+    checked = [manifest.Checked(HostDay("2026-03-02", f"host-{h:06d}"), manifest.OK, "",
+                                {"unwatched_ns": 0}, "0" * 64) for h in range(hosts)]  # fmt: skip
+    req = Request(Lake.open(str(OUT)), j.policy, j, [], {}, "")
+    finalize(merged, checked, req)
+    return time.perf_counter() - started
+
+
+def judged(engine: str, lake: Lake, files: list[str], j: Judge) -> tuple[float, int]:
+    started = time.perf_counter()
+    merged = engines.partials(engine, lake, files, j)
+    return time.perf_counter() - started, sum(c.flows for c in merged.values())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hosts", type=int, default=50_000)
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--units", type=int, default=1_000)
+    ap.add_argument("--cores", type=int, default=2)
+    args = ap.parse_args()
+    j, prefixes = judge()
+    part = partial_lake(args.hosts)
+    lake, files = raw_lake(args.rows, args.units, prefixes)
+    spark = engines.spark_session(f"local[{args.cores}]")
+    spark.read.parquet(f"file://{part}").count()  # the JVM and the session warmed up
+    engines.partials("duckdb", lake, files[:1], j)  # the lookup kernel compiled
+    print(f"fleet report over {args.hosts:,} hosts' partials:")
+    times = {e: fleet_of_partials(e, part, args.hosts, j, spark) for e in engines.ENGINES}
+    print(f"  duckdb {times['duckdb']:.1f} s, spark local[{args.cores}] {times['spark']:.1f} s "
+          f"(spark/duckdb {times['spark'] / times['duckdb']:.2f}x)")  # fmt: skip
+    print(f"raw flows: {args.rows:,} rows across {args.units:,} host-days judged:")
+    rates = {}
+    for e in engines.ENGINES:
+        took, flows = judged(e, lake, files, j)
+        assert flows == args.rows // args.units * args.units, flows
+        cores = 1 if e == "duckdb" else args.cores
+        rates[e] = flows / took
+        print(f"  {e}: {took:.1f} s, {rates[e]:,.0f} rows/s, {rates[e] / cores:,.0f} rows/s "
+              f"per core")  # fmt: skip
+    print(f"  spark/duckdb rows/s {rates['spark'] / rates['duckdb']:.2f}x")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
