@@ -190,3 +190,14 @@ def test_the_command_line_loads_no_engine() -> None:
             "assert not [m for m in sys.modules if m.split('.')[0] in "
             "('pyarrow', 'duckdb', 'pyspark')], sorted(sys.modules)")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_html_page_says_the_headline_and_what_was_not_counted(fleet: Fleet) -> None:
+    lake = sealed(fleet)
+    (Path(lake) / "manifests" / "date=2026-03-03" / "host=web-3" / "manifest.json").unlink()
+    page = fleet.root / "fleet.html"
+    code, said, err = fleet.report(lake, page)
+    assert code == 0, err
+    html = page.read_text()
+    assert "25 of 50 in-scope flows approved, 20 violations, 5 unverified; on 5 of 6" in html
+    assert "<td>web-3</td><td>no-manifest</td>" in html and "<script" not in html
