@@ -4,13 +4,14 @@ from two vantage points counted once.
 Cloud flow logs (AWS, OCI, GCP) and NetFlow v5/v9 write one record per direction per window
 per interface. At one vantage point, records of one conversation (the same Community ID, so
 either direction, and the same action) whose windows overlap or lie within `SLACK_NS` of each
-other are one flow: the first record's direction is fwd, the other direction's counts are rev,
-and later windows add to them. Zeek's records are whole conversations already and are never
+other are one flow, later windows adding to it; its initiator (`src`) is found as for packets
+without the policy (`initiator_first`: a SYN without ACK, else the ports, else the first
+record). Zeek's records are whole conversations already and are never
 joined with each other. A connection logged at both ends (two interfaces, two VMs, a router's
 ingress and egress) appears as one flow per vantage point with the same Community ID and
 overlapping windows: the vantage point read first speaks for it, and the others' records are
-counted in `merged_duplicates`, never added. Which side is local is not decided here: the
-judge turns flows round by the policy's networks, as for packets.
+counted in `merged_duplicates`, never added. Which side is local is decided later: the judge
+turns flows round by the policy's networks, as for packets.
 
 A rejected record is traffic that was tried and refused: it stays apart from accepted traffic
 of the same tuple and its flow's `end` is `rejected` (else `record`).
@@ -23,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from agent.flows.community import community_id
+from agent.flows.kernel import EPHEMERAL
 from agent.model import Flow
 from agent.records.model import Action, Counts, CoverageGap, FlowRecord, Item, Where
 
@@ -143,11 +145,12 @@ def _dedupe(convs: list[_Conversation], out: Joined) -> None:
             continue
         peers.append(conv)
         p, b, pr, br, f, fr = conv.counts
-        out.flows.append(Flow(
+        flow = Flow(
             r.proto, r.src, r.sport, r.dst, r.dport, 0, p, b, 0, pr, br, 0,
             conv.first_ns, conv.last_ns, f, fr, "rejected" if rejected else "record",
             len(out.flows),
-        ))  # fmt: skip
+        )  # fmt: skip
+        out.flows.append(initiator_first(flow))
         out.estimated.append(conv.estimated)
         out.cids.append(conv.cid)
         out.origins.append((r.source, r.vantage))
@@ -156,6 +159,38 @@ def _dedupe(convs: list[_Conversation], out: Joined) -> None:
         slot[1] += 1
         slot[2] += b + br
     out.shares = [Share(s, v, c, n, f, b) for (s, v, c), (n, f, b) in share.items()]
+
+
+SYN, ACK = 0x02, 0x10
+
+
+def initiator_first(f: Flow) -> Flow:
+    """The flow with its initiator as `src`, decided as for packets without the policy: the
+    direction whose TCP flags hold SYN without ACK (AWS tcp-flags, NetFlow tcpControlBits),
+    else the server's port (well-known < registered < ephemeral), else the first record's
+    direction; `direction` says which."""
+    if f.proto == 6 and (f.tcp_flags_fwd | f.tcp_flags_rev) & SYN:
+        if f.tcp_flags_rev & (SYN | ACK) == SYN and f.tcp_flags_fwd & (SYN | ACK) != SYN:
+            return _turned(f)._replace(direction="syn")
+        if f.tcp_flags_fwd & (SYN | ACK) == SYN:
+            return f._replace(direction="syn")
+    src, dst = _rank(f.sport), _rank(f.dport)
+    if f.proto in (6, 17, 132) and src != dst:
+        return (_turned(f) if src < dst else f)._replace(direction="ports")
+    return f._replace(direction="first-packet")
+
+
+def _rank(port: int) -> int:
+    """0: well-known (< 1024), 1: registered, 2: ephemeral: a server listens on the lower."""
+    return 0 if port < 1024 else 1 if port < EPHEMERAL else 2
+
+
+def _turned(f: Flow) -> Flow:
+    return f._replace(
+        src=f.dst, sport=f.dport, dst=f.src, dport=f.sport, packets_fwd=f.packets_rev,
+        bytes_fwd=f.bytes_rev, packets_rev=f.packets_fwd, bytes_rev=f.bytes_fwd,
+        tcp_flags_fwd=f.tcp_flags_rev, tcp_flags_rev=f.tcp_flags_fwd,
+    )  # fmt: skip
 
 
 def _overlap(a: _Conversation, b: _Conversation) -> bool:

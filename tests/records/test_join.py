@@ -86,3 +86,26 @@ def test_sampled_counts_are_marked(flowlogs: Path) -> None:
     )
     assert joined.estimated == [True]
     assert joined.shares[0].counts is Counts.ESTIMATED
+
+
+def test_the_initiator_is_found_by_syn_then_ports_whichever_record_came_first(
+    flowlogs: Path,
+) -> None:
+    records = beats(flowlogs, "tcp-flag-sequence")
+    server_first = join_records(records[::-1])
+    assert sorted((f.src, f.sport, f.dport, f.bytes_fwd, f.bytes_rev, f.direction)
+                  for f in server_first.flows) == [
+        ("52.213.180.42", 43416, 5001, 568, 376, "syn"),
+        ("52.213.180.42", 43418, 5001, 23294588 + 100701, 63388 + 632, "syn"),
+        ("52.213.180.42", 43638, 5001, 1260, 967, "syn"),
+    ]  # fmt: skip
+    path = beats(flowlogs, "service-name-path-direction")  # S3's SYN-ACK logged first
+    (f,) = join_records(path).flows
+    assert (f.src, f.sport, f.dst, f.dport, f.direction) == (
+        "10.0.0.71", 34210, "52.95.128.179", 80, "syn",
+    )  # fmt: skip
+    assert (f.bytes_fwd, f.bytes_rev) == (471, 15044)
+    extra = read(flowlogs / "aws-vpc" / "elastic-integrations__test-extra-samples.log")
+    assert [f.direction for f in join_records(extra).flows] == [
+        "ports", "ports", "first-packet", "first-packet", "ports",
+    ]
