@@ -8,7 +8,7 @@ import hashlib
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from agent.errors import ReportError
+from agent.errors import LakeError, ReportError
 from agent.files import open_input
 from agent.fleet.lake import check_host
 from agent.report.sign import load_public
@@ -28,11 +28,19 @@ def read_keys(path: str) -> tuple[dict[str, Ed25519PublicKey], str]:
         host = words[2]
         if host in keys:
             raise ReportError(f"{path}: line {n}: host {host} has a key already")
-        keys[check_host(host)] = load_public(" ".join(words[:2]).encode(), f"{path}: line {n}")
+        keys[_host(host, path, n)] = load_public(" ".join(words[:2]).encode(), f"{path}: line {n}")
     return keys, hashlib.sha256(data).hexdigest()
 
 
 def read_hosts(path: str) -> list[str]:
     with open_input(path) as f:
         lines = f.read().decode(errors="replace").splitlines()
-    return [check_host(s) for s in (line.split("#", 1)[0].strip() for line in lines) if s]
+    words = ((n, line.split("#", 1)[0].strip()) for n, line in enumerate(lines, 1))
+    return [_host(word, path, n) for n, word in words if word]
+
+
+def _host(name: str, path: str, line: int) -> str:
+    try:
+        return check_host(name)
+    except LakeError as err:
+        raise LakeError(f"{path}: line {line}: {err}") from err

@@ -201,3 +201,13 @@ def test_the_html_page_says_the_headline_and_what_was_not_counted(fleet: Fleet) 
     html = page.read_text()
     assert "25 of 50 in-scope flows approved, 20 violations, 5 unverified; on 5 of 6" in html
     assert "<td>web-3</td><td>no-manifest</td>" in html and "<script" not in html
+
+
+def test_a_bad_host_list_names_its_file_and_line(fleet: Fleet) -> None:
+    hosts = fleet.root / "hosts.txt"
+    hosts.write_text("web-1\n\nweb/2\n")
+    code, _, err = fleet.report(str(fleet.root / "lake"), fleet.root / "f.json", "--hosts",
+                                str(hosts))  # fmt: skip
+    assert code == 14
+    assert err == (f"error: {hosts}: line 3: 'web/2': not a host name the lake can hold "
+                   "(letters, digits, . _ -)\n")  # fmt: skip
