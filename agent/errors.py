@@ -11,6 +11,7 @@
     ├── JournalError                exit 9   the journal cannot be written, read or verified
     ├── ReportError                 exit 10  a report cannot be read, or fails verification
     ├── ConfigError                 exit 11  the daemon's configuration is wrong
+    ├── NothingInScope              exit 12  no flow was in scope: the answer proves nothing
     ├── LakeError                   exit 14  the evidence lake cannot be read or written, or a
     │                                        sealed host-day would change
     └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
@@ -117,6 +118,19 @@ class ConfigError(ResidencyError):
     """The daemon's configuration file cannot be used."""
 
     exit_code = 11
+
+
+class NothingInScope(ResidencyError):
+    """Nothing was in scope: an answer about no traffic proves nothing, so it is not a pass.
+
+    `reason` says why (no flows read, a scope that selects none of them, live-only keys used
+    offline, everything excluded)."""
+
+    exit_code = 12
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"nothing in scope: {reason}")
 
 
 class LakeError(ResidencyError):

@@ -37,6 +37,7 @@ EXCLUDED = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "
 APPROVED = {("aws", "us-east-1"), ("aws", "us-west-2"), ("gcp", "us-central1")}
 POLICY = f"""\
 version: 1
+name: us-clouds
 scope:
   include:
     - local: "::/0"
@@ -178,7 +179,8 @@ def test_allow_unverified_changes_only_the_exit_code(home: Path) -> None:
     args = [str(PCAPS / "tcpdump_quic_handshake.pcap"), "--policy", str(home / "policy.yaml")]
     strict, lenient = analyze(home, *args), analyze(home, *args, "--allow-unverified")
     assert (strict[0], lenient[0]) == (1, 0)
-    assert strict[1].startswith("NOT COMPLIANT: 0 violations, 1 unverified flow")
+    assert strict[1].startswith("NOT COMPLIANT with policy us-clouds: 0 violations, "
+                                "1 unverified flow; 0.0% of in-scope bytes approved\n")
     assert lenient[1].startswith("COMPLIANT")
 
 
@@ -218,7 +220,7 @@ def test_policy_check_cli(home: Path, tmp_path: Path) -> None:
                              env={"RESIDENCY_HOME": str(home)})  # fmt: skip
     assert run.exit_code == 8
     assert run.stdout.splitlines() == [
-        f"{bad}:5:24: error: unknown protocol 'ud' (use icmp, tcp, udp, ipv6-icmp, icmpv6, sctp "
+        f"{bad}:6:24: error: unknown protocol 'ud' (use icmp, tcp, udp, ipv6-icmp, icmpv6, sctp "
         "or a number)",
     ]
     good = CliRunner().invoke(main, ["policy", "check", str(home / "policy.yaml")],
@@ -229,7 +231,7 @@ def test_policy_check_cli(home: Path, tmp_path: Path) -> None:
     run = CliRunner().invoke(main, ["policy", "check", str(unknown)],
                              env={"RESIDENCY_HOME": str(home)})  # fmt: skip
     assert run.exit_code == 8 and (
-        f"{unknown}:15:14: error: unknown gcp region 'us-nowhere1': in no stored range file and "
+        f"{unknown}:16:14: error: unknown gcp region 'us-nowhere1': in no stored range file and "
         "no region table") in run.stdout  # fmt: skip
 
 

@@ -90,8 +90,9 @@ def document(
     return {
         "schema": SCHEMA,
         "tool": {"name": "residency", "version": __version__},
-        "complete": not any(c.error for c in captures),
+        "complete": complete(captures),
         "compliant": tally.compliant(allow_unverified),
+        "nothing_in_scope": nothing_in_scope(tally, policy, captures, journals or []),
         "allow_unverified": allow_unverified,
         "period": {"first": _time(tally.first_ns), "last": _time(tally.last_ns)},
         "window": None if window is None else {"since": _time(window[0]),
@@ -101,6 +102,7 @@ def document(
             **{k: tally.totals[k].as_dict() for k in VERDICTS},
             "approved_share": _share(tally.totals[APPROVED], inside),
             "estimated_counts": bool(records and records.estimated),
+            "approved_weak": tally.approved_weak.as_dict(),
             "excluded": tally.totals[EXCLUDED].as_dict(),
             "out_of_scope": tally.totals[OUT].as_dict(),
         },
@@ -136,6 +138,38 @@ def document(
         },
         "range_notices": notices(in_force, dating),
     }
+
+
+def complete(captures: list[CaptureInput]) -> bool:
+    """Every capture was read to its end: none damaged part-way, none cut off mid-record."""
+    return not any(c.error or c.stats.warnings for c in captures)
+
+
+def nothing_in_scope(
+    tally: Tally, policy: Policy, captures: list[CaptureInput], journals: list[JournalInput]
+) -> str | None:
+    """Why no flow was in scope (None when some was): an answer about nothing is no pass."""
+    if tally.in_scope.flows:
+        return None
+    read = tally.read.flows
+    if not read:
+        if journals:
+            return "the journal holds no flows in the period read"
+        records = sum(c.stats.records for c in captures)
+        return f"the captures hold no flows ({records:,} records read)"
+    live = [r for r in policy.include if r.match.live_only()]
+    if not journals and live and len(live) == len(policy.include):
+        keys = ", ".join(f"{r.name} ({'/'.join(r.match.live_only())}, {r.where})" for r in live)
+        return (f"every scope.include rule uses live-only keys, which match nothing in "
+                f"captures: {keys}")  # fmt: skip
+    excluded = tally.totals[EXCLUDED].flows
+    if excluded == read:
+        return f"all {read:,} flows selected by scope.include were excluded by scope.exclude"
+    where = ", ".join(r.where for r in policy.include)
+    if excluded:
+        return (f"{read - excluded:,} of the {read:,} flows read matched no scope.include rule "
+                f"({where}) and the other {excluded:,} were excluded by scope.exclude")  # fmt: skip
+    return f"none of the {read:,} flows read matched scope.include ({where})"
 
 
 def canonical(doc: dict[str, Any]) -> bytes:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from agent.intel.table import Answer
 from agent.model import INFERRED, Flow
-from agent.policy.judge import EXCLUDED, OUT, VERDICTS, Verdict
+from agent.policy.judge import APPROVED, EXCLUDED, OUT, VERDICTS, Verdict
 from agent.policy.model import Rule
 
 HOUR_NS = 3600 * 1_000_000_000
@@ -96,6 +96,8 @@ class Tally:
     places: dict[tuple[str, ...], Count] = field(default_factory=lambda: defaultdict(Count))
     """In scope, by (verdict, provider, region, border group, country, site): a place is where
     the traffic ends, so a region whose zones lie in two countries gives two keys."""
+    approved_weak: Count = field(default_factory=Count)
+    """Approved on weak evidence only (a rule on names or countries)."""
     hours: dict[tuple[int, str], Count] = field(default_factory=lambda: defaultdict(Count))
     """In scope, by (hour start ns, verdict), counted at each flow's first packet."""
     directions: dict[str, Count] = field(default_factory=lambda: defaultdict(Count))
@@ -127,6 +129,8 @@ class Tally:
         place = (a.provider or "", a.region or "", a.border_group or "", a.country or "",
                  a.site or "")  # fmt: skip
         self.places[(kind, *place)].add(f)
+        if kind == APPROVED and v.weak:
+            self.approved_weak.add(f)
         self.hours[(f.first_ns - f.first_ns % HOUR_NS, kind)].add(f)
         self.directions[f.direction].add(f)
         if v.process is None:
@@ -154,8 +158,20 @@ class Tally:
             c.bytes += self.directions[how].bytes
         return c
 
+    @property
+    def read(self) -> Count:
+        """Every flow judged: in scope, excluded and out of scope."""
+        c = self.in_scope
+        for kind in (EXCLUDED, OUT):
+            c.flows += self.totals[kind].flows
+            c.bytes += self.totals[kind].bytes
+        return c
+
     def compliant(self, allow_unverified: bool = False) -> bool:
-        """True when nothing in scope is a violation (or unverified, unless allowed)."""
+        """True when something was in scope and none of it is a violation (or unverified,
+        unless allowed): no traffic in scope proves nothing."""
+        if not self.in_scope.flows:
+            return False
         bad = self.totals["violation"].flows
         if not allow_unverified:
             bad += self.totals["unverified"].flows

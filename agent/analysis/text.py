@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.analysis.headline import pct, plural, sentence
 from agent.model import proto_name
 
 VERDICT_ROWS = ("approved", "exempt", "violation", "unverified")
@@ -18,28 +19,15 @@ RULE_SECTIONS = (
 
 def render(doc: dict[str, Any]) -> str:
     return "\n".join(
-        [*_headline(doc), *_destinations(doc, "violations"), *_destinations(doc, "unverified"),
-         *_rules(doc), *_inputs(doc)]  # fmt: skip
+        [*_headline(doc), *_places(doc), *_destinations(doc, "violations"),
+         *_destinations(doc, "unverified"), *_rules(doc), *_inputs(doc)]  # fmt: skip
     )
 
 
 def _headline(doc: dict[str, Any]) -> list[str]:
     h = doc["headline"]
     inside = h["in_scope"]
-    if not inside["flows"]:
-        verdict = "NO US USER TRAFFIC SEEN: nothing in the captures matched the policy's scope"
-    elif doc["compliant"]:
-        share = h["approved_share"]["bytes"]
-        what = "100%" if share == 1 else "all (approved or under a live exception)"
-        verdict = f"COMPLIANT: {what} of in-scope traffic ended at approved endpoints"
-    else:
-        n, u = h["violation"]["flows"], h["unverified"]["flows"]
-        verdict = f"NOT COMPLIANT: {_n(n, 'violation')}, {_n(u, 'unverified flow')}"
-    if not doc["complete"]:
-        verdict += " (INCOMPLETE: a capture is damaged; see inputs)"
-    if h.get("estimated_counts"):
-        verdict += " (part of it rests on sampled flow records: their bytes are estimates)"
-    lines = [verdict, "", f"{'':<16}{'flows':>10}{'':>10}{'bytes':>16}"]
+    lines = [sentence(doc), "", f"{'':<16}{'flows':>10}{'':>10}{'bytes':>16}"]
     lines.append(_row("in scope", inside, inside))
     for kind in VERDICT_ROWS:
         lines.append(_row(f"  {kind}", h[kind], inside))
@@ -54,12 +42,12 @@ def _headline(doc: dict[str, Any]) -> list[str]:
 
 
 def _row(label: str, c: dict[str, int], whole: dict[str, int] | None) -> str:
-    def pct(part: int, total: int) -> str:
-        return f"({100 * part / total:.1f}%)" if whole and total else ""
+    def share(part: int, total: int) -> str:
+        return f"({pct(part, total)})" if total else ""
 
     flows, nbytes = c["flows"], c["bytes"]
-    f_pct = pct(flows, whole["flows"]) if whole else ""
-    b_pct = pct(nbytes, whole["bytes"]) if whole else ""
+    f_pct = share(flows, whole["flows"]) if whole else ""
+    b_pct = share(nbytes, whole["bytes"]) if whole else ""
     return f"{label:<16}{flows:>10,} {f_pct:>9}{nbytes:>16,} {b_pct:>9}".rstrip()
 
 
@@ -69,14 +57,12 @@ def _destinations(doc: dict[str, Any], key: str) -> list[str]:
         return []
     lines = ["", f"{key.capitalize()}, by destination:"]
     for d in found:
-        where = " ".join(x for x in (d["provider"], d["region"]) if x) or (
-            f"site {d['site']}" if d["site"] else "-"
-        )
+        where = place(d) or "-"
         names = ", ".join(sorted({n["name"] for n in d["names"]})) or "-"
         ports = " ".join(f"{proto_name(p['protocol'])}/{p['port']}" for p in d["ports"])
         lines.append(
             f"  {d['address']:<26} {where:<26} {d['country'] or '??':<3} {d['bytes']:>12,} B "
-            f"{_n(d['flows'], 'flow'):>9}  {ports}"
+            f"{plural(d['flows'], 'flow'):>9}  {ports}"
         )
         lines.append(f"      names: {names}")
         lines.append(f"      seen {_clock(d['first'])} .. {_clock(d['last'])}; "
@@ -93,7 +79,7 @@ def _rules(doc: dict[str, Any]) -> list[str]:
         lines += ["", f"{title}:"]
         for u in doc[key]:
             until = f" until {u['until']}" if "until" in u else ""
-            lines.append(f"  {u['rule']}{until}: {_n(u['flows'], 'flow')}, {u['bytes']:,} B "
+            lines.append(f"  {u['rule']}{until}: {plural(u['flows'], 'flow')}, {u['bytes']:,} B "
                          f"({u['where']})")  # fmt: skip
             if u["reason"]:
                 lines.append(f"      {u['reason']}")
@@ -109,7 +95,7 @@ def _inputs(doc: dict[str, Any]) -> list[str]:
     lines = ["", "Data used:", f"  policy   {p['file']} sha256:{p['sha256']}"]
     for c in i["captures"]:
         if c["same_as"]:
-            lines.append(f"  capture  {c['path']} sha256:{c['sha256']} (the same as "
+            lines.append(f"  capture  {c['file']} sha256:{c['sha256']} (the same as "
                          f"{c['same_as']}: read once)")  # fmt: skip
             continue
         skipped = sum(c["skipped"].values())
@@ -117,6 +103,7 @@ def _inputs(doc: dict[str, Any]) -> list[str]:
                      f"{skipped:,} not decodable)")  # fmt: skip
         if c["error"]:
             lines.append(f"    damaged: {c['error']}")
+        lines.extend(f"    cut short: {w}" for w in c["warnings"])
     lines += _sources(i)
     if not i["ranges"]:
         lines.append("  ranges   none stored: only special-purpose classes could be answered")
@@ -153,13 +140,35 @@ def dated(r: dict[str, Any]) -> str:
     if r["days_before_period"] is None and r["days_after_period"] is None:
         return f"(published {day}; no traffic to measure it against)"
     if r["later_than_traffic"]:
-        return f"(published {day}, {_n(r['days_after_period'], 'day')} AFTER the traffic began)"
+        return f"(published {day}, {plural(r['days_after_period'], 'day')} AFTER the traffic began)"
     stale = ", stale" if r["stale"] else ""
-    return f"(published {day}, {_n(r['days_before_period'], 'day')} before the traffic{stale})"
+    return f"(published {day}, {plural(r['days_before_period'], 'day')} before the traffic{stale})"
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+def place(d: dict[str, Any]) -> str:
+    """Where traffic ends, as one label: a site, else the provider's region and, when it is a
+    zone of its own (a Local or Wavelength Zone), that zone."""
+    if d["site"]:
+        return f"site {d['site']}"
+    if d["provider"] and not d["region"]:
+        return f"{d['provider']} (no region)"
+    zone = d["border_group"] if d["border_group"] not in (None, d["region"]) else None
+    return " ".join(x for x in (d["provider"], d["region"], zone) if x)
+
+
+def _places(doc: dict[str, Any]) -> list[str]:
+    """In-scope bytes by place (provider, region, zone, country, site) and verdict."""
+    if not doc["breakdown"]:
+        return []
+    lines = ["", "In scope, by place:"]
+    for b in sorted(doc["breakdown"], key=lambda b: (-b["bytes"], place(b), b["verdict"])):
+        where = place(b) or ("(no range data)" if not b["country"] else "(country data)")
+        lines.append(f"  {where:<40} {b['country'] or '??':<3} {b['verdict']:<11}"
+                     f"{b['bytes']:>16,} B {plural(b['flows'], 'flow'):>11}")  # fmt: skip
+    return lines
+
+
 
 
 

@@ -20,9 +20,11 @@ from agent.cli.inputs import (
     dating_of,
     distinct_names,
     journal_window,
+    nothing_proved,
     ns,
     one_source,
     range_inputs,
+    warn_live_only,
     warn_ranges,
     warn_repeats,
 )
@@ -60,7 +62,8 @@ def analyze_command(
     judged. Flow logs and conn.logs among CAPTURES (found by content) are judged the same
     way. Exit 0: compliant; 1: violations (or
     unverified traffic); 5: a capture is damaged (the analysis covers what came before the
-    damage); 9: the journal fails verification."""
+    damage); 9: the journal fails verification; 12: nothing was in scope (the output says
+    why)."""
     one_source(captures, journal_path)
     distinct_names((*captures, policy_path))
     policy = load_policy(policy_path)
@@ -69,6 +72,7 @@ def analyze_command(
     if journal_path:
         result = analyze_journal(journal_path, policy, store, chosen, ns(since), ns(until))
     else:
+        warn_live_only(policy)
         window = (ns(since), ns(until)) if since or until else None
         with _progress(captures) as tick:
             result = analyze(captures, policy, store, chosen, tick, idle_timeout, window, fields)
@@ -82,6 +86,7 @@ def analyze_command(
         click.echo(render(doc))
     if result.damaged:
         raise result.damaged
+    nothing_proved(doc)
     sys.exit(0 if doc["compliant"] else 1)
 
 

@@ -16,9 +16,11 @@ from agent import period
 from agent.analysis.dating import Dating
 from agent.analysis.document import CaptureInput, capture_warnings
 from agent.cli.base import warn
+from agent.errors import NothingInScope
 from agent.files import input_name
 from agent.intel.store import Store, Stored
 from agent.records.aws import parse_format
+from agent.policy.model import Policy
 
 
 def dating_of(
@@ -110,3 +112,17 @@ def one_source(captures: tuple[str, ...], journal_path: str | None) -> None:
 def ns(when: datetime | None) -> int | None:
     """A UTC wall time from the command line as ns since the epoch (None stays None)."""
     return None if when is None else int(when.replace(tzinfo=UTC).timestamp()) * 1_000_000_000
+
+
+def warn_live_only(policy: Policy) -> None:
+    """Warn once that live-only keys (processes, users ...) match nothing in captures."""
+    rules = [r for r in (*policy.include, *policy.exclude) if r.match.live_only()]
+    if rules:
+        said = ", ".join(f"{r.name} ({'/'.join(r.match.live_only())}, {r.where})" for r in rules)
+        warn(f"{policy.path}: live-only keys match nothing in captures: {said}")
+
+
+def nothing_proved(doc: dict[str, Any]) -> None:
+    """An analysis with nothing in scope ends in its own exit code, after its output."""
+    if doc["nothing_in_scope"]:
+        raise NothingInScope(doc["nothing_in_scope"])

@@ -16,9 +16,11 @@ from agent.cli.inputs import (
     dating_of,
     distinct_names,
     journal_window,
+    nothing_proved,
     ns,
     one_source,
     range_inputs,
+    warn_live_only,
     warn_ranges,
     warn_repeats,
 )
@@ -89,7 +91,7 @@ def make(
     journal. The report is the same bytes for the same
     inputs. Exit 0 when written, whatever it found (its headline says); 5 when a capture is
     damaged part-way (the report covers what came before the damage); 9 when the journal
-    fails verification."""
+    fails verification; 12 when nothing was in scope (the report is written and says why)."""
     one_source(captures, journal_path)
     if journal_path and idle_timeout:
         raise click.UsageError("--idle-timeout is for captures: the daemon ended journaled flows")
@@ -121,6 +123,7 @@ def make(
                    "period")  # fmt: skip
     if result.damaged:
         raise result.damaged
+    nothing_proved(doc)
 
 
 def _analyse(
@@ -133,6 +136,7 @@ def _analyse(
     if journal:
         since, until = window or (None, None)
         return from_journal(journal, policy, store, chosen, since, until)
+    warn_live_only(policy)
     return analyze(captures, policy, store, chosen, None, idle_timeout, window), []
 
 

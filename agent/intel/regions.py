@@ -14,6 +14,7 @@ A region absent here (a provider added one after this table) gives no place, nev
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 
@@ -223,3 +224,16 @@ def aws_place(region: str | None, border_group: str | None) -> Place:
     if border_group in AWS_BORDER_GROUPS:
         return AWS_BORDER_GROUPS[border_group]
     return place(AWS, region)
+
+
+@lru_cache(maxsize=4096)
+def at_home(provider: str | None, region: str | None, border_group: str | None) -> bool:
+    """Whether a range lies in its region's own country: the region itself, or an AWS zone
+    that `AWS_BORDER_GROUPS` places in the same country as its region. A zone this table does
+    not know, or one in another country (us-east-1-bue-1, Buenos Aires), is not at home: a
+    policy that names the region does not cover it (Houston, us-east-1-iah-1, is)."""
+    if provider != "aws" or border_group is None or border_group == region:
+        return True
+    zone, home = AWS_BORDER_GROUPS.get(border_group, NOWHERE), place(AWS, region)
+    return zone.country is not None and zone.country == home.country
+

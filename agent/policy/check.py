@@ -1,6 +1,8 @@
 """Checks a policy can only get once the range data and the date are known: a region or site
-that no stored file names would approve nothing, and an exception past its date exempts
-nothing any more. Pure: the known names and `today` come in."""
+that no stored file names would approve nothing, a region rule does not cover the region's
+zones in other countries, and an exception past its date exempts nothing any more; and
+warnings any time: a catch-all name pattern, live-only keys (which match nothing in captures).
+Pure: the known names and `today` come in."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from agent.intel.records import Label
-from agent.intel.regions import AWS, AWS_BORDER_GROUPS, AZURE, GCP, OCI
+from agent.intel.regions import AWS, AWS_BORDER_GROUPS, AZURE, GCP, OCI, at_home
 from agent.policy.load import Problem
-from agent.policy.model import Exception_, Policy
+from agent.policy.model import LIVE_ONLY, Exception_, Policy, Rule
 
 BUILT_IN = {"oci": OCI, "aws": AWS, "azure": AZURE, "gcp": GCP}
 
@@ -24,20 +26,27 @@ class Known:
     """Provider -> its region names."""
     border_groups: frozenset[str] = frozenset()
     sites: frozenset[str] = frozenset()
+    abroad: dict[tuple[str, str], frozenset[tuple[str, str | None]]] = field(default_factory=dict)
+    """(provider, region) -> its zones outside the region's country, with their country: a
+    rule on the region does not cover them."""
 
     @classmethod
     def of(cls, labels: Iterable[Label]) -> Known:
         regions: dict[str, set[str]] = {}
         groups, sites = set(), set()
+        abroad: dict[tuple[str, str], set[tuple[str, str | None]]] = {}
         for lab in labels:
             if lab.provider and lab.region:
                 regions.setdefault(lab.provider, set()).add(lab.region)
+                if not at_home(lab.provider, lab.region, lab.border_group):
+                    zone = (lab.border_group or "", lab.country)
+                    abroad.setdefault((lab.provider, lab.region), set()).add(zone)
             if lab.border_group:
                 groups.add(lab.border_group)
             if lab.site:
                 sites.add(lab.site)
         return cls({k: frozenset(v) for k, v in regions.items()}, frozenset(groups),
-                   frozenset(sites))  # fmt: skip
+                   frozenset(sites), {k: frozenset(v) for k, v in abroad.items()})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +61,61 @@ def check(policy: Policy, known: Known | None, today: date) -> list[Finding]:
     found: list[Finding] = []
     for rule in policy.rules:
         provider = rule.match.provider
+        live: set[str] = set()
         for spot in rule.spots:
-            message, error = _spot(spot.key, spot.value, provider, known, rule, today)
+            if spot.key in LIVE_ONLY:
+                message, error = ("" if spot.key in live else _live(spot.key)), False
+                live.add(spot.key)
+            else:
+                message, error = _spot(spot.key, spot.value, provider, known, rule, today)
             if message:
                 found.append(Finding(Problem(spot.line, spot.col, message), error))
     return sorted(found, key=lambda f: f.problem)
+
+
+CATCH_ALL = frozenset("*?.")
+
+
+def _live(key: str) -> str:
+    return (f"`{key}` is a live-only key: it matches nothing in captures (`analyze` and "
+            "`report` on captures), only in `residency watch`")  # fmt: skip
+
+
+def _glob(value: str) -> str:
+    if "*" in value and set(value) <= CATCH_ALL:
+        return (f"name pattern {value!r} matches every name: a name is weak evidence anyone can "
+                "claim, so this approves only destinations that no provider range with a "
+                "region and no site places")  # fmt: skip
+    return ""
+
+
+def _abroad(value: str, provider: str | None, known: Known, rule: Rule) -> str:
+    """A region rule meets zones in other countries, which it does not cover."""
+    if rule.match.border_groups is not None:
+        return ""
+    providers = [provider] if provider else sorted(known.regions)
+    zones = sorted(z for p in providers for z in known.abroad.get((p, value), ()))
+    if not zones:
+        return ""
+    home = AWS.get(value)
+    named = ", ".join(f"{g} ({c or '??'})" for g, c in zones)
+    return (f"region {value!r} covers its own country ({home.country if home else '??'}) only, "
+            f"not its zones abroad: {named}; name them in `border_groups` to approve them")
 
 
 def _spot(key: str, value: str, provider: str | None, known: Known | None, rule: object,
           today: date) -> tuple[str, bool]:  # fmt: skip
     if key == "until" and isinstance(rule, Exception_) and rule.until < today:
         return f"exception {rule.name!r} expired on {value}: it exempts nothing after that", False
+    if key == "names":
+        return _glob(value), False
     if known is None:
         return "", False
     if key == "regions":
-        return _region(value, provider, known)
+        message, error = _region(value, provider, known)
+        if not message and isinstance(rule, Rule):
+            return _abroad(value, provider, known, rule), False
+        return message, error
     if key == "border_groups" and value not in known.border_groups:
         listed = value in AWS_BORDER_GROUPS or value in AWS
         return f"border group {value!r} is in no stored range file", not listed

@@ -8,10 +8,18 @@ The order, for each flow, once its local side is known (`orient`: the policy's l
 else the flow table's initiator):
   1. out of scope unless a `scope.include` rule selects it;
   2. excluded (counted, reported) if a `scope.exclude` rule selects it;
-  3. approved by the first `approve` rule its destination matches;
-  4. exempt by a live exception; an exception past its `until` date no longer exempts;
+  3. approved by the first `approve` rule its destination matches, where a weak rule (one
+     that rests on `names` or `countries` alone, `Match.weak`) counts only for a destination
+     that no strong evidence places: not a site, nor a provider range with a region;
+  4. exempt by the first live exception it matches, on the same terms; an exception past its
+     `until` date (or before its `since`) no longer exempts;
   5. otherwise unverified when the destination cannot be placed (no data at all, or a
-     provider's region-less range), else a violation.
+     provider's region-less range), else a violation; a weak rule that matched but could not
+     decide is named in the violation's note, with the place the strong evidence gives.
+
+A place is where traffic ends: a `regions` key covers a region's ranges in the region's own
+country only (`intel.regions.at_home`), so a Local or Wavelength Zone abroad (us-east-1-bue-1,
+Buenos Aires) is approved only by a rule that names it in `border_groups`.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from typing import Any
 
 from agent.intel.cidr import Cidr, parse_address
 from agent.intel.lookup import lookup
-from agent.intel.regions import AWS, AZURE, GCP, OCI
+from agent.intel.regions import AWS, AZURE, GCP, OCI, at_home
 from agent.intel.table import Answer, RangeTable
 from agent.model import Flow, Process
 from agent.policy.model import Exception_, Match, Policy, Rule
@@ -113,17 +121,24 @@ class Judge:
         if excluded:
             return Verdict(flow, EXCLUDED, None, excluded, answer, process=proc)
         odd = contradictions(flow.names, answer)
-        approved = next((r for r in p.approve if facts.matches(r.match)), None)
-        if approved:
-            weak = approved.match.weak
-            return Verdict(flow, IN, APPROVED, approved, answer, weak, "", odd, proc)
+        placed = strongly_placed(answer)
+        refused: Rule | None = None
+        for rule in p.approve:
+            if facts.matches(rule.match):
+                if not (placed and rule.match.weak):
+                    w = rule.match.weak
+                    return Verdict(flow, IN, APPROVED, rule, answer, w, "", odd, proc)
+                refused = refused or rule
         day = datetime.fromtimestamp(flow.first_ns / 1e9, UTC).date()
         expired: Exception_ | None = None
         for exc in p.exceptions:
             if facts.matches(exc.match):
-                if live(exc, day):
+                if placed and exc.match.weak:
+                    refused = refused or exc
+                elif live(exc, day):
                     return Verdict(flow, IN, EXEMPT, exc, answer, exc.match.weak, "", odd, proc)
-                expired = expired or exc
+                else:
+                    expired = expired or exc
         if expired:
             note = f"exception {expired.name!r} ended {expired.until.isoformat()}"
             if expired.since and day < expired.since:
@@ -132,14 +147,56 @@ class Judge:
         why = unplaced(answer)
         if why:
             return Verdict(flow, IN, UNVERIFIED, None, answer, False, why, odd, proc)
+        if refused:
+            note = overruled(refused, answer)
+            return Verdict(flow, IN, VIOLATION, None, answer, False, note, odd, proc)
         weak = answer.provider is None and answer.site is None
-        note = "placed by country data only" if weak else ""
+        note = "placed by country data only" if weak else abroad(answer, p.approve)
         return Verdict(flow, IN, VIOLATION, None, answer, weak, note, odd, proc)
 
 
 def live(exc: Exception_, day: date) -> bool:
     """An exception holds from `since` through `until`, both whole UTC days."""
     return (exc.since is None or exc.since <= day) and day <= exc.until
+
+
+def strongly_placed(answer: Answer) -> bool:
+    """Whether strong evidence places the destination: an operator's site, or a provider
+    range that names a region. Only then can a weak rule (names, countries) be wrong."""
+    return bool(answer.site or (answer.provider and answer.region))
+
+
+def where(answer: Answer) -> str:
+    """The place strong evidence gives, in words: `aws range 13.250.0.0/15 (ap-southeast-1,
+    SG)` or `site bytedance-singapore (SG)`."""
+    country = f", {answer.country}" if answer.country else ""
+    if answer.site:
+        return f"site {answer.site} ({answer.prefix}{country})"
+    zone = answer.border_group if answer.border_group not in (None, answer.region) else None
+    spot = " ".join(x for x in (answer.region, zone) if x)
+    return f"{answer.provider} range {answer.prefix} ({spot}{country})"
+
+
+def overruled(rule: Rule, answer: Answer) -> str:
+    """Why a weak rule that matched did not decide."""
+    keys = "/".join(k for k in ("names", "countries") if getattr(rule.match, k) is not None)
+    return (f"rule {rule.name!r} ({keys}, weak evidence) matched, but {answer.source} places "
+            f"it at {where(answer)}, which no rule on addresses, providers or sites "
+            "approves")  # fmt: skip
+
+
+def abroad(answer: Answer, approvals: Sequence[Rule]) -> str:
+    """For a zone outside its region's country that a region rule names: why that rule did not
+    approve it."""
+    if at_home(answer.provider, answer.region, answer.border_group):
+        return ""
+    named = [r.name for r in approvals if r.match.regions and answer.region in r.match.regions]
+    if not named:
+        return ""
+    return (f"{answer.border_group} is a zone of {answer.region} outside the region's country "
+            f"(in {answer.country or 'an unknown country'}): rule {named[0]!r} names the region, "
+            "which covers its own country only; name the zone in border_groups to approve "
+            "it")  # fmt: skip
 
 
 def unplaced(answer: Answer) -> str:
@@ -169,10 +226,12 @@ def unmapped(address: str) -> str:
 class Facts:
     """One flow as the policy sees it: its sides, its destination's answer, its names."""
 
-    __slots__ = ("flow", "answer", "iface", "proc", "_local", "_remote", "_names")
+    __slots__ = ("flow", "answer", "iface", "proc", "home", "_local", "_remote", "_names")
 
     def __init__(self, flow: Flow, answer: Answer, iface: str | None, proc: Process | None):
         self.flow, self.answer, self.iface, self.proc = flow, answer, iface, proc
+        self.home = at_home(answer.provider, answer.region, answer.border_group)
+        """The range is in its region's own country (a `regions` key covers only these)."""
         self._local = _value(flow.src)
         self._remote = _value(flow.dst)
         self._names = tuple(name for _, name in flow.names)
@@ -186,7 +245,8 @@ class Facts:
             and (m.remote is None or _within(self._remote, m.remote))
             and (m.classes is None or a.klass in m.classes)
             and (m.provider is None or a.provider == m.provider)
-            and (m.regions is None or a.region in m.regions)
+            and (m.regions is None or (a.region in m.regions
+                                       and (m.border_groups is not None or self.home)))
             and (m.border_groups is None or a.border_group in m.border_groups)
             and (m.services is None or not m.services.isdisjoint(a.services))
             and (m.sites is None or a.site in m.sites)

@@ -57,8 +57,10 @@ FIELDS = {
 """A key's `Match` field where it is not the key itself: outbound `networks` are the remote
 side; in access rules `networks` and `ports` of `protect` are the serving (local) side, and in
 `allow` and its exceptions `networks` is the origin and `ports` the protected service's port."""
-CHECKED = ("provider", "regions", "border_groups", "sites", "until")
-"""Keys whose values `policy check` compares with the stored range data and the date."""
+CHECKED = ("provider", "regions", "border_groups", "sites", "until", "names", "interfaces",
+           "processes", "executables", "users")  # fmt: skip
+"""Keys whose values `policy check` compares with the stored range data and the date, or warns
+about (catch-all names, live-only keys)."""
 TOP = ("version", "name", "description", "scope", "approve", "exceptions", "access")
 _CC = re.compile(r"[A-Z]{2}")
 _USERISH = re.compile(r"[^\s]+")

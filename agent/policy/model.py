@@ -14,6 +14,8 @@ from agent.intel.cidr import Cidr
 PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132}
 """Protocol names a policy may use, with their IP protocol numbers."""
 PROVIDERS = ("oci", "aws", "azure", "gcp")
+LIVE_ONLY = ("interfaces", "processes", "executables", "users")
+"""Keys only the live agent can see: in a capture they match nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,10 @@ class Match:
         return all(x is None for x in strong) and (
             self.countries is not None or self.names is not None
         )
+
+    def live_only(self) -> tuple[str, ...]:
+        """The live-only keys this match sets (they match nothing in captures)."""
+        return tuple(k for k in LIVE_ONLY if getattr(self, k) is not None)
 
 
 class Spot(NamedTuple):

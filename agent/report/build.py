@@ -27,6 +27,8 @@ from agent.report.times import utc
 
 SCHEMA = "residency.report/2"
 DIMENSIONS = ("provider", "region", "country", "site")
+REGION = ("provider", "region", "border_group", "country")
+"""The keys of a `breakdown.region` row."""
 RULES = ("approvals", "exemptions", "exceptions_not_in_force", "exclusions")
 PROTOCOL_NAMES = {number: name for name, number in reversed(PROTOCOLS.items())}
 
@@ -60,6 +62,7 @@ def build(
         "options": _options(options, dating),
         "compliant": doc["compliant"],
         "complete": doc["complete"],
+        "nothing_in_scope": doc["nothing_in_scope"],
         "period": period(doc["period"]),
         "scope": {
             "hosts": [_rule(r) for r in policy.include],
@@ -131,8 +134,9 @@ def _journal(j: JournalInput) -> dict[str, Any]:
 
 def _group(rows: Iterable[dict[str, Any]], dim: str) -> list[dict[str, Any]]:
     """Breakdown rows (one per verdict and place) summed by one dimension; a region keeps its
-    provider, since two providers may use one region name."""
-    keys = ("provider", "region") if dim == "region" else (dim,)
+    provider, since two providers may use one region name, and is split by border group and
+    country, since a place is where traffic ends (a Local Zone abroad is not its region)."""
+    keys = REGION if dim == "region" else (dim,)
     groups: dict[tuple[str | None, ...], dict[str, Any]] = {}
     for r in rows:
         key = tuple(r[k] for k in keys)

@@ -93,6 +93,7 @@ def coverage(
         "skipped": dict(sorted(skipped.items())),
         "snaplen_cut": sum(c.stats.snaplen_cut for c in captures),
         "damaged": sorted(c.file for c in captures if c.error),
+        "cut_short": sorted(c.file for c in captures if c.stats.warnings),
         "drops": drops,
         "drops_note": note,
         "downtime": _downtime(journals) if journals else None,

@@ -35,8 +35,8 @@ def render(envelope: dict[str, Any]) -> bytes:
     envelope = json.loads(canonical(envelope))
     r = envelope["report"]
     kind, answer = S.verdict_text(r)
-    incomplete = ("" if r["complete"] else '<span class="incomplete">INCOMPLETE: a capture is '
-                  'damaged; the report covers what came before the damage</span>')  # fmt: skip
+    incomplete = ("" if r["complete"] else '<span class="incomplete">The report covers what '
+                  "the captures held up to where they were damaged or cut short.</span>")
     title = f"Residency report: {r['inputs']['policy']['name']}: {answer.split(':')[0].lower()}"
     body = [
         f"<header><h1>Residency verification report</h1><p class=\"sub\">Policy "

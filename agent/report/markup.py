@@ -6,20 +6,16 @@ import re
 from collections.abc import Sequence, Set
 from html import escape
 
+from agent.analysis.headline import pct, plural
+
+__all__ = ["NONE", "cell", "code", "num", "pairs", "pct", "plural", "table"]
+
 NONE = '<span class="none">none</span>'
 
 
 def code(text: str) -> str:
     """Escaped text with `backquoted` spans as code."""
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
-
-
-def pct(part: int, whole: int) -> str:
-    """A share rounded down to 0.1%, so 100% means all of it."""
-    if not whole:
-        return "\u2014"
-    tenths = part * 1000 // whole
-    return f"{tenths // 10}.{tenths % 10}%"
 
 
 def table(
@@ -47,7 +43,3 @@ def num(n: int) -> str:
 
 def pairs(counts: dict[str, int]) -> str:
     return "<br>".join(f"{escape(k)}: {v:,}" for k, v in counts.items()) or NONE
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"

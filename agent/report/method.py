@@ -116,6 +116,15 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "distances are still measured from the traffic. A file that does not say when it was "
         "published (Azure's service tags, a sites file without a date) is ordered by when it "
         "was imported, and no distance is stated for it.",
+        "A place is where the traffic ends, not the label of a region. A provider region can "
+        "have zones elsewhere (AWS Local and Wavelength Zones, named by their network border "
+        "group), some in another country: us-east-1-bue-1 is in Buenos Aires. The country of a "
+        "zone is the one the provider documents for it; a rule that names a region covers only "
+        "the region's ranges in the region's own country (Houston, us-east-1-iah-1, is covered "
+        "by us-east-1), and a zone in another country, or one whose place is not documented, is "
+        "approved only by a rule that names it (`border_groups`). Breakdowns, charts and "
+        "tables group traffic by place (border group and country), so a region that spans two "
+        "countries is never one figure.",
     ), ()),
     ("The policy and the verdicts", (
         "The policy, quoted in full in the report with its SHA-256, says which traffic is in "
@@ -127,22 +136,43 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "Excluded, if an exclusion rule selects it: counted and listed with the rule's reason, "
         "but left out of the share.",
         "Approved, if the destination matches an approval rule (for example Oracle Cloud's US "
-        "regions, or one of the operator's sites).",
+        "regions, or one of the operator's sites), the first one in the policy's order that "
+        "the evidence lets decide (below).",
         "Exempt, if it matches an exception whose dates cover the flow's first packet (whole "
-        "UTC days). An exception outside its dates (past its end, or before its start) does "
-        "not exempt: its flows are violations, and the exception is listed as not in force.",
+        "UTC days), on the same terms. An exception outside its dates (past its end, or before "
+        "its start) does not exempt: its flows are violations, and the exception is listed as "
+        "not in force.",
         "Unverified, if the range data cannot place the destination: no data covers the "
         "address, or only a provider range that names no region.",
         "Otherwise, a violation.",
     )),
+    ("Strong and weak evidence", (
+        "An operator's site and a provider range that names a region are strong evidence of "
+        "where a destination is: the address itself is in a published list. A name seen on the "
+        "wire is weak (the party under audit controls its names), and so is a country from "
+        "country data (approximate by nature). A rule that rests on names or countries alone is "
+        "a weak rule. A weak rule never approves or exempts a destination that strong evidence "
+        "places: such a flow is judged by the strong rules only, and if none approves it, it is "
+        "a violation whose note names the weak rule and the place the strong evidence gives. "
+        "Weak rules may still decide destinations that no strong evidence places: those that "
+        "only country data places, and those in a provider range that names no region (a "
+        "global CDN). What weak rules approved is counted apart and stated in the headline, "
+        "as the share of the approved bytes that rests on weak evidence only.",
+        "Keys that only the live agent can see (interfaces, processes, executables, users) "
+        "match nothing in a capture; `policy check` warns of them, and of name patterns that "
+        "match every name.",
+    ), ()),
     ("The headline", (
         "The share is approved traffic divided by in-scope traffic (approved, exempt, violation "
         "and unverified together), in bytes and in flows, with both numbers stated. Excluded "
         "and out-of-scope traffic is in neither. Percentages are rounded down, so 100% is shown "
         "only when every in-scope byte or flow was approved.",
-        "A report is compliant when no in-scope flow is a violation and, unless the report says "
-        "that unverified traffic was allowed, none is unverified. A report made from a damaged "
-        "capture says that it is incomplete.",
+        "A report is compliant when some traffic was in scope, no in-scope flow is a violation "
+        "and, unless the report says that unverified traffic was allowed, none is unverified. "
+        "When nothing was in scope (no flows, a scope that selects none of them, or a scope "
+        "that only the live agent can apply), the report says so and why, and is not "
+        "compliant: an answer about no traffic proves nothing. A report made from a capture "
+        "that is damaged, or cut off in the middle of a record, says that it is incomplete.",
     ), ()),
     ("Evidence", (
         "Every violation and unverified destination is listed with its addresses, names, place, "

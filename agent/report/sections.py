@@ -6,8 +6,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from agent.analysis.headline import WEAK, kind, sentence
+from agent.analysis.text import place
 from agent.model import proto_name
 from agent.report import provenance, svg
+from agent.report.build import REGION
 from agent.report.markup import NONE, cell, code, num, pct, plural, table
 from agent.report.times import utc
 
@@ -16,17 +19,8 @@ VERDICT_ROWS = (("approved", "approved"), ("exempt", "exempt (live exception)"),
 
 
 def verdict_text(r: dict[str, Any]) -> tuple[str, str]:
-    """(banner class, the answer in one line)."""
-    h = r["headline"]
-    if not h["in_scope"]["flows"]:
-        source = "the journal's period" if r["inputs"].get("journals") else "the captures"
-        return "empty", f"NO IN-SCOPE TRAFFIC: nothing in {source} matched the policy's scope"
-    if r["compliant"]:
-        return "compliant", "COMPLIANT: all in-scope traffic ended at approved endpoints" + (
-            "" if h["approved"]["flows"] == h["in_scope"]["flows"] else " or under live exceptions"
-        )
-    return "violations", (f"NOT COMPLIANT: {plural(h['violation']['flows'], 'violating flow')}, "
-                          f"{plural(h['unverified']['flows'], 'unverified flow')}")  # fmt: skip
+    """(banner class, the answer in one line: the terminal's own, `analysis.headline`)."""
+    return kind(r), sentence(r)
 
 
 def headline(r: dict[str, Any]) -> str:
@@ -42,7 +36,7 @@ def headline(r: dict[str, Any]) -> str:
         f'<span class="big">{pct(ok["bytes"], inside["bytes"])}</span> of in-scope bytes '
         f'({ok["bytes"]:,} of {inside["bytes"]:,}) and <span class="big">'
         f'{pct(ok["flows"], inside["flows"])}</span> of in-scope flows ({ok["flows"]:,} of '
-        f'{inside["flows"]:,}) ended at approved endpoints.</p>',
+        f'{inside["flows"]:,}) ended at approved endpoints{_weak(h)}.</p>',
         f"<p><b>Numerator:</b> approved traffic. <b>Denominator:</b> all in-scope traffic: "
         f"approved, exempt, violation and unverified. <b>In neither:</b> "
         f"{plural(h['excluded']['flows'], 'flow')} ({h['excluded']['bytes']:,} bytes) excluded by "
@@ -94,7 +88,7 @@ def destinations(r: dict[str, Any], key: str, title: str) -> str:
 def breakdown(r: dict[str, Any]) -> str:
     parts = ['<section id="breakdown"><h2>Breakdown of in-scope traffic</h2>']
     for dim in ("provider", "region", "country", "site"):
-        keys = ["provider", "region"] if dim == "region" else [dim]
+        keys = list(REGION) if dim == "region" else [dim]
         heads = [*keys, "bytes", "flows", *(f"{k} bytes" for k, _ in VERDICT_ROWS)]
         rows = [[*(escape(g[k] or "") or NONE for k in keys), num(g["bytes"]), num(g["flows"]),
                  *(num(g["verdicts"][k]["bytes"]) for k, _ in VERDICT_ROWS)]
@@ -162,6 +156,16 @@ def _count_row(label: str, c: dict[str, int], whole: dict[str, int] | None,
             cell(shares[1], cls="n")]  # fmt: skip
 
 
+def _weak(h: dict[str, Any]) -> str:
+    """How much of the approved share rests on weak evidence, as the terminal says it."""
+    weak = h["approved_weak"]
+    if not weak["bytes"]:
+        return ""
+    share = pct(weak["bytes"], h["approved"]["bytes"])
+    return (f'; of the approved bytes, <span class="big">{share}</span> ({weak["bytes"]:,}) '
+            f"{escape(WEAK)}")
+
+
 def _names(names: list[dict[str, str]]) -> str:
     """Each name once, with every source that showed it."""
     seen: dict[str, list[str]] = {}
@@ -171,9 +175,7 @@ def _names(names: list[dict[str, str]]) -> str:
 
 
 def _where(d: dict[str, Any]) -> str:
-    if d["site"]:
-        return f"site {d['site']}"
-    return " ".join(x for x in (d["provider"], d["region"]) if x)
+    return place(d)
 
 
 def _seen(first: str, last: str) -> str:
@@ -183,12 +185,12 @@ def _seen(first: str, last: str) -> str:
 
 
 def _regions(places: list[dict[str, Any]]) -> list[svg.Row]:
-    """Bytes by verdict for each provider region or site, most first."""
+    """Bytes by verdict for each place (a site, or a provider region or zone, with its
+    country: a region whose zones lie in two countries is two bars), most first."""
     out: dict[str, dict[str, int]] = {}
     for p in places:
         label = _where(p) or "(unplaced)"
-        if p["provider"] and not p["region"] and not p["site"]:
-            label = f"{p['provider']} (no region)"
+        label += f" ({p['country']})" if p["country"] else ""
         by = out.setdefault(label, {})
         by[p["verdict"]] = by.get(p["verdict"], 0) + p["bytes"]
     return sorted(out.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))

@@ -136,8 +136,8 @@ CASES = [
     ("no data", flow("10.20.0.15", "2001:db8:ffff::1"), IN, UNVERIFIED, None),
     ("aws in region, port in range", flow("10.20.0.15", "2001:db8:b000::1", 8080), IN, APPROVED,
      "aws-us-web"),
-    ("aws in region, port out of range: only its country approves",
-     flow("10.20.0.15", "2001:db8:b000::1", 443), IN, APPROVED, "by-country"),
+    ("aws in region, port out of range: a country rule may not approve what aws places",
+     flow("10.20.0.15", "2001:db8:b000::1", 443), IN, VIOLATION, None),
     ("aws non-us", flow("10.20.0.15", "192.0.2.130"), IN, VIOLATION, None),
     ("exception, before its date", flow("10.20.0.15", "203.0.113.5"), IN, EXEMPT, "backup"),
     ("exception, on its last day",
@@ -187,10 +187,15 @@ def test_live_selectors_match_with_process_and_interface(judge: Judge) -> None:
     assert judge.judge([f], ["eth0"], [None])[0].scope == OUT
 
 
-def test_country_approval_is_weak_and_unplaced_reasons(judge: Judge) -> None:
+def test_a_country_rule_is_overruled_by_a_region_and_unplaced_reasons(judge: Judge) -> None:
     by_country = judge.judge([flow("10.20.0.15", "2001:db8:b000::1", 443)])[0]
     by_range = judge.judge([flow("10.20.0.15", "2001:db8:b000::1", 8080)])[0]
-    assert (by_country.weak, by_range.weak) == (True, False)
+    assert (by_country.verdict, by_country.weak, by_range.weak) == (VIOLATION, False, False)
+    assert by_country.note == (
+        f"rule 'by-country' (countries, weak evidence) matched, but {by_country.answer.source} "
+        "places it at aws range 2001:db8:b000::/40 (us-east-1, US), which no rule on addresses, "
+        "providers or sites approves"
+    )
     assert judge.judge([flow("10.20.0.15", "2001:db8:ffff::1")])[0].note == (
         "no range data covers this address (documentation)"
     )

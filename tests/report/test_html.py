@@ -113,5 +113,9 @@ def test_an_empty_report_renders(demo: Demo) -> None:
     report["headline"]["destinations"] = {"violation": 0, "unverified": 0}
     report["violations"] = report["unverified"] = report["timeline"] = []
     report["breakdown"] = {k: [] for k in report["breakdown"]}
+    report["compliant"] = False
+    report["nothing_in_scope"] = "none of the 26 flows read matched scope.include (p.yaml:3)"
     text = page(demo, report)
-    assert "NO IN-SCOPE TRAFFIC" in text and "no in-scope traffic" in text
+    assert ('<div class="banner empty" id="verdict">NOTHING IN SCOPE of policy us-user-traffic: '
+            "none of the 26 flows read matched scope.include (p.yaml:3)</div>") in text
+    assert "COMPLIANT" not in text

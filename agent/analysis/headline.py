@@ -1,0 +1,71 @@
+"""The answer in one line, and the one way a share is written: the terminal (`analysis.text`)
+and the report (`report.sections`) both say it with these, so they cannot disagree.
+
+Both read the same keys: `headline` (counts by verdict, `approved_weak`), `compliant`,
+`complete`, `nothing_in_scope` and `inputs.policy`, which the analysis document and the report
+document share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WEAK = "on weak evidence only (a name or country data)"
+
+
+def pct(part: int, whole: int) -> str:
+    """A share rounded down to 0.1% (docs/method.md), so 100.0% means all of it; a dash when
+    there is no whole."""
+    if not whole:
+        return "\u2014"
+    tenths = part * 1000 // whole
+    return f"{tenths // 10}.{tenths % 10}%"
+
+
+def policy_name(doc: dict[str, Any]) -> str:
+    """The policy's own `name`, else its file."""
+    p = doc["inputs"]["policy"]
+    return str(p["name"] or p["path"])
+
+
+def kind(doc: dict[str, Any]) -> str:
+    """`empty`, `compliant` or `violations`: which answer the document gives."""
+    if doc["nothing_in_scope"]:
+        return "empty"
+    return "compliant" if doc["compliant"] else "violations"
+
+
+def sentence(doc: dict[str, Any]) -> str:
+    """`COMPLIANT with policy P: 99.1% of in-scope bytes approved, of which 12.0% on weak
+    evidence only ...`, `NOT COMPLIANT with policy P: 3 violations, 2 unverified flows; ...`
+    or `NOTHING IN SCOPE of policy P: why`; marked INCOMPLETE when a capture was damaged or
+    cut short."""
+    h, name = doc["headline"], policy_name(doc)
+    answer = kind(doc)
+    if answer == "empty":
+        line = f"NOTHING IN SCOPE of policy {name}: {doc['nothing_in_scope']}"
+    elif answer == "compliant":
+        line = f"COMPLIANT with policy {name}: {share(h)}"
+    else:
+        line = (f"NOT COMPLIANT with policy {name}: {plural(h['violation']['flows'], 'violation')}"
+                f", {plural(h['unverified']['flows'], 'unverified flow')}; {share(h)}")  # fmt: skip
+    if not doc["complete"]:
+        line += " (INCOMPLETE: a capture is damaged or cut short; see its inputs)"
+    return line
+
+
+def share(h: dict[str, Any]) -> str:
+    """The approved share of in-scope bytes, how much of it rests on weak evidence, and the
+    share under live exceptions."""
+    inside, ok = h["in_scope"]["bytes"], h["approved"]["bytes"]
+    text = f"{pct(ok, inside)} of in-scope bytes approved"
+    weak = h["approved_weak"]["bytes"]
+    if weak:
+        text += f", of which {pct(weak, ok)} {WEAK}"
+    if h["exempt"]["bytes"]:
+        text += f"; {pct(h['exempt']['bytes'], inside)} exempt under live exceptions"
+    return text
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
