@@ -168,7 +168,7 @@ def strongly_placed(answer: Answer) -> bool:
 
 def where(answer: Answer) -> str:
     """The place strong evidence gives, in words: `aws range 13.250.0.0/15 (ap-southeast-1,
-    SG)` or `site bytedance-singapore (SG)`."""
+    SG)` or `site operator-singapore (SG)`."""
     country = f", {answer.country}" if answer.country else ""
     if answer.site:
         return f"site {answer.site} ({answer.prefix}{country})"
