@@ -23,6 +23,8 @@ from tests.truth import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "rules" / "policy.yaml"
+"""The default policy, its scope widened to every local address (`home / "policy.yaml"`), so
+these real captures' flows are in scope (else the answer is "nothing in scope", exit 12)."""
 PCAPS = SHARED / "pcaps"
 RANGES = SHARED / "ranges"
 JDK = "zeek_openjdk-25.0.2-zeek.org.pcap"  # first_ts 2026-04-15T08:52:08.835142Z
@@ -71,11 +73,17 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           str(derived_aws(files)), str(RANGES / "oci-public_ip_ranges.json"),
                           str(derived_oci(files)))  # fmt: skip
     assert code == 0 and said.count(" stored") == 4, err
+    text = POLICY.read_text().replace("local: [10.20.0.0/24, 2001:db8:20::/64]", 'local: "::/0"')
+    (home / "policy.yaml").write_text(text)
     return home
 
 
+def policy(home: Path) -> str:
+    return str(home / "policy.yaml")
+
+
 def analysis(home: Path, *args: str) -> tuple[dict[str, Any], str]:
-    code, out, err = run(home, "analyze", *args, "--policy", str(POLICY), "--json")
+    code, out, err = run(home, "analyze", *args, "--policy", policy(home), "--json")
     assert code in (0, 1), err
     doc: dict[str, Any] = json.loads(out)
     return doc, err
@@ -129,7 +137,7 @@ def test_traffic_older_than_every_version_gets_the_oldest_flagged(home: Path) ->
     assert "warning: aws data" in err
     quiet, err = analysis(home, str(PCAPS / IPV6), "--quiet")
     assert err == "" and quiet["range_notices"] == doc["range_notices"]
-    code, _, err = run(home, "--quiet", "analyze", str(PCAPS / IPV6), "--policy", str(POLICY))
+    code, _, err = run(home, "--quiet", "analyze", str(PCAPS / IPV6), "--policy", policy(home))
     assert code in (0, 1) and err == ""
 
 
@@ -144,13 +152,13 @@ def test_as_of_overrides_the_choice_not_the_measure(home: Path) -> None:
 
 def test_the_report_carries_the_dates_and_notices(home: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
-    code, _, err = run(home, "report", str(PCAPS / IPV6), "--policy", str(POLICY), "--out",
+    code, _, err = run(home, "report", str(PCAPS / IPV6), "--policy", policy(home), "--out",
                        str(out))  # fmt: skip
     assert code == 0 and err.count("warning: ") == 2
     page = out.read_text()
     assert "Range data not of the traffic's time:" in page
     assert "published 2025-07-31, 23 days AFTER the traffic began" in page
-    code, _, err = run(home, "report", str(PCAPS / IPV6), "--policy", str(POLICY), "--out",
+    code, _, err = run(home, "report", str(PCAPS / IPV6), "--policy", policy(home), "--out",
                        str(tmp_path / "r.json"), "-q")  # fmt: skip
     report = json.loads((tmp_path / "r.json").read_bytes())["report"]
     assert code == 0 and err == "" and len(report["range_notices"]) == 2
