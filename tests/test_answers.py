@@ -308,3 +308,10 @@ def test_any_name_does_not_approve_what_aws_places_in_singapore(tmp_path: Path) 
         "rule 'any-name' (names, weak evidence) matched, but aws syncToken=1772344800 places it "
         "at aws range 192.0.2.128/26 (ap-southeast-1, SG), which no rule on addresses, "
         "providers or sites approves"]
+
+
+def test_a_policy_without_a_name_is_named_by_its_file(home: Path, tmp_path: Path) -> None:
+    rules = policy(tmp_path, REGION.replace("name: {name}\n", ""), "unnamed")
+    code, out, _ = run(home, "analyze", str(PCAPS / TLS), "--policy", rules)
+    assert code == 0 and out.splitlines()[0] == (
+        "COMPLIANT with policy unnamed.yaml: 100.0% of in-scope bytes approved")

@@ -25,7 +25,7 @@ def pct(part: int, whole: int) -> str:
 def policy_name(doc: dict[str, Any]) -> str:
     """The policy's own `name`, else its file."""
     p = doc["inputs"]["policy"]
-    return str(p["name"] or p["path"])
+    return str(p["name"] or p["file"])
 
 
 def kind(doc: dict[str, Any]) -> str:
@@ -39,7 +39,7 @@ def sentence(doc: dict[str, Any]) -> str:
     """`COMPLIANT with policy P: 99.1% of in-scope bytes approved, of which 12.0% on weak
     evidence only ...`, `NOT COMPLIANT with policy P: 3 violations, 2 unverified flows; ...`
     or `NOTHING IN SCOPE of policy P: why`; marked INCOMPLETE when a capture was damaged or
-    cut short."""
+    cut short, and said to rest on estimates when sampled flow records count."""
     h, name = doc["headline"], policy_name(doc)
     answer = kind(doc)
     if answer == "empty":
@@ -51,6 +51,8 @@ def sentence(doc: dict[str, Any]) -> str:
                 f", {plural(h['unverified']['flows'], 'unverified flow')}; {share(h)}")  # fmt: skip
     if not doc["complete"]:
         line += " (INCOMPLETE: a capture is damaged or cut short; see its inputs)"
+    if h.get("estimated_counts"):
+        line += " (part of it rests on sampled flow records: their bytes are estimates)"
     return line
 
 
