@@ -19,8 +19,8 @@ from agent.cli.base import warn
 from agent.errors import NothingInScope
 from agent.files import input_name
 from agent.intel.store import Store, Stored
-from agent.records.aws import parse_format
 from agent.policy.model import Policy
+from agent.records.aws import parse_format
 
 
 def dating_of(
