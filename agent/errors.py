@@ -14,6 +14,8 @@
     ├── NothingInScope              exit 12  no flow was in scope: the answer proves nothing
     ├── LakeError                   exit 14  the evidence lake cannot be read or written, or a
     │                                        sealed host-day would change
+    ├── SetupError                  exit 15  what making or checking a report needs is missing
+    │                                        or unusable: Chromium, a key file, an output path
     └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
 
 Exit 1 is not an error: `analyze` uses it to say "violations found", as `diff` and `grep` say
@@ -131,6 +133,13 @@ class NothingInScope(ResidencyError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"nothing in scope: {reason}")
+
+
+class SetupError(ResidencyError):
+    """What making or checking a report needs is missing or unusable (Chromium to print, a
+    key file, a writable output path): nothing about the report itself, which exit 10 says."""
+
+    exit_code = 15
 
 
 class LakeError(ResidencyError):

@@ -171,4 +171,4 @@ def _attach_filter(sock: socket.socket, expr: str, interface: str, where: str) -
         raise ConfigError(f"{where}: the capture filter {expr!r} needs libpcap, which is not "
                           "installed (Debian: apt install libpcap0.8)") from err
     except (Scapy_Exception, OSError) as err:
-        raise CaptureError(where, 0, f"bad capture filter {expr!r}: {err}") from err
+        raise ConfigError(f"{where}: bad capture filter {expr!r}: {err}") from err

@@ -1,16 +1,9 @@
 """The command line: the one place where errors become exit codes.
 
-Exit codes: 0 done (for `analyze`: compliant; `crosscheck`: the sources agree); 1 `analyze`
-found violations or unverified traffic, `crosscheck` flows or bytes one source has and the other
-has not; 2 usage (or an argument that is not an address); 3 an input cannot be opened; 4 not a
-capture; 5 a capture is damaged part-way (what came before the damage is still used); 6 a range,
-country or sites file cannot be used; 7 a download failed; 8 a policy file is wrong; 9 the
-journal cannot be used; 10 a report cannot be read or fails verification; 11 a wrong daemon
-configuration; 12 nothing was in scope (no flows, or a scope that selects none of them: the
-answer proves nothing); 13 `report verify`: the signature checked, the analysis not re-run (the
-report's inputs were not found); 14 the evidence lake cannot be used, or sealing would change a
-sealed day; 70 an internal error; 130 interrupted (Ctrl-C); 141 the reader of the output went
-away (`residency flows X | head`).
+Each error class carries its exit code (the tree in `agent.errors`); the codes that are not
+errors are here: 1 (`analyze` found violations), 13 (`report verify` could not re-run), 130
+(Ctrl-C) and 141 (a closed pipe). README's table lists them all, and a test holds the three
+together.
 
 Warnings go to stderr as `warning: ...` through `warn`, and `--quiet` (to `residency` or to
 any command) silences them all.

@@ -24,7 +24,7 @@ from agent.cli.inputs import (
     warn_ranges,
     warn_repeats,
 )
-from agent.errors import ReportError
+from agent.errors import ReportError, SetupError
 from agent.files import open_input
 from agent.intel.store import Store, utcnow
 from agent.policy.load import load_policy
@@ -98,7 +98,7 @@ def make(
     kind = envelope.kind_of(out)
     chromium = find_chromium() if kind == "pdf" else None
     if kind == "pdf" and chromium is None:
-        raise ReportError("a PDF report needs Chromium (or $RESIDENCY_CHROMIUM); write .html")
+        raise SetupError("a PDF report needs Chromium (or $RESIDENCY_CHROMIUM); write .html")
     key = load_private(_read(key_path), key_path) if key_path else None
     if key_path and os.stat(key_path).st_mode & 0o077:
         warn(f"{key_path}: the private key is readable by others")
@@ -188,7 +188,7 @@ def keys_generate(name: str) -> None:
         except FileExistsError:
             raise click.UsageError(f"{path} exists; keys are never overwritten") from None
         except OSError as err:
-            raise ReportError(f"{path}: cannot write: {err.strerror}") from err
+            raise SetupError(f"{path}: cannot write: {err.strerror}") from err
         with os.fdopen(fd, "wb") as f:
             f.write(data)
     pub = load_public(public, f"{name}.pub")
@@ -215,4 +215,4 @@ def _write(path: str, data: bytes) -> None:
         tmp.write_bytes(data)
         tmp.replace(path)
     except OSError as err:
-        raise ReportError(f"{path}: cannot write the report: {err.strerror}") from err
+        raise SetupError(f"{path}: cannot write the report: {err.strerror}") from err

@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.analysis.document import canonical
-from agent.errors import ReportError
+from agent.errors import ReportError, SetupError
 from agent.report import html, pdf
 from agent.report.build import SCHEMA
 from agent.report.sign import sign
@@ -58,7 +58,7 @@ def make(report: dict[str, Any], kind: str, key: Ed25519PrivateKey | None = None
     if kind == "html":
         return page
     if printer is None:
-        raise ReportError("a PDF report needs Chromium to print it")
+        raise SetupError("a PDF report needs Chromium to print it")
     printed = printer(page)
     printed += b"" if printed.endswith(b"\n") else b"\n"
     return pdf.attach(printed, canonical(seal(report, key, printed)))

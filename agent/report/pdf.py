@@ -13,7 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from agent.errors import ReportError
+from agent.errors import ReportError, SetupError
 from agent.report.chromium import headless
 
 ATTACHMENT = b"residency-report.json"
@@ -32,7 +32,7 @@ def print_pdf(page: bytes, chromium: str) -> bytes:
                                              source.as_uri()])  # fmt: skip
         if run.returncode or not out.is_file():
             tail = run.stderr.decode(errors="replace").strip().splitlines()[-3:]
-            raise ReportError(f"{chromium} could not print the report: {' / '.join(tail)}")
+            raise SetupError(f"{chromium} could not print the report: {' / '.join(tail)}")
         return out.read_bytes()
 
 

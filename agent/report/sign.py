@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from agent.analysis.document import canonical
-from agent.errors import ReportError
+from agent.errors import ReportError, SetupError
 
 ALGORITHM = "ed25519"
 SIGNATURE_KEYS = {"algorithm", "key_id", "value"}
@@ -42,9 +42,9 @@ def load_private(data: bytes, path: str) -> Ed25519PrivateKey:
         else:
             key = Ed25519PrivateKey.from_private_bytes(_raw(data))
     except (ValueError, TypeError, UnsupportedAlgorithm) as err:
-        raise ReportError(f"{path}: not a usable private key: {err}") from err
+        raise SetupError(f"{path}: not a usable private key: {err}") from err
     if not isinstance(key, Ed25519PrivateKey):
-        raise ReportError(f"{path}: not an Ed25519 private key")
+        raise SetupError(f"{path}: not an Ed25519 private key")
     return key
 
 
@@ -57,9 +57,9 @@ def load_public(data: bytes, path: str) -> Ed25519PublicKey:
         else:
             key = Ed25519PublicKey.from_public_bytes(_raw(data))
     except (ValueError, TypeError, UnsupportedAlgorithm) as err:
-        raise ReportError(f"{path}: not a usable public key: {err}") from err
+        raise SetupError(f"{path}: not a usable public key: {err}") from err
     if not isinstance(key, Ed25519PublicKey):
-        raise ReportError(f"{path}: not an Ed25519 public key")
+        raise SetupError(f"{path}: not an Ed25519 public key")
     return key
 
 

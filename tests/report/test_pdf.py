@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from agent.errors import ReportError
+from agent.errors import ReportError, SetupError
 from agent.report import envelope, pdf
 from agent.report.sign import check
 from tests.report.conftest import Demo
@@ -84,5 +84,5 @@ def test_other_pages_under_the_same_attachment_fail(demo: Demo) -> None:
 
 
 def test_a_pdf_needs_a_printer(demo: Demo) -> None:
-    with pytest.raises(ReportError, match="needs Chromium"):
+    with pytest.raises(SetupError, match="needs Chromium"):
         envelope.make(demo.report, "pdf")

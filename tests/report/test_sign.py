@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.errors import ReportError
+from agent.errors import ReportError, SetupError
 from agent.report.sign import check, generate, key_id, load_private, load_public, sign
 
 ENVELOPE = {"report": {"schema": "residency.report/1", "text": "caf\u00e9 </script>", "n": 1}}
@@ -45,19 +45,19 @@ def test_every_documented_key_format_gives_the_same_key() -> None:
 
 @pytest.mark.parametrize("data", [b"", b"hello", b"-----BEGIN PRIVATE KEY-----\nxx\n", b"AAAA"])
 def test_garbage_is_not_a_key(data: bytes) -> None:
-    with pytest.raises(ReportError, match="k: not a usable"):
+    with pytest.raises(SetupError, match="k: not a usable"):
         load_private(data, "k")
-    with pytest.raises(ReportError, match="k: not a usable"):
+    with pytest.raises(SetupError, match="k: not a usable"):
         load_public(data, "k")
 
 
 def test_other_algorithms_are_refused() -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     pem = key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
-    with pytest.raises(ReportError, match="not an Ed25519 private key"):
+    with pytest.raises(SetupError, match="not an Ed25519 private key"):
         load_private(pem, "k")
     pub = key.public_key().public_bytes(ser.Encoding.OpenSSH, ser.PublicFormat.OpenSSH)
-    with pytest.raises(ReportError, match="not an Ed25519 public key"):
+    with pytest.raises(SetupError, match="not an Ed25519 public key"):
         load_public(pub, "k.pub")
 
 
