@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from agent.analysis.headline import pct, plural, sentence
-from agent.model import proto_name
+from agent.model import clock, proto_name
 
 VERDICT_ROWS = ("approved", "exempt", "violation", "unverified")
 RULE_SECTIONS = (
@@ -173,7 +172,6 @@ def _places(doc: dict[str, Any]) -> list[str]:
 
 
 def _clock(text: str) -> str:
-    """Decimal epoch seconds -> ISO time in UTC to the millisecond."""
+    """Decimal epoch seconds (the document's times) -> a UTC time a person reads."""
     sec, _, frac = text.partition(".")
-    stamp = datetime.fromtimestamp(int(sec), UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{stamp}.{frac[:3]}Z"
+    return clock(int(sec) * 1_000_000_000 + int(frac.ljust(9, "0")[:9]))

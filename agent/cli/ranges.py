@@ -15,10 +15,9 @@ from agent.cli.base import main, reports_errors, warn
 from agent.errors import ResidencyError
 from agent.intel.fetch import OFFICIAL, download
 from agent.intel.lookup import lookup as lookup_addresses
-from agent.intel.lookup import lookup_network
+from agent.intel.lookup import lookup_network, unmapped
 from agent.intel.store import Store, read_bytes, stale, utcnow
 from agent.intel.table import Answer
-from agent.policy.judge import unmapped
 
 
 @main.group()

@@ -39,6 +39,22 @@ def _packed(text: str) -> bytes:
         raise BadAddress(f"not an IP address: {text!r}") from err
 
 
+def unmapped(address: str) -> str:
+    """An IPv4-mapped IPv6 address (::ffff:a.b.c.d, as dual-stack sockets show IPv4 peers)
+    as the IPv4 address it is; a zone index (fe80::1%eth0) dropped."""
+    address = address.split("%", 1)[0]
+    if address.startswith("::ffff:") and "." in address:
+        return address[7:]
+    if ":" in address:
+        try:
+            value = int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big")
+        except OSError:
+            return address  # not an address: the lookup says so, with the text given
+        if value >> 32 == 0xFFFF:
+            return socket.inet_ntop(socket.AF_INET, (value & 0xFFFF_FFFF).to_bytes(4, "big"))
+    return address
+
+
 def lookup(table: RangeTable, addresses: Sequence[str]) -> list[Answer]:
     hi, lo, mapped = to_words(addresses)
     rows = table.locate(hi, lo).tolist()

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,7 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 from agent.intel.cidr import Cidr, parse_address
-from agent.intel.lookup import lookup
+from agent.intel.lookup import lookup, unmapped
 from agent.intel.regions import AWS, AZURE, GCP, OCI, at_home
 from agent.intel.table import Answer, RangeTable
 from agent.model import Flow, Process
@@ -208,19 +207,6 @@ def unplaced(answer: Answer) -> str:
             f" ({answer.klass})" if answer.klass != "global" else ""
         )
     return ""
-
-
-def unmapped(address: str) -> str:
-    """An IPv4-mapped IPv6 address (::ffff:a.b.c.d, as dual-stack sockets show IPv4 peers)
-    as the IPv4 address it is; a zone index (fe80::1%eth0) dropped."""
-    address = address.split("%", 1)[0]
-    if address.startswith("::ffff:") and "." in address:
-        return address[7:]
-    if ":" in address:
-        value = int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big")
-        if value >> 32 == 0xFFFF:
-            return socket.inet_ntop(socket.AF_INET, (value & 0xFFFF_FFFF).to_bytes(4, "big"))
-    return address
 
 
 class Facts:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from agent.intel.lookup import unmapped
 from agent.intel.parse import parse
 from agent.intel.table import RangeTable
 from agent.model import Flow, Process
@@ -21,7 +22,6 @@ from agent.policy.judge import (
     UNVERIFIED,
     VIOLATION,
     Judge,
-    unmapped,
 )
 from agent.policy.load import parse_policy
 from agent.policy.model import Policy
