@@ -581,6 +581,8 @@ def story(rng: random.Random) -> Capture:
     cdn = peer(gw_mac, "192.0.2.200", 247)  # AWS GLOBAL (CloudFront): no region
     unknown6 = peer(gw_mac, "2001:db8:ffff::30", 51)  # in no range file
     stats30 = peer(gw30_mac, "192.0.2.140", 39)
+    ops_us = peer(gw_mac, "198.51.100.150", 58)  # site operator-virginia: staff
+    ops_sg = peer(gw_mac, "203.0.113.80", 45)  # site operator-singapore: staff
     t0 = START_NS + 137_482_913  # sub-microsecond digits on purpose: eth0 is nanosecond
 
     def port() -> int:
@@ -643,6 +645,15 @@ def story(rng: random.Random) -> Capture:
     answer = [(1, str(stats30.addr))]
     t = lookup(t0 + 9000 * MS, "analytics.app.example", 1, answer, admin, 30, resolver30)
     tls(t + MS, admin, stats30, 231 * MS, "analytics.app.example", [(700, 5200)], vlan=30)
+
+    # Into the US users' database (VLAN 20, the trunk mirror): the operator's Virginia staff
+    # (allowed), then its Singapore staff reading the same table (an access violation).
+    db = peer("02:00:0a:14:00:0a", "10.20.0.10", 64, padded=False)
+    for at, origin, rtt, rows in ((9500, ops_us, 3 * MS, 61_000), (9800, ops_sg, 226 * MS, 84_000)):
+        session = TcpFlow(cap, rng, origin, db, (port(), 5432), t0 + at * MS, rtt, vlan=20)
+        session.handshake()
+        session.exchange(b"Q" + bytes(96), b"T" + bytes(rows), 2 * MS, 4 * MS)
+        session.close(3 * MS)
     return cap
 
 

@@ -243,6 +243,8 @@ def _demo_verdict(flow: dict[str, Any], places: list[tuple[Any, str, str | None]
                   countries: list[tuple[Any, str]]) -> str:  # fmt: skip
     """The default policy (rules/policy.yaml), decided here by hand for one flow."""
     src, dst = ipaddress.ip_address(flow["src"]), ipaddress.ip_address(flow["dst"])
+    if (flow["proto"], flow["dst"], flow["dport"]) == (6, "10.20.0.10", 5432):
+        return "access"  # into the protected database: judged by the access half
     clients = [ipaddress.ip_network(n) for n in ("10.20.0.0/24", "2001:db8:20::/64")]
     if not any(src.version == n.version and src in n for n in clients):
         return "out_of_scope"
@@ -298,3 +300,10 @@ def test_demo_headline_matches_a_count_by_hand(tmp_path: Path) -> None:
                                                         want["bytes"][kind]), kind  # fmt: skip
     assert all(want["flows"][k] for k in ("approved", "exempt", "violation", "unverified"))
     assert run.exit_code == 1
+    access = json.loads(run.stdout)["access"]
+    origins = {f["src"]: f["bytes_rev"] for f in flows if f["dport"] == 5432}
+    assert want["flows"]["access"] == len(origins) == 2
+    (bad,) = access["violations"]
+    assert (bad["address"], bad["site"], bad["bytes_out"]) == (
+        "203.0.113.80", "operator-singapore", origins["203.0.113.80"])  # fmt: skip
+    assert access["headline"]["allowed"]["bytes_out"] == origins["198.51.100.150"]

@@ -75,6 +75,8 @@ STORY = [
     (17, CLIENT, "224.0.0.251", 5353, set()),  # mDNS
     (6, ADMIN, "192.0.2.140", 443,
      {(SNI, "analytics.app.example"), (DNS, "analytics.app.example")}),
+    (6, "198.51.100.150", "10.20.0.10", 5432, set()),  # into the US users' database: allowed
+    (6, "203.0.113.80", "10.20.0.10", 5432, set()),  # the same from Singapore: a violation
 ]  # fmt: skip
 
 

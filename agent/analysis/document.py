@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent import __version__
+from agent.analysis.access import section
 from agent.analysis.dating import NO_DATING, Dating, distance, notices
 from agent.analysis.tally import Count, Destination, RuleUse, Tally
 from agent.files import input_name
@@ -128,6 +129,7 @@ def document(
             for (ns, kind), c in sorted(tally.hours.items())
         ],
         "contradictions": sorted(tally.contradictions),
+        "access": section(tally.access, policy, names) if policy.access.protect else None,
         "inputs": {
             "captures": [_capture(c, captures) for c in captures],
             "journals": [_journal(j) for j in journals or []],

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from agent.analysis.access import AccessTally
 from agent.intel.table import Answer
 from agent.model import INFERRED, Flow
+from agent.policy.access import ACCESS
 from agent.policy.judge import APPROVED, EXCLUDED, OUT, VERDICTS, Verdict
 from agent.policy.model import Rule
 
@@ -105,6 +107,8 @@ class Tally:
     contradictions: set[str] = field(default_factory=set)
     unattributed: Count = field(default_factory=Count)
     """In scope, with no process known (live mode: polling missed the connection)."""
+    access: AccessTally = field(default_factory=AccessTally)
+    """Flows into protected services (scope `access`), counted apart."""
     first_ns: int | None = None
     last_ns: int | None = None
 
@@ -117,6 +121,9 @@ class Tally:
         f, a = v.flow, v.answer
         self.first_ns = f.first_ns if self.first_ns is None else min(self.first_ns, f.first_ns)
         self.last_ns = f.last_ns if self.last_ns is None else max(self.last_ns, f.last_ns)
+        if v.scope == ACCESS:
+            self.access.add(v, where)
+            return
         kind = v.verdict or v.scope
         self.totals[kind].add(f)
         if v.rule is not None:
@@ -168,11 +175,12 @@ class Tally:
         return c
 
     def compliant(self, allow_unverified: bool = False) -> bool:
-        """True when something was in scope and none of it is a violation (or unverified,
-        unless allowed): no traffic in scope proves nothing."""
-        if not self.in_scope.flows:
+        """True when something was in scope (outbound flows or accesses) and none of it is a
+        violation or an access violation (or unverified, unless allowed): no traffic in scope
+        proves nothing."""
+        if not self.in_scope.flows and not self.access.sessions.sessions:
             return False
-        bad = self.totals["violation"].flows
+        bad = self.totals["violation"].flows + self.access.bad(allow_unverified)
         if not allow_unverified:
             bad += self.totals["unverified"].flows
         return bad == 0

@@ -18,7 +18,7 @@ RULE_SECTIONS = (
 
 def render(doc: dict[str, Any]) -> str:
     return "\n".join(
-        [*_headline(doc), *_places(doc), *_destinations(doc, "violations"),
+        [*_headline(doc), *_places(doc), *access_lines(doc), *_destinations(doc, "violations"),
          *_destinations(doc, "unverified"), *_rules(doc), *_inputs(doc)]  # fmt: skip
     )
 
@@ -175,3 +175,37 @@ def _clock(text: str) -> str:
     """Decimal epoch seconds (the document's times) -> a UTC time a person reads."""
     sec, _, frac = text.partition(".")
     return clock(int(sec) * 1_000_000_000 + int(frac.ljust(9, "0")[:9]))
+
+
+
+ACCESS_ROWS = (("allowed", "allowed"), ("exempt", "exempt"),
+               ("access-violation", "violation"), ("unverified", "unverified"))  # fmt: skip
+
+
+def access_lines(doc: dict[str, Any]) -> list[str]:
+    """Accesses into protected services: sessions and bytes out by verdict, then each access
+    violation's origin with its evidence."""
+    a = doc.get("access")
+    if not a:
+        return []
+    h = a["headline"]
+    lines = ["", f"Access to protected services ({', '.join(p['rule'] for p in a['protected'])}):",
+             f"{'':<16}{'sessions':>10}{'bytes out':>16}"]  # fmt: skip
+    for key, label in (("accesses", "accesses"), *ACCESS_ROWS):
+        lines.append(f"{label if key == 'accesses' else '  ' + label:<16}"
+                     f"{h[key]['sessions']:>10,}{h[key]['bytes_out']:>16,}")  # fmt: skip
+    for key, title in (("violations", "Access violations"), ("unverified", "Unverified origins")):
+        if a[key]:
+            lines += ["", f"{title}, by origin:"]
+        for o in a[key]:
+            where = (f"site {o['site']}" if o["site"] else
+                     " ".join(x for x in (o["provider"], o["region"]) if x) or "-")  # fmt: skip
+            into = ", ".join(sorted({f"{s['rule']} {s['address']}/{s['port']}"
+                                     for s in o["services"]}))  # fmt: skip
+            lines.append(f"  {o['address']:<26} {where:<26} {o['country'] or '??':<3} "
+                         f"{o['bytes_out']:>12,} B out {plural(o['sessions'], 'session'):>11}  "
+                         f"into {into}")  # fmt: skip
+            lines.append(f"      range {o['prefix'] or '-'} [{o['source'] or 'no data'}]; "
+                         f"served by {', '.join(o['processes']) or 'unknown'}")  # fmt: skip
+            lines.extend(f"      {n}" for n in o["notes"])
+    return lines

@@ -20,8 +20,11 @@ QUEUE_MAX = 10_000
 
 def alert_of(v: Verdict, host: str) -> dict[str, Any]:
     f, a = v.flow, v.answer
+    access = v.service is not None  # an access: `src` is the origin, `bytes_out` what left
+    extra = {"service": v.service.name, "bytes_out": f.bytes_rev} if v.service else {}
     return {
-        "event": "violation", "host": host, "verdict": v.verdict, "proto": f.proto,
+        "event": "access-violation" if access else "violation", **extra,
+        "host": host, "verdict": v.verdict, "proto": f.proto,
         "src": f.src, "sport": f.sport, "dst": f.dst, "dport": f.dport,
         "first": seconds(f.first_ns), "last": seconds(f.last_ns),
         "bytes": f.bytes_fwd + f.bytes_rev, "names": [n for _, n in f.names],

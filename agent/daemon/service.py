@@ -42,6 +42,7 @@ from agent.journal import (
 from agent.journal.chain import Entry
 from agent.model import Flow, FlowBatch, Process
 from agent.pipeline import FlowPipeline
+from agent.policy.access import ACCESS, ACCESS_VIOLATION
 from agent.policy.judge import IN, VIOLATION, Verdict
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -235,11 +236,11 @@ class Agent:
         flows_by: Counter[str] = Counter()
         bytes_by: Counter[str] = Counter()
         for v in verdicts:
-            kind = v.verdict or v.scope
+            kind = metric_kind(v)
             flows_by[kind] += 1
             bytes_by[kind] += v.flow.bytes_fwd + v.flow.bytes_rev
             entries.append(flow_entry(v.flow, v.evidence(), v.process))
-            if v.scope == IN and v.verdict == VIOLATION:
+            if (v.scope == IN and v.verdict == VIOLATION) or v.verdict == ACCESS_VIOLATION:
                 self.alerts.send(alert_of(v, self.host))
                 self.metrics.add("residency_alerts_total")
             if self.view:
@@ -287,3 +288,12 @@ class Agent:
             "received": sum(s.received for s in self.sources),
             "drops": sum(s.drops for s in self.sources),
         }  # fmt: skip
+
+
+def metric_kind(v: Verdict) -> str:
+    """A verdict's metric label: its verdict or scope; an access's with `access-` before it
+    (`access-allowed`, `access-exempt`, `access-unverified`, `access-violation`)."""
+    kind = v.verdict or v.scope
+    if v.scope == ACCESS and not kind.startswith("access-"):
+        return f"access-{kind}"
+    return kind

@@ -67,37 +67,50 @@ class Verdict:
     contradictions: tuple[str, ...] = ()
     """Names that say one place while the address is placed in another."""
     process: Process | None = None
+    service: Rule | None = None
+    """An access (scope `access`): the `protect` rule whose service the flow reached; `answer`
+    is then the origin's, and the flow is seen from the origin."""
 
     def evidence(self) -> dict[str, Any]:
         """The verdict in its JSON form, without the flow and process (kept beside it)."""
         rule = self.rule
-        return {
+        out = {
             "scope": self.scope, "verdict": self.verdict,
             "rule": None if rule is None else {"name": rule.name, "where": rule.where},
             "answer": self.answer.as_dict(), "weak": self.weak, "note": self.note,
             "contradictions": list(self.contradictions),
         }  # fmt: skip
+        if self.service is not None:
+            out["service"] = {"name": self.service.name, "where": self.service.where}
+        return out
 
 
 class Judge:
     def __init__(self, policy: Policy, table: RangeTable) -> None:
+        from agent.policy.access import AccessJudge  # it matches with this module's Facts
+
         self.policy, self.table = policy, table
         self._answers: dict[str, Answer] = {}
         self._local = local_networks(policy)
+        self.access = AccessJudge(policy)
 
     def judge(
         self, flows: Sequence[Flow], interfaces: Sequence[str | None] | None = None,
         processes: Sequence[Process | None] | None = None,
     ) -> list[Verdict]:  # fmt: skip
-        """Verdicts for flows, in order, each flow seen from its local side. `interfaces` and
-        `processes`, when known (live mode), line up with `flows`."""
-        flows = [orient(f, self._local) for f in flows]
-        answers = self.answers([f.dst for f in flows])
+        """Verdicts for flows, in order: a flow into a protected service by the access half
+        (`agent.policy.access`, seen from its origin), every other flow seen from its local
+        side. `interfaces` and `processes`, when known (live mode), line up with `flows`."""
         n = len(flows)
         ifaces = interfaces or [None] * n
         procs = processes or [None] * n
+        claims = [self.access.claim(f, i, p) for f, i, p in zip(flows, ifaces, procs, strict=True)]
+        flows = [f if c else orient(f, self._local) for f, c in zip(flows, claims, strict=True)]
+        whom = [c.view.dst if c else f.dst for f, c in zip(flows, claims, strict=True)]
+        answers = self.answers(whom)
         return [
-            self.one(f, answers[f.dst], i, p) for f, i, p in zip(flows, ifaces, procs, strict=True)
+            self.access.one(c, answers[w], i, p) if c else self.one(f, answers[w], i, p)
+            for f, c, w, i, p in zip(flows, claims, whom, ifaces, procs, strict=True)
         ]
 
     def answers(self, addresses: Iterable[str]) -> dict[str, Answer]:
@@ -227,6 +240,7 @@ class Facts:
         return (
             (m.protocols is None or f.proto in m.protocols)
             and (m.ports is None or any(lo <= f.dport <= hi for lo, hi in m.ports))
+            and (m.local_ports is None or any(lo <= f.sport <= hi for lo, hi in m.local_ports))
             and (m.local is None or _within(self._local, m.local))
             and (m.remote is None or _within(self._remote, m.remote))
             and (m.classes is None or a.klass in m.classes)

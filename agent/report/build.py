@@ -83,6 +83,7 @@ def build(
         "unverified": doc["unverified"],
         "rules": {k: doc[k] for k in RULES},
         "contradictions": doc["contradictions"],
+        "access": doc["access"],
         "coverage": coverage(analysis.captures, doc["headline"], doc["direction"], journals,
                              watches),
         "inputs": {

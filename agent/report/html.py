@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.analysis.document import canonical
 from agent.errors import ReportError
+from agent.report import access as A
 from agent.report import provenance as P
 from agent.report import sections as S
 from agent.report.assets import CSS, JS
@@ -25,7 +26,8 @@ DOCTYPE = b"<!DOCTYPE html>"
 EMBED = '<script type="application/json" id="residency-report">'
 NAV = (("headline", "Headline"), ("charts", "Charts"), ("violations", "Violations"),
        ("unverified", "Unverified"), ("breakdown", "Breakdown"), ("exceptions", "Exceptions"),
-       ("coverage", "Coverage"), ("scope", "Scope"), ("inputs", "Inputs"), ("method", "Method"),
+       ("access", "Access"), ("coverage", "Coverage"), ("scope", "Scope"), ("inputs", "Inputs"),
+       ("method", "Method"),
        ("signature", "Signature"))  # fmt: skip
 
 
@@ -44,11 +46,13 @@ def render(envelope: dict[str, Any]) -> bytes:
         f"{escape(r['period']['first_utc'] or '-')} to {escape(r['period']['last_utc'] or '-')}"
         f"{_generated(r)}</p>",
         f'<div class="banner {kind}" id="verdict">{escape(answer)}{incomplete}</div></header>',
-        "<nav>" + "".join(f'<a href="#{i}">{t}</a>' for i, t in NAV) + "</nav>",
+        "<nav>" + "".join(f'<a href="#{i}">{t}</a>' for i, t in NAV
+                          if i != "access" or r.get("access")) + "</nav>",
         S.headline(r), S.charts(r),
         S.destinations(r, "violations", "Violations, by destination"),
         S.destinations(r, "unverified", "Unverified destinations"),
-        S.breakdown(r), S.rules(r), P.coverage(r), P.scope(r), P.inputs(r), S.method(r),
+        S.breakdown(r), S.rules(r), A.section(r), P.coverage(r), P.scope(r), P.inputs(r),
+        S.method(r),
         S.signature(envelope),
         f"<footer>Made by {escape(r['tool']['name'])} {escape(r['tool']['version'])}; report "
         f"schema {escape(r['schema'])}.</footer>",

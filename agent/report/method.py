@@ -183,6 +183,34 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "row numbers, which `residency flows --journal` shows as each flow's serial, and the "
         "program that owned the connections is named beside the destination.",
     ), ()),
+    ("Access to protected services", (
+        "The other half of the promise is who reached the protected data, and from where. The "
+        "policy's `access` section names the local services that hold it (`protect`: "
+        "networks and ports, and for the live agent the serving processes, executables and "
+        "users) and where access may come from (`allow`: networks, operator sites, providers "
+        "and regions, and, as weak evidence, countries and names), with dated exceptions as "
+        "for outbound traffic.",
+        "A flow is an access when it was opened from outside into a protected service. Who "
+        "opened it is decided by the TCP SYN: its receiver serves. Without a SYN (a capture "
+        "that starts mid-connection, a flow record, a journal row), the side whose address "
+        "and port a protect rule names is the server. The serving side must be local: inside "
+        "the rule's own networks, the policy's local networks, or served by a process the "
+        "rule names. The policy's local networks say which side is local, never who opened "
+        "the connection. An access is judged by the access half only, and counted in none of "
+        "the outbound figures.",
+        "Each access is judged by its origin, in this order: allowed by the first allow rule "
+        "the origin matches; exempt under a live exception; unverified when the range data "
+        "cannot place the origin; otherwise an access violation. As for outbound traffic, a "
+        "weak rule (countries or names alone) never allows an origin that an operator's site "
+        "or a provider range with a region places: the note names the rule and the place.",
+        "Accesses are counted in sessions (connections into the service) and bytes out: the "
+        "IP bytes the protected service sent back, which is the data that left. They are "
+        "broken down by the origin's country, provider, region and site, and every access "
+        "violation lists its origin with the range and source that placed it, the names seen "
+        "for it, the service reached and, from the live agent, the serving process and its "
+        "local user. An access violation, like an outbound violation, makes the report "
+        "non-compliant; an unverified access does too unless unverified traffic was allowed.",
+    ), ()),
     ("What the report cannot see", (
         "A share is only as good as what was watched. The report lists, for each capture, the "
         "records read and decoded, the records that could not be used and why, packets the "

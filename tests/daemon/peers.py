@@ -8,6 +8,12 @@ network namespaces, or on loopback):
         resolves each NAME, then opens a real TLS handshake to it (Python's ssl, so the
         ClientHello and its SNI are the real thing), holds the connections open for SECS so
         the connection table can attribute them, and prints "done".
+    python -m tests.daemon.peers db ADDR PORT SIZE
+        a protected service: a TCP listener on ADDR:PORT that answers each request with SIZE
+        bytes and keeps the connection until the client closes; prints "ready".
+    python -m tests.daemon.peers dial SRC... --to ADDR PORT SIZE [--hold SECS]
+        from each source address SRC in turn, connects to ADDR:PORT, sends a request, reads the
+        whole answer (SIZE bytes), holds the connections for SECS and prints "done".
 """
 
 from __future__ import annotations
@@ -94,9 +100,50 @@ def client(resolver: str, names: list[str], udp: str | None, hold: float) -> Non
     print("done", flush=True)
 
 
+def db(address: str, port: int, size: int) -> None:
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(64)
+    print("ready", flush=True)
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=_answer, args=(conn, size), daemon=True).start()
+
+
+def _answer(conn: socket.socket, size: int) -> None:
+    with conn:
+        if conn.recv(65536):
+            conn.sendall(b"r" * size)
+        while conn.recv(65536):
+            pass
+
+
+def dial(sources: list[str], address: str, port: int, size: int, hold: float) -> None:
+    held = []
+    for src in sources:
+        s = socket.create_connection((address, port), timeout=5, source_address=(src, 0))
+        s.sendall(b"SELECT * FROM us_users;")
+        got = 0
+        while got < size:
+            got += len(s.recv(65536))
+        held.append(s)
+    time.sleep(hold)
+    for s in held:
+        s.close()
+    print("done", flush=True)
+
+
 if __name__ == "__main__":
     role, resolver, *rest = sys.argv[1:]
-    if role == "serve":
+    if role == "db":
+        db(resolver, int(rest[0]), int(rest[1]))
+    elif role == "dial":
+        args = [resolver, *rest]
+        to = args.index("--to")
+        hold = float(args[args.index("--hold") + 1]) if "--hold" in args else 1.5
+        dial(args[:to], args[to + 1], int(args[to + 2]), int(args[to + 3]), hold)
+    elif role == "serve":
         serve(resolver, dict(item.split("=", 1) for item in rest))
     else:
         udp = rest[rest.index("--udp") + 1] if "--udp" in rest else None

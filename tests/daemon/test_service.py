@@ -367,3 +367,128 @@ def test_watch_shows_a_line_per_judged_flow(home: Path) -> None:
     assert lines and all(line[1] == "unverified" for line in lines), out
     # Only the filter's port, from the first packet on (other tests' loopback traffic runs too).
     assert all(line[4] == f"127.0.0.1:{port}" for line in lines), out
+
+
+FRANKFURT = "92.5.0.20"
+"""In 92.5.0.0/17 (eu-frankfurt-1) of Oracle's file."""
+ANSWER = 48_000
+"""Bytes the protected service sends back to each client."""
+ACCESS_POLICY = POLICY + """\
+access:
+  protect:
+    - name: us-user-db
+      networks: [10.20.0.15]
+      ports: [5432]
+      protocols: [tcp]
+  allow:
+    - name: oracle-us-staff
+      provider: oci
+      regions: [us-ashburn-1]
+  exceptions:
+    - name: frankfurt-audit
+      reason: The auditors' reading from Frankfurt, agreed until the end of 2099
+      networks: [92.5.0.0/17]
+      until: 2099-12-31
+"""
+
+
+def test_daemon_judges_access_into_a_protected_service(
+    home: Path, namespaces: tuple[str, str]
+) -> None:
+    """A TCP service in the protected (near) namespace; clients on the far side dial it from
+    three of Oracle's real addresses: each access judged, with the serving process named."""
+    near, far = namespaces
+    for a in (FRANKFURT,):
+        ip("-n", far, "addr", "add", f"{a}/32", "dev", "vb")
+    (home / "policy.yaml").write_text(ACCESS_POLICY)
+    service = peer(near, "db", "10.20.0.15", "5432", str(ANSWER))
+    assert service.stdout and service.stdout.readline().strip() == "ready"
+    daemon = start_daemon(home, near, "va")
+    clients: subprocess.Popen[str] | None = None
+    try:
+        clients = peer(far, "dial", ASHBURN, SINGAPORE, FRANKFURT, "--to", "10.20.0.15", "5432",
+                       str(ANSWER), "--hold", "1.5")  # fmt: skip
+        assert clients.stdout and clients.stdout.readline().strip() == "done"
+        clients.wait(10)
+        time.sleep(0.5)
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=30)
+    finally:
+        for proc in (daemon, service, clients):
+            stop(proc)
+    assert daemon.returncode == 0, err
+    check = verify_journal(str(home / "data" / "journal.sqlite"))
+    assert check.ok and check.ended_with_stop, check
+    by_origin = {f.flow.src: f for f in journal_flows(home) if f.flow.dport == 5432}
+    assert set(by_origin) == {ASHBURN, SINGAPORE, FRANKFURT}
+    expect = {ASHBURN: ("allowed", "oracle-us-staff"), SINGAPORE: ("access-violation", None),
+              FRANKFURT: ("exempt", "frankfurt-audit")}  # fmt: skip
+    for origin, (verdict, rule) in expect.items():
+        row = by_origin[origin]
+        assert row.verdict["scope"] == "access" and row.verdict["verdict"] == verdict, row.verdict
+        assert (row.verdict["rule"] or {}).get("name") == rule
+        assert row.verdict["service"]["name"] == "us-user-db"
+        assert row.flow.direction == "syn" and row.flow.dst == "10.20.0.15"
+        assert row.process is not None and row.process.pid == service.pid, row.process
+        assert row.process.name.startswith("python")
+        assert row.flow.bytes_rev >= ANSWER  # the answer, with its IP and TCP headers
+    assert by_origin[SINGAPORE].verdict["answer"]["region"] == "ap-singapore-1"
+    alerts = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    access = [a for a in alerts if a["event"] == "access-violation"]
+    assert [(a["src"], a["service"], a["process"]["pid"]) for a in access] == [
+        (SINGAPORE, "us-user-db", service.pid)]  # fmt: skip
+    assert access[0]["bytes_out"] == by_origin[SINGAPORE].flow.bytes_rev
+
+    journal = str(home / "data" / "journal.sqlite")
+    judged = CliRunner().invoke(main, ["analyze", "--journal", journal, "--policy",
+                                       str(home / "policy.yaml"), "--json"],
+                                env={"RESIDENCY_HOME": str(home / "home")})  # fmt: skip
+    doc = json.loads(judged.stdout)
+    assert judged.exit_code == 1
+    (bad,) = doc["access"]["violations"]
+    assert bad["address"] == SINGAPORE and bad["sessions"] == 1
+    assert bad["bytes_out"] == by_origin[SINGAPORE].flow.bytes_rev
+    assert bad["processes"] == [f"{by_origin[SINGAPORE].process.name} (pid {service.pid}, root)"]
+    assert doc["access"]["headline"]["allowed"]["sessions"] == 1
+    assert doc["access"]["headline"]["exempt"]["sessions"] == 1
+
+
+def test_kill_9_loses_no_committed_access_row(home: Path) -> None:
+    """The same kill -9 rounds with loopback connections into a protected service: every
+    access row committed before a kill is still there after it."""
+    if os.geteuid() != 0:
+        pytest.skip("live capture needs root (CAP_NET_RAW)")
+    rng = random.Random(20261203)
+    listener = listening()
+    port = listener.getsockname()[1]
+    (home / "policy.yaml").write_text(POLICY + f"""\
+access:
+  protect:
+    - name: loopback-service
+      networks: [127.0.0.1]
+      ports: [{port}]
+  allow:
+    - name: this-host
+      networks: [127.0.0.0/8]
+""")
+    committed: set[int] = set()
+    done = threading.Event()
+    traffic = threading.Thread(target=_loopback_traffic, args=(listener, done), daemon=True)
+    for round_ in range(3):
+        daemon = start_daemon(home, None, "lo", bpf=f"tcp port {port}", idle=0.3)
+        if round_ == 0:
+            traffic.start()
+        time.sleep(rng.uniform(1.5, 3.0))
+        daemon.send_signal(signal.SIGKILL)
+        stop(daemon)
+        check = verify_journal(str(home / "data" / "journal.sqlite"))
+        assert check.ok, check
+        rows = journal_flows(home)
+        seqs = {f.seq for f in rows}
+        assert committed <= seqs, f"round {round_}: lost {sorted(committed - seqs)[:5]}"
+        committed = seqs
+    done.set()
+    traffic.join(5)
+    assert committed, "no flow was ever committed"
+    kinds = {(f.verdict["scope"], f.verdict["verdict"]) for f in journal_flows(home)}
+    assert kinds == {("access", "allowed")}, kinds
