@@ -29,11 +29,16 @@ class Sessions:
     bytes_out: int = 0
     """Sent by the protected service: the data that left."""
     bytes_in: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
 
     def add(self, v: Verdict) -> None:
+        f = v.flow
+        self.first_ns = f.first_ns if not self.sessions else min(self.first_ns, f.first_ns)
+        self.last_ns = max(self.last_ns, f.last_ns)
         self.sessions += 1
-        self.bytes_out += v.flow.bytes_rev
-        self.bytes_in += v.flow.bytes_fwd
+        self.bytes_out += f.bytes_rev
+        self.bytes_in += f.bytes_fwd
 
     def as_dict(self) -> dict[str, int]:
         return {"sessions": self.sessions, "bytes_out": self.bytes_out, "bytes_in": self.bytes_in}

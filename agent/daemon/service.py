@@ -42,7 +42,7 @@ from agent.journal import (
 from agent.journal.chain import Entry
 from agent.model import Flow, FlowBatch, Process
 from agent.pipeline import FlowPipeline
-from agent.policy.access import ACCESS, ACCESS_VIOLATION
+from agent.policy.access import ACCESS, ACCESS_VIOLATION, LABELS
 from agent.policy.judge import IN, VIOLATION, Verdict
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -294,6 +294,4 @@ def metric_kind(v: Verdict) -> str:
     """A verdict's metric label: its verdict or scope; an access's with `access-` before it
     (`access-allowed`, `access-exempt`, `access-unverified`, `access-violation`)."""
     kind = v.verdict or v.scope
-    if v.scope == ACCESS and not kind.startswith("access-"):
-        return f"access-{kind}"
-    return kind
+    return LABELS[kind] if v.scope == ACCESS else kind

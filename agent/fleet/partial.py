@@ -3,9 +3,11 @@
 `map_batch` judges a batch of sealed rows with the one `Judge` and counts them with the one
 `Tally` that `analyze` uses, then keeps the tally's places (and the out-of-scope and excluded
 totals) as rows keyed by (date, host, verdict, provider, region, border group, country, site)
-with flows, bytes, first and last. `merge` adds two partial tables: sums and min/max, so it is
-associative and commutative with the empty table as identity, and the engines may split and
-combine the work in any order and give the same answer.
+with flows, bytes, first and last; accesses into protected services under their `access-`
+labels (`access.LABELS`), by origin, with sessions as flows and bytes out as bytes. `merge`
+adds two partial tables: sums and min/max, so it is associative and commutative with the empty
+table as identity, and the engines may split and combine the work in any order and give the
+same answer.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pyarrow.compute as pc
 
 from agent.analysis.tally import Tally
 from agent.fleet.columns import flows_of
+from agent.policy.access import LABELS
 from agent.policy.judge import EXCLUDED, OUT, Judge
 
 KEY = ("date", "host", "verdict", "provider", "region", "border_group", "country", "site")
@@ -48,6 +51,9 @@ def map_unit(judge: Judge, date: str, host: str, batches: Iterable[pa.RecordBatc
     out: Partial = {}
     for (kind, *place), c in tally.places.items():
         out[(date, host, kind, *place)] = Cell(c.flows, c.bytes, c.first_ns, c.last_ns)
+    for (kind, country, provider, region, site), s in tally.access.places.items():
+        key = (date, host, LABELS[kind], provider, region, "", country, site)
+        out[key] = Cell(s.sessions, s.bytes_out, s.first_ns, s.last_ns)  # flows are sessions
     for kind in (EXCLUDED, OUT):
         t = tally.totals.get(kind)
         if t is not None and t.flows:

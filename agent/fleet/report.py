@@ -24,11 +24,12 @@ from agent.fleet import engines, manifest
 from agent.fleet.lake import HostDay, Lake
 from agent.fleet.partial import Cell, Partial
 from agent.model import seconds
+from agent.policy.access import LABELS
 from agent.policy.judge import APPROVED, EXCLUDED, OUT, VERDICTS, Judge
 from agent.policy.model import Policy
 
 SCHEMA = "residency.fleet/1"
-KINDS = (*VERDICTS, EXCLUDED, OUT)
+KINDS = (*VERDICTS, EXCLUDED, OUT, *LABELS.values())
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ def finalize(p: Partial, checked: Sequence[manifest.Checked], req: Request) -> d
             **{k: _count(totals[k]) for k in VERDICTS},
             "approved_share": _share(totals[APPROVED][0], inside[0]),
             "excluded": _count(totals[EXCLUDED]), "out_of_scope": _count(totals[OUT]),
+            "access": {k: {"sessions": totals[k][0], "bytes_out": totals[k][1]}
+                       for k in LABELS.values()},
         },  # fmt: skip
         "breakdown": [
             {"verdict": k[0], **{d: v or None for d, v in zip(PLACE, k[1:], strict=True)},

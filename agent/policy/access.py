@@ -39,6 +39,9 @@ ACCESS = "access"
 """The scope of a flow into a protected service."""
 ALLOWED, ACCESS_VIOLATION = "allowed", "access-violation"
 ACCESS_VERDICTS = (ALLOWED, EXEMPT, UNVERIFIED, ACCESS_VIOLATION)
+LABELS = {v: v if v.startswith("access-") else f"access-{v}" for v in ACCESS_VERDICTS}
+"""An access verdict where it shares a column with outbound ones (metrics, the fleet lake):
+`access-allowed`, `access-exempt`, `access-unverified`, `access-violation`."""
 SYN, PORTS = "syn", "ports"
 NOWHERE = Answer("", "global", None, None, None, (), None, None, None, None, None, None)
 """The answer used while matching the serving side: protect rules ask nothing of it."""

@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from agent.journal import Journal, flow_entry
+from agent.model import Flow
 from agent.report.sign import generate
 from tests.fleet.conftest import HOSTS, Fleet, load
-from tests.fleet.fleet_world import ASHBURN, DAY1, DAYS, POLICY, SINGAPORE, flows
+from tests.fleet.fleet_world import ASHBURN, DAY1, DAYS, POLICY, SINGAPORE, entries, flows
 
 PART = "part-00000.parquet"
 
@@ -211,3 +212,34 @@ def test_a_bad_host_list_names_its_file_and_line(fleet: Fleet) -> None:
     assert code == 14
     assert err == (f"error: {hosts}: line 3: 'web/2': not a host name the lake can hold "
                    "(letters, digits, . _ -)\n")  # fmt: skip
+
+
+def test_accesses_are_carried_beside_outbound_flows(fleet: Fleet) -> None:
+    """Rows journaled as accesses into the demo policy's protected database (from Oracle's
+    Singapore region: violations; from the operator's Virginia site: allowed) are judged as
+    accesses in the fleet report too, by origin, with the bytes the database sent back."""
+    rows = [Flow(6, origin, 41000 + i, "10.20.0.10", 5432, 0, 12, 900, 980, 40, 61_000 + i,
+                 63_000, DAY1 + 11 * 3600 * 10**9 + i * 10**9, DAY1 + 11 * 3600 * 10**9 + i *
+                 10**9 + 5 * 10**9, 0x1B, 0x1B, "eof", i, (), "syn")
+            for i, origin in enumerate([SINGAPORE, SINGAPORE, "198.51.100.150"], 1)]  # fmt: skip
+    path = fleet.root / "db-1.sqlite"
+    with Journal.open(path, create=True) as journal:
+        journal.append(entries("db-1", rows))
+    private, public = generate("db-1")
+    (fleet.root / "db-1.key").write_bytes(private)
+    (fleet.root / "db-1.keys").write_bytes(public)
+    lake = str(fleet.root / "lake")
+    code, _, err = fleet.run("lake", "seal", "--journal", str(path), "--lake", lake, "--key",
+                             str(fleet.root / "db-1.key"))  # fmt: skip
+    assert code == 0, err
+    code, _, err = fleet.run("fleet", "report", lake, "--policy", str(POLICY), "--host-keys",
+                             str(fleet.root / "db-1.keys"), "--out",
+                             str(fleet.root / "fleet.json"))  # fmt: skip
+    assert code == 0, err
+    doc = load(fleet.root / "fleet.json")
+    access = doc["headline"]["access"]
+    assert access["access-violation"] == {"sessions": 2, "bytes_out": 61_001 + 61_002}
+    assert access["access-allowed"] == {"sessions": 1, "bytes_out": 61_003}
+    assert doc["headline"]["in_scope"]["flows"] == 0
+    (bad,) = [b for b in doc["breakdown"] if b["verdict"] == "access-violation"]
+    assert (bad["provider"], bad["region"], bad["country"]) == ("oci", "ap-singapore-1", "SG")
