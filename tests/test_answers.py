@@ -295,7 +295,8 @@ def test_any_name_does_not_approve_what_aws_places_in_singapore(tmp_path: Path) 
     assert code == 1 and out.splitlines()[0] == (
         "NOT COMPLIANT with policy us-user-traffic: 3 violations, 1 unverified flow; 73.6% of "
         "in-scope bytes approved, of which 12.7% on weak evidence only (a name or country "
-        "data); 18.9% exempt under live exceptions")
+        "data); 18.9% exempt under live exceptions; 2 sessions into protected services, 1 access "
+        "violation (86,453 bytes out)")
     d = doc(run(tmp_path, "analyze", capture, "--policy", str(star), "--json")[1])
     h = d["headline"]
     assert (h["approved"], h["approved_weak"], h["violation"], h["unverified"]) == (

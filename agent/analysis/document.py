@@ -151,7 +151,7 @@ def nothing_in_scope(
     tally: Tally, policy: Policy, captures: list[CaptureInput], journals: list[JournalInput]
 ) -> str | None:
     """Why no flow was in scope (None when some was): an answer about nothing is no pass."""
-    if tally.in_scope.flows:
+    if tally.in_scope.flows or tally.access.sessions.sessions:
         return None
     read = tally.read.flows
     if not read:

@@ -49,11 +49,26 @@ def sentence(doc: dict[str, Any]) -> str:
     else:
         line = (f"NOT COMPLIANT with policy {name}: {plural(h['violation']['flows'], 'violation')}"
                 f", {plural(h['unverified']['flows'], 'unverified flow')}; {share(h)}")  # fmt: skip
+    if answer != "empty":
+        line += access(doc)
     if not doc["complete"]:
         line += " (INCOMPLETE: a capture is damaged or cut short; see its inputs)"
     if h.get("estimated_counts"):
         line += " (part of it rests on sampled flow records: their bytes are estimates)"
     return line
+
+
+def access(doc: dict[str, Any]) -> str:
+    """The access half, when the policy has one: `; 2 sessions into protected services, 1
+    access violation (86,453 bytes out)`."""
+    a = doc.get("access")
+    if not a:
+        return ""
+    h = a["headline"]
+    bad, unverified = h["access-violation"], h["unverified"]["sessions"]
+    text = (f"; {plural(h['accesses']['sessions'], 'session')} into protected services, "
+            f"{plural(bad['sessions'], 'access violation')} ({bad['bytes_out']:,} bytes out)")
+    return text + (f", {plural(unverified, 'unverified access')}" if unverified else "")
 
 
 def share(h: dict[str, Any]) -> str:

@@ -31,7 +31,16 @@ from datetime import UTC, datetime
 from agent.intel.cidr import Cidr
 from agent.intel.table import Answer
 from agent.model import Flow, Process
-from agent.policy.judge import EXEMPT, UNVERIFIED, Facts, Verdict, live, unplaced
+from agent.policy.judge import (
+    EXEMPT,
+    UNVERIFIED,
+    Facts,
+    Verdict,
+    live,
+    overruled,
+    strongly_placed,
+    unplaced,
+)
 from agent.policy.model import Exception_, Policy, Rule
 from agent.policy.orient import local_networks, turned, within
 
@@ -134,24 +143,3 @@ class AccessJudge:
             return verdict(ACCESS_VIOLATION, None, False, overruled(refused, a))
         weak = a.provider is None and a.site is None
         return verdict(ACCESS_VIOLATION, None, weak, "placed by country data only" if weak else "")
-
-
-# TEMP until issue 11's judge lands on main (then imported from agent.policy.judge).
-def strongly_placed(answer: Answer) -> bool:
-    return bool(answer.site or (answer.provider and answer.region))
-
-
-def where(answer: Answer) -> str:
-    country = f", {answer.country}" if answer.country else ""
-    if answer.site:
-        return f"site {answer.site} ({answer.prefix}{country})"
-    zone = answer.border_group if answer.border_group not in (None, answer.region) else None
-    spot = " ".join(x for x in (answer.region, zone) if x)
-    return f"{answer.provider} range {answer.prefix} ({spot}{country})"
-
-
-def overruled(rule: Rule, answer: Answer) -> str:
-    keys = "/".join(k for k in ("names", "countries") if getattr(rule.match, k) is not None)
-    return (f"rule {rule.name!r} ({keys}, weak evidence) matched, but {answer.source} places "
-            f"it at {where(answer)}, which no rule on addresses, providers or sites "
-            "approves")  # fmt: skip
