@@ -7,12 +7,13 @@ its origin). Pure and order-free, as the outbound tally.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.intel.table import Answer
-from agent.model import seconds
+from agent.model import Process, seconds
 from agent.policy.access import ACCESS_VERDICTS, ACCESS_VIOLATION
 from agent.policy.judge import UNVERIFIED, Verdict
 from agent.policy.model import Exception_, Policy, Rule
@@ -58,6 +59,8 @@ class Origin:
     processes: set[str] = field(default_factory=set)
     """The serving processes (live mode), with pid and user."""
     users: set[str] = field(default_factory=set)
+    logins: set[str] = field(default_factory=set)
+    """Logins the serving process names (sshd's per-session `sshd: alice [priv]`)."""
     notes: set[str] = field(default_factory=set)
     rules: set[str] = field(default_factory=set)
     weak: bool = False
@@ -76,6 +79,9 @@ class Origin:
             self.processes.add(f"{p.name} (pid {p.pid}, {p.user or 'user unknown'})")
             if p.user:
                 self.users.add(p.user)
+            who = login(p)
+            if who:
+                self.logins.add(who)
         if v.note:
             self.notes.add(v.note)
         if v.rule:
@@ -129,6 +135,18 @@ class AccessTally:
         return n if allow_unverified else n + self.totals[UNVERIFIED].sessions
 
 
+SSHD_SESSION = re.compile(r"sshd(?:-session)?: ([^\s@\[]+)(?:@\S+| \[(?:priv|net|accepted)\])")
+"""sshd retitles the process that serves a connection `sshd: USER [priv]`, `sshd: USER@pts/0`
+or `sshd: USER [net]` (OpenSSH 9.8 and later: `sshd-session: ...`) once USER has logged in."""
+
+
+def login(p: Process) -> str:
+    """The login a serving process names in its title (sshd's), else ""."""
+    title = " ".join(p.cmdline)
+    m = SSHD_SESSION.match(title)
+    return m.group(1) if m and m.group(1) != "unknown" else ""
+
+
 def section(t: AccessTally, policy: Policy, names: dict[str, str]) -> dict[str, Any]:
     """The analysis document's `access` object (docs/analysis-schema.md)."""
     return {
@@ -164,7 +182,8 @@ def _origin(o: Origin, names: dict[str, str]) -> dict[str, Any]:
         "services": [{"rule": r, "address": addr, "protocol": p, "port": port}
                      for r, addr, p, port in sorted(o.services)],
         "names": [{"source": s, "name": n} for s, n in sorted(o.names)],
-        "processes": sorted(o.processes), "users": sorted(o.users), "notes": sorted(o.notes),
+        "processes": sorted(o.processes), "users": sorted(o.users), "logins": sorted(o.logins),
+        "notes": sorted(o.notes),
         "rules": sorted(o.rules), "weak": o.weak,
         "evidence": sorted(({"input": names.get(k, k), "flow_serials": sorted(v)}
                             for k, v in o.evidence.items()), key=lambda e: e["input"]),

@@ -206,6 +206,7 @@ def access_lines(doc: dict[str, Any]) -> list[str]:
                          f"{o['bytes_out']:>12,} B out {plural(o['sessions'], 'session'):>11}  "
                          f"into {into}")  # fmt: skip
             lines.append(f"      range {o['prefix'] or '-'} [{o['source'] or 'no data'}]; "
-                         f"served by {', '.join(o['processes']) or 'unknown'}")  # fmt: skip
+                         f"served by {', '.join(o['processes']) or 'unknown'}"
+                         + "".join(f"; login {u}" for u in o["logins"]))  # fmt: skip
             lines.extend(f"      {n}" for n in o["notes"])
     return lines

@@ -86,7 +86,9 @@ def _origins(a: dict[str, Any], key: str, title: str) -> str:
         escape(o["country"] or "??"), num(o["bytes_out"]), num(o["sessions"]),
         "<br>".join(escape(f"{s['rule']}: {s['address']} {proto_name(s['protocol'])}/"
                            f"{s['port']}") for s in o["services"]),
-        "<br>".join(escape(p) for p in o["processes"]) or '<span class="none">unknown</span>',
+        "<br>".join([*(escape(p) for p in o["processes"]),
+                     *(f"login <b>{escape(u)}</b>" for u in o["logins"])])
+        or '<span class="none">unknown</span>',
         cell("<br>".join(f'{escape(e["input"])}: flow{"s" * (len(e["flow_serials"]) > 1)} '
                           f'{", ".join(map(str, e["flow_serials"]))}' for e in o["evidence"]),
               cls="small mono"),

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from agent.analysis.access import AccessTally, login
 from agent.intel.parse import parse
 from agent.intel.table import RangeTable
 from agent.model import Flow, Process
@@ -197,3 +198,26 @@ def test_no_access_section_changes_nothing() -> None:
     v = Judge(policy, RangeTable.compile([])).judge([flow("192.0.2.70", *DB)])[0]
     assert (v.scope, v.service, v.flow.src) == (IN, None, "10.20.0.10")  # turned round, outbound
     assert "service" not in v.evidence()
+
+
+@pytest.mark.parametrize(("cmdline", "who"), [
+    (("sshd: alice [priv]",), "alice"),
+    (("sshd: alice@pts/0",), "alice"),
+    (("sshd-session: bob [net]",), "bob"),
+    (("sshd: unknown [priv]",), ""),
+    (("sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",), ""),
+    (("postgres: alice us_users 192.0.2.70(41000) SELECT",), ""),
+])  # fmt: skip
+def test_the_login_sshd_names_in_its_title(cmdline: tuple[str, ...], who: str) -> None:
+    assert login(Process(9, "sshd", "/usr/sbin/sshd", "root", cmdline)) == who
+
+
+def test_a_violation_names_the_serving_process_user_and_login(judge: Judge) -> None:
+    proc = Process(4001, "sshd", "/usr/sbin/sshd", "root", ("sshd: alice [priv]",))
+    v = judge.judge([flow("192.0.2.70", *SSH)], ["eth0"], [proc])[0]
+    t = AccessTally()
+    t.add(v, "live")
+    (origin,) = t.origins.values()
+    assert (origin.processes, origin.users, origin.logins) == (
+        {"sshd (pid 4001, root)"}, {"root"}, {"alice"})  # fmt: skip
+    assert t.totals[ACCESS_VIOLATION].bytes_out == 50_000
