@@ -14,6 +14,7 @@ from agent.daemon.config import DEFAULT_PATH, Config, load_config
 from agent.intel.store import home
 from agent.journal import verify_journal
 from agent.journal.chain import Head
+from agent.policy.access import ACCESS, LABELS
 from agent.policy.judge import Verdict
 
 
@@ -64,10 +65,12 @@ def _show(v: Verdict) -> None:
     f, a = v.flow, v.answer
     when = datetime.fromtimestamp(f.first_ns / 1e9, UTC).strftime("%H:%M:%S")
     kind = v.verdict or ("out" if v.scope == "out" else "excluded")
+    if v.scope == ACCESS:  # seen from its origin: src dialled the protected dst
+        kind = LABELS[kind]
     where = " ".join(x for x in (a.provider, a.region, a.site, a.country) if x) or "-"
     names = ",".join(sorted({n for _, n in f.names})) or "-"
     who = f"{v.process.name}[{v.process.pid}]" if v.process else "?"
-    click.echo(f"{when} {kind:<10} {f.src}:{f.sport} -> {f.dst}:{f.dport} {where:<28} "
+    click.echo(f"{when} {kind:<17} {f.src}:{f.sport} -> {f.dst}:{f.dport} {where:<28} "
                f"{names:<32} {who}")  # fmt: skip
 
 
