@@ -206,8 +206,9 @@ def test_counters_and_a_steady_table_costs_no_scan(
     now = 1
     for _ in range(50):
         scans = tracker.counters.scans
-        for now in range(now + 1, now + 4):
-            tracker.poll(now * SECOND)
+        for step in (1, 2, 3):
+            tracker.poll((now + step) * SECOND)
+        now += 3
         if tracker.counters.scans == scans:
             break
     c = tracker.counters
