@@ -15,7 +15,8 @@ from agent.errors import CaptureError
 from agent.flows import FlowTable
 from agent.model import COLUMN, CaptureStats, FlowBatch
 from agent.names import NameFinder
-from agent.wire import decode as D
+from agent.wire import rows as D
+from agent.wire.decode import Decoder
 from agent.wire.reasons import NAMES
 
 SWEEP_EVERY_NS = 10 * 1_000_000_000
@@ -26,7 +27,7 @@ class FlowPipeline:
         self, idle_timeout: float = 0.0, active_timeout: float = 0.0, names: bool = True
     ) -> None:
         self.table = FlowTable(idle_timeout, active_timeout)
-        self.decoder = D.Decoder()
+        self.decoder = Decoder()
         self.stats = CaptureStats()
         self.names = NameFinder(self.stats.untrusted_names) if names else None
         self._swept = 0

@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from agent.capture import open_capture
 from agent.errors import CaptureError, ResidencyError
 from agent.model import CaptureStats, Flow
-from agent.wire import decode as D
+from agent.wire import rows as D
+from agent.wire.decode import decode_records
 from agent.wire.reasons import NAMES
 from tests.support import deadline
 from tests.truth import PCAPS, analyze
@@ -234,7 +235,7 @@ def decode(records: list[tuple[bytes, int]], fill: int) -> tuple[int, list[list[
         offsets.append(len(buf))
         buf += frame + bytes([fill]) * gap
     rows = np.zeros(((len(records) + 1) * D.ROWS_PER_RECORD, D.N_COLUMNS), np.uint64)
-    done, n = D.decode_records(
+    done, n = decode_records(
         np.frombuffer(bytes(buf), np.uint8),
         np.array(offsets, np.int64),
         np.array([len(f) for f, _ in records], np.int64),

@@ -20,13 +20,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cython
 import numpy as np
-from numba import njit
+from cython.cimports.agent.cdefs import Bytes, Col, Pos
+from cython.cimports.agent.wire.bytes import u16le, u32le
 
-from agent.capture.batch import I64, U8, RecordBatch
+from agent.capture.batch import RecordBatch
 from agent.errors import CaptureError, ConfigError
 from agent.model import CaptureWarning
-from agent.wire.bytes import u16le, u32le
 
 SOL_PACKET, PACKET_RX_RING, PACKET_VERSION, PACKET_STATISTICS = 263, 5, 10, 6
 TPACKET_V3 = 2
@@ -42,33 +43,29 @@ BLOCK_HEADER = struct.Struct("<IIIIIIQ")
 offset_to_first_pkt, blk_len, seq_num."""
 
 
-@njit(cache=True, nogil=True)
-def walk_block(ring: U8, start: int, count: int, first: int, skip_outgoing: bool,
-               offset: I64, caplen: I64, origlen: I64, ts: I64) -> int:  # fmt: skip
+@cython.ccall
+def walk_block(
+    ring: Bytes, start: Pos, count: Pos, first: Pos, skip_outgoing: cython.bint, offset: Col,
+    caplen: Col, origlen: Col, ts: Col,
+) -> Pos:  # fmt: skip
     """Index the packets of one retired block (tpacket3_hdr each, sockaddr_ll after it at 48);
     -> how many were kept."""
-    pos = start + first
-    n = 0
-    for _ in range(count):
-        nxt = np.int64(u32le(ring, pos))
-        sec, nsec = np.int64(u32le(ring, pos + 4)), np.int64(u32le(ring, pos + 8))
-        snaplen, length = u32le(ring, pos + 12), u32le(ring, pos + 16)
-        mac = np.int64(u16le(ring, pos + 24))
-        pkttype = ring[pos + 48 + 10]
-        if not (skip_outgoing and pkttype == PACKET_OUTGOING):
-            offset[n], caplen[n], origlen[n] = pos + mac, snaplen, length
-            ts[n] = sec * 1_000_000_000 + nsec
-            n += 1
-        if nxt == 0:
-            break
-        pos += int(nxt)
+    pos: Pos = start + first
+    n: Pos = 0
+    outgoing: cython.int = PACKET_OUTGOING
+    nxt: cython.longlong
+    with cython.nogil:
+        for _ in range(count):
+            nxt = u32le(ring, pos)
+            if not (skip_outgoing and ring[pos + 48 + 10] == outgoing):  # sll_pkttype
+                offset[n] = pos + u16le(ring, pos + 24)  # tp_mac
+                caplen[n], origlen[n] = u32le(ring, pos + 12), u32le(ring, pos + 16)
+                ts[n] = u32le(ring, pos + 4) * 1_000_000_000 + u32le(ring, pos + 8)
+                n += 1
+            if nxt == 0:
+                break
+            pos += nxt
     return n
-
-
-def warm_walk() -> None:
-    """Compile `walk_block` (or load it from the cache) ahead of the first block."""
-    z = np.zeros(1, np.int64)
-    walk_block(np.zeros(64, np.uint8), 0, 0, 0, False, z, z, z, z)
 
 
 @dataclass

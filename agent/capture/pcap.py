@@ -7,14 +7,15 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
+import cython
 import numpy as np
-from numba import njit
+from cython.cimports.agent.cdefs import Bytes, Col
+from cython.cimports.agent.wire.bytes import u32
 
-from agent.capture.batch import I64, U8, RecordBatch
+from agent.capture.batch import RecordBatch
 from agent.capture.chunks import MAX_RECORD, ChunkReader
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import CaptureWarning
-from agent.wire.bytes import u32
 
 MAGICS = {
     # magic as read little-endian -> (big-endian file, nanosecond stamps, record header length)
@@ -30,31 +31,38 @@ LARGEST_PACKET = 262144
 file's snaplen says more, up to what the reading window holds)."""
 BATCH_RECORDS = 65536
 
-NEED_MORE, FULL, BAD_LENGTH = 0, 1, 2
+NEED_MORE = cython.declare(cython.int, 0)
+FULL = cython.declare(cython.int, 1)
+BAD_LENGTH = cython.declare(cython.int, 2)
 
 
-@njit(cache=True, nogil=True)
+
+
+@cython.ccall
 def walk_records(
-    buf: U8, pos: int, end: int, big: bool, nano: bool, hdr_len: int, max_caplen: int,
-    off: I64, caplen: I64, origlen: I64, ts: I64, where: I64, n: int,
-) -> tuple[int, int, int]:  # fmt: skip
+    buf: Bytes, pos: cython.Py_ssize_t, end: cython.Py_ssize_t, big: cython.bint,
+    nano: cython.bint, hdr_len: cython.Py_ssize_t, max_caplen: cython.longlong,
+    off: Col, caplen: Col, origlen: Col, ts: Col, where: Col, n: cython.Py_ssize_t,
+) -> tuple[cython.Py_ssize_t, cython.Py_ssize_t, cython.int]:  # fmt: skip
     """Index the whole records in `buf[pos:end]` into the output columns from row `n` on."""
-    frac_ns = 1 if nano else 1000
-    while n < off.shape[0]:
-        if pos + hdr_len > end:
-            return pos, n, NEED_MORE
-        cap = u32(buf, pos + 8, big)
-        if cap > max_caplen:
-            return pos, n, BAD_LENGTH
-        if pos + hdr_len + cap > end:
-            return pos, n, NEED_MORE
-        ts[n] = u32(buf, pos, big) * 1_000_000_000 + u32(buf, pos + 4, big) * frac_ns
-        caplen[n] = cap
-        origlen[n] = u32(buf, pos + 12, big)
-        where[n] = pos
-        off[n] = pos + hdr_len
-        pos += hdr_len + cap
-        n += 1
+    frac_ns: cython.longlong = 1 if nano else 1000
+    cap: cython.longlong
+    with cython.nogil:
+        while n < off.shape[0]:
+            if pos + hdr_len > end:
+                return pos, n, NEED_MORE
+            cap = u32(buf, pos + 8, big)
+            if cap > max_caplen:
+                return pos, n, BAD_LENGTH
+            if pos + hdr_len + cap > end:
+                return pos, n, NEED_MORE
+            ts[n] = u32(buf, pos, big) * 1_000_000_000 + u32(buf, pos + 4, big) * frac_ns
+            caplen[n] = cap
+            origlen[n] = u32(buf, pos + 12, big)
+            where[n] = pos
+            off[n] = pos + hdr_len
+            pos += hdr_len + cap
+            n += 1
     return pos, n, FULL
 
 

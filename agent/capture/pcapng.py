@@ -8,14 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import cython
 import numpy as np
-from numba import njit
+from cython.cimports.agent.cdefs import Bytes, Col
+from cython.cimports.agent.wire.bytes import u16, u32
 
-from agent.capture.batch import I64, U8, RecordBatch
+from agent.capture.batch import I64, RecordBatch
 from agent.capture.chunks import MAX_RECORD, ChunkReader
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import CaptureWarning
-from agent.wire.bytes import u16, u32
 
 SHB, IDB, PB, SPB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 5, 6
 ISB_IFDROP, ISB_OSDROP = 5, 7
@@ -29,55 +30,76 @@ MAX_DECIMAL_RESOL, MAX_BINARY_RESOL = 19, 0x80 | 63
 MAX_TSOFFSET = 4_000_000_000
 """Seconds; keeps nanosecond times inside 64 bits."""
 
-NEED_MORE, FULL, OTHER_BLOCK, BAD_LENGTH, BAD_TRAILER, BAD_CAPLEN = range(6)
+NEED_MORE = cython.declare(cython.int, 0)
+FULL = cython.declare(cython.int, 1)
+OTHER_BLOCK = cython.declare(cython.int, 2)
+BAD_LENGTH = cython.declare(cython.int, 3)
+BAD_TRAILER = cython.declare(cython.int, 4)
+BAD_CAPLEN = cython.declare(cython.int, 5)
+"""`walk_blocks` outcomes."""
 
 
-@njit(cache=True, nogil=True)
+
+
+@cython.ccall
 def walk_blocks(
-    buf: U8, pos: int, end: int, big: bool, iface_base: int, n_ifaces: int, snaplen0: int,
-    off: I64, caplen: I64, origlen: I64, ts: I64, iface: I64, where: I64, n: int,
-) -> tuple[int, int, int]:  # fmt: skip
+    buf: Bytes, pos: cython.Py_ssize_t, end: cython.Py_ssize_t, big: cython.bint,
+    iface_base: cython.longlong, n_ifaces: cython.longlong, snaplen0: cython.longlong,
+    off: Col, caplen: Col, origlen: Col, ts: Col, iface: Col, where: Col, n: cython.Py_ssize_t,
+) -> tuple[cython.Py_ssize_t, cython.Py_ssize_t, cython.int]:  # fmt: skip
     """Index packet blocks from `buf[pos:end]`; stop at any other block for the caller to read."""
-    while n < off.shape[0]:
-        if pos + 12 > end:
-            return pos, n, NEED_MORE
-        btype = u32(buf, pos, big)
-        if btype == SHB:
-            return pos, n, OTHER_BLOCK
-        blen = u32(buf, pos + 4, big)
-        if blen < 12 or blen % 4 or blen > MAX_BLOCK:
-            return pos, n, BAD_LENGTH
-        if pos + blen > end:
-            return pos, n, NEED_MORE
-        if u32(buf, pos + blen - 4, big) != blen:
-            return pos, n, BAD_TRAILER
-        if btype == EPB or btype == PB:
-            if blen < 32:
+    shb: cython.longlong = SHB  # the module's constants, as C values for the loop
+    epb: cython.longlong = EPB
+    pb: cython.longlong = PB
+    spb: cython.longlong = SPB
+    max_block: cython.longlong = MAX_BLOCK
+    no_ts: cython.longlong = NO_TS
+    btype: cython.longlong
+    blen: cython.longlong
+    cap: cython.longlong
+    local: cython.longlong
+    wire: cython.longlong
+    with cython.nogil:
+        while n < off.shape[0]:
+            if pos + 12 > end:
+                return pos, n, NEED_MORE
+            btype = u32(buf, pos, big)
+            if btype == shb:
+                return pos, n, OTHER_BLOCK
+            blen = u32(buf, pos + 4, big)
+            if blen < 12 or blen % 4 or blen > max_block:
                 return pos, n, BAD_LENGTH
-            cap = u32(buf, pos + 20, big)
-            if 28 + cap + 4 > blen:
-                return pos, n, BAD_CAPLEN
-            local = u32(buf, pos + 8, big) if btype == EPB else u16(buf, pos + 8, big)
-            ts[n] = (u32(buf, pos + 12, big) << 32) | u32(buf, pos + 16, big)
-            caplen[n] = cap
-            origlen[n] = u32(buf, pos + 24, big)
-            off[n] = pos + 28
-        elif btype == SPB:
-            if blen < 16:
-                return pos, n, BAD_LENGTH
-            local = 0
-            wire = u32(buf, pos + 8, big)
-            cap = min(wire, blen - 16)
-            caplen[n] = min(cap, snaplen0) if snaplen0 > 0 else cap
-            origlen[n] = wire
-            ts[n] = NO_TS
-            off[n] = pos + 12
-        else:
-            return pos, n, OTHER_BLOCK
-        iface[n] = iface_base + local if local < n_ifaces else -1
-        where[n] = pos
-        pos += blen
-        n += 1
+            if pos + blen > end:
+                return pos, n, NEED_MORE
+            if u32(buf, pos + blen - 4, big) != blen:
+                return pos, n, BAD_TRAILER
+            if btype == epb or btype == pb:
+                if blen < 32:
+                    return pos, n, BAD_LENGTH
+                cap = u32(buf, pos + 20, big)
+                if 28 + cap + 4 > blen:
+                    return pos, n, BAD_CAPLEN
+                local = u32(buf, pos + 8, big) if btype == epb else u16(buf, pos + 8, big)
+                ts[n] = (u32(buf, pos + 12, big) << 32) | u32(buf, pos + 16, big)
+                caplen[n] = cap
+                origlen[n] = u32(buf, pos + 24, big)
+                off[n] = pos + 28
+            elif btype == spb:
+                if blen < 16:
+                    return pos, n, BAD_LENGTH
+                local = 0
+                wire = u32(buf, pos + 8, big)
+                cap = min(wire, blen - 16)
+                caplen[n] = min(cap, snaplen0) if snaplen0 > 0 else cap
+                origlen[n] = wire
+                ts[n] = no_ts
+                off[n] = pos + 12
+            else:
+                return pos, n, OTHER_BLOCK
+            iface[n] = iface_base + local if local < n_ifaces else -1
+            where[n] = pos
+            pos += blen
+            n += 1
     return pos, n, FULL
 
 
@@ -255,7 +277,7 @@ class PcapngReader:
             local, drops = parse_isb(bytes(buf[pos + 8 : pos + blen - 4]), big)
             if drops is not None:
                 self._drops[self.section_base + local] = drops
-        return pos + blen
+        return int(pos + blen)
 
     def _batch(self, chunk: ChunkReader, cols: list[I64], n: int) -> RecordBatch:
         off, caplen, origlen, raw, iface, where = (c[:n] for c in cols)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.capture.batch import RecordBatch
-from agent.capture.live import warm_walk
 from agent.daemon.config import Config
 from agent.errors import ConfigError
 from agent.intel.store import Store, Stored
@@ -41,8 +40,8 @@ def load_inputs(config: Config) -> Inputs:
 
 
 def warm_up(config: Config) -> None:
-    """Compile (or load from the cache) every kernel before saying READY, so the first packets
-    are not met by a compiler pause that the ring would pay for in drops."""
+    """Run one packet through the whole chain (and the table's growth path) before saying
+    READY: the kernels are compiled ahead of time, so this checks, and costs milliseconds."""
     frame = bytes(12) + b"\x08\x00" + bytes.fromhex(
         "450000280001000040060000c0000201c000020a" "d431 01bb 00000001 00000000 5002 2000 0000 0000"
         .replace(" ", ""))  # fmt: skip
@@ -53,5 +52,4 @@ def warm_up(config: Config) -> None:
     pipe.feed(RecordBatch(data, one, size, size, np.array([1], np.int64), one + 1, one))
     pipe.tick(2)
     pipe.finish()
-    pipe.table.grow()  # the first growth past 16k open flows must not compile mid-capture
-    warm_walk()
+    pipe.table.grow()

@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent.flows import kernel as K
-from agent.flows.hashing import EMPTY, rehash
+from agent.flows import columns as K
+from agent.flows.columns import EMPTY
+from agent.flows.hashing import rehash
+from agent.flows.kernel import account, expire
 from agent.model import FlowBatch
-from agent.wire.decode import Rows
+from agent.wire.rows import Rows
 
 SECOND = 1_000_000_000
 FRAGMENTS = 4096
@@ -56,7 +58,7 @@ class FlowTable:
         """Account decoder rows; unaccountable rows get their reason written into `rows`."""
         i = 0
         while i < len(rows):
-            i = K.account(
+            i = account(
                 rows, i, ts_ns, frame_len, self._slots, self._flows, self._free,
                 self._frag_slots, self._frags, self._frag_free, self._out, self._state,
                 self.idle, self.active, self._status,
@@ -71,7 +73,7 @@ class FlowTable:
     def expire(self, now_ns: int | None = None, flush: bool = False) -> None:
         """End the flows that timed out by `now_ns` (default: the latest packet), or all."""
         now = self.now if now_ns is None else now_ns
-        while not K.expire(
+        while not expire(
             self._slots, self._flows, self._free, self._frag_slots, self._frags,
             self._frag_free, self._out, self._state, now, self.idle, self.active, flush,
         ):  # fmt: skip

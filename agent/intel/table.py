@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import cython
 import numpy as np
-from numba import njit
+from cython.cimports.agent.cdefs import Col, U64s
 
 from agent.intel import special
 from agent.intel.flatten import as_arrays, disjoint, flatten, join
@@ -26,23 +27,36 @@ FORMAT = 1
 """Bumped when the on-disk layout changes, so old caches are not read."""
 
 
-@njit(cache=True, nogil=True)
-def locate(starts_hi: U64, starts_lo: U64, hi: U64, lo: U64) -> I64:
+@cython.ccall
+@cython.boundscheck(False)  # a <= mid < b <= n: the search stays inside the starts
+def locate(
+    starts_hi: U64s, starts_lo: U64s, hi: U64s, lo: U64s
+) -> I64:
     """For each address, the index of the last segment starting at or before it."""
-    out = np.empty(hi.shape[0], np.int64)
-    n = starts_hi.shape[0]
-    for i in range(hi.shape[0]):
-        h, w = hi[i], lo[i]
-        a, b = 0, n
-        while a < b:
-            mid = (a + b) >> 1
-            sh = starts_hi[mid]
-            if sh < h or (sh == h and starts_lo[mid] <= w):
-                a = mid + 1
-            else:
-                b = mid
-        out[i] = a - 1
-    return out
+    m: cython.Py_ssize_t = hi.shape[0]
+    n: cython.Py_ssize_t = starts_hi.shape[0]
+    if lo.shape[0] != m or starts_lo.shape[0] != n:
+        raise ValueError("hi and lo words differ in length")
+    result = np.empty(m, np.int64)
+    out: Col = result
+    i: cython.Py_ssize_t
+    a: cython.Py_ssize_t
+    b: cython.Py_ssize_t
+    mid: cython.Py_ssize_t
+    h: cython.ulonglong
+    w: cython.ulonglong
+    with cython.nogil:
+        for i in range(m):
+            h, w = hi[i], lo[i]
+            a, b = 0, n
+            while a < b:
+                mid = (a + b) >> 1
+                if starts_hi[mid] < h or (starts_hi[mid] == h and starts_lo[mid] <= w):
+                    a = mid + 1
+                else:
+                    b = mid
+            out[i] = a - 1
+    return result
 
 
 @dataclass(frozen=True, slots=True)

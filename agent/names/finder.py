@@ -18,17 +18,18 @@ from functools import lru_cache
 import numpy as np
 
 from agent.capture.batch import I64, RecordBatch
+from agent.capture.batch import U8 as Buf
+from agent.names.codes import DECIDED, HTTP, NAMED, SNI_ECH
 from agent.names.dns import Bindings, DnsBinder, payload
-from agent.names.pick import DECIDED, HTTP, NAMED, SNI_ECH, PickState, pick
+from agent.names.pick import PickState, pick
 from agent.names.tcp import FIRST_BYTES, TcpStart
-from agent.wire import decode as D
-from agent.wire.bytes import Buf
+from agent.wire import rows as D
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import valid_hostname
 from agent.wire.http import host_text, normalize_host, parse_http_request
+from agent.wire.numbers import IP_UDP
 from agent.wire.quic import CryptoAssembler, parse_initial
 from agent.wire.tls import ascii_text, parse_client_hello
-from agent.wire.transport import IP_UDP
 
 Name = tuple[str, str]
 """(source, name): source is "dns", "sni", "sni-ech" (the outer name of an Encrypted Client
@@ -121,7 +122,7 @@ class NameFinder:
 
     def _picked(self, data: Buf, serials: I64, named: I64) -> None:
         """The flows `pick` decided: (row, name offset, name length, source) rows."""
-        view = memoryview(data)
+        view = data.data
         for serial, (_, at, size, source) in zip(serials.tolist(), named.tolist(), strict=True):
             if not size:
                 continue

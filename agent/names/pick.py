@@ -19,22 +19,22 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import cython
 import numpy as np
-from numba import njit
+from cython.cimports.agent.cdefs import Bytes, Col, Flags, Pos, RowView, Table
+from cython.cimports.agent.names import codes as P
+from cython.cimports.agent.wire import numbers as N
+from cython.cimports.agent.wire import rows as D
+from cython.cimports.agent.wire import tls as T
+from cython.cimports.agent.wire.bytes import u16be
+from cython.cimports.agent.wire.http_host import host_span
+from cython.cimports.agent.wire.sni import hello_span
 
 from agent.capture.batch import I64, U8
-from agent.wire import decode as D
-from agent.wire.bytes import Buf, Int, u16be
-from agent.wire.http_host import host_span
-from agent.wire.sni import FOUND, hello_span
-from agent.wire.tls import HANDSHAKE
-from agent.wire.transport import IP_TCP, IP_UDP, TH_ACK, TH_SYN
+from agent.names.codes import SYN_SLOTS
+from agent.wire.rows import Rows
 
-DNS_PORT = 53
-SNI, SNI_ECH, HTTP = range(3)
-"""Where a name settled here comes from: a ClientHello (with ECH: the outer name), a Host."""
-DECIDED, SLOW, NAMED = 1, 2, 4
-SYN_SLOTS = 1 << 16
+SEQ_MODULUS = cython.declare(cython.ulonglong, 1 << 32)
 
 
 class PickState:
@@ -74,95 +74,137 @@ class Picked(NamedTuple):
     """(serial, stream start) of flows whose SYN slot was taken: Python holds them now."""
 
 
-def pick(rows: D.Rows, data: Buf, state: PickState) -> Picked:
+def pick(rows: Rows, data: U8, state: PickState) -> Picked:
     """Sort out the rows that matter, updating `state` (see the module docstring)."""
     return Picked(*_pick(rows, data, state.flags, state.syn_serial, state.syn_next))
 
 
-@njit(cache=True)
+@cython.ccall
 def _pick(
-    rows: D.Rows, data: Buf, flags: U8, syn_serial: I64, syn_next: I64
+    rows: RowView, data: Bytes, flags: Flags, syn_serial: Col, syn_next: Col
 ) -> tuple[I64, I64, I64, I64, I64]:
     handed = _syns(rows, flags, syn_serial, syn_next)
-    n = rows.shape[0]
+    n: Pos = rows.shape[0]
     dns, dns_tcp, python = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     named = np.empty((n, 4), np.int64)
-    nd = nt = nn = npy = 0
-    for i in range(n):
-        if rows[i, D.REASON] != 0 or rows[i, D.PAYLOAD_LEN] == 0:
-            continue
-        proto = rows[i, D.PROTO]
-        if proto != IP_TCP and proto != IP_UDP:
-            continue
-        at, size = np.int64(rows[i, D.PAYLOAD]), np.int64(rows[i, D.PAYLOAD_LEN])
-        if rows[i, D.SPORT] == DNS_PORT or rows[i, D.DPORT] == DNS_PORT:
-            if proto == IP_TCP:
-                dns_tcp[nt] = i
-                nt += 1
-            elif _has_answers(data, at, size):
-                dns[nd] = i
-                nd += 1
-            continue
-        s = np.int64(rows[i, D.SERIAL])
-        if rows[i, D.FORWARD] != 1 or flags[s] & DECIDED:
-            continue
-        if not flags[s] & SLOW:
-            if proto == IP_UDP and data[at] & 0xC0 != 0xC0:
-                flags[s] |= DECIDED  # a QUIC short header: the handshake is over
+    dns_v: Col = dns
+    tcp_v: Col = dns_tcp
+    py_v: Col = python
+    named_v: Table = named
+    nd: Pos = 0
+    nt: Pos = 0
+    nn: Pos = 0
+    npy: Pos = 0
+    i: Pos
+    proto: cython.ulonglong
+    at: Pos
+    size: Pos
+    s: Pos
+    slot: Pos
+    first: cython.bint
+    seq: cython.longlong
+    found: cython.int
+    name_at: Pos
+    name_len: Pos
+    source: cython.int
+    with cython.nogil:
+        for i in range(n):
+            if rows[i, D.REASON] != 0 or rows[i, D.PAYLOAD_LEN] == 0:
                 continue
-            slot = s % syn_serial.shape[0]
-            first = syn_serial[slot] != s or syn_next[slot] == np.int64(rows[i, D.TCP_SEQ])
-            if proto == IP_TCP and first:  # the stream's first bytes
-                found, name_at, name_len, source = _first_name(data, at, at + size)
-                if found == FOUND:
-                    flags[s] |= DECIDED
-                    row = named[nn]
-                    row[0], row[1], row[2], row[3] = i, name_at, name_len, source
-                    nn += 1
+            proto = rows[i, D.PROTO]
+            if proto != N.IP_TCP and proto != N.IP_UDP:
+                continue
+            at, size = rows[i, D.PAYLOAD], rows[i, D.PAYLOAD_LEN]
+            if rows[i, D.SPORT] == P.DNS_PORT or rows[i, D.DPORT] == P.DNS_PORT:
+                if proto == N.IP_TCP:
+                    tcp_v[nt] = i
+                    nt += 1
+                elif _has_answers(data, at, size):
+                    dns_v[nd] = i
+                    nd += 1
+                continue
+            s = rows[i, D.SERIAL]
+            if rows[i, D.FORWARD] != 1 or flags[s] & P.DECIDED:
+                continue
+            if not flags[s] & P.SLOW:
+                if proto == N.IP_UDP and data[at] & 0xC0 != 0xC0:
+                    flags[s] |= P.DECIDED  # a QUIC short header: the handshake is over
                     continue
-            flags[s] |= SLOW
-        python[npy] = i
-        npy += 1
+                slot = s % syn_serial.shape[0]
+                seq = rows[i, D.TCP_SEQ]
+                first = syn_serial[slot] != s or syn_next[slot] == seq
+                if proto == N.IP_TCP and first:  # the stream's first bytes
+                    found, name_at, name_len, source = _first_name(data, at, at + size)
+                    if found == N.FOUND:
+                        flags[s] |= P.DECIDED
+                        named_v[nn, 0], named_v[nn, 1] = i, name_at
+                        named_v[nn, 2], named_v[nn, 3] = name_len, source
+                        nn += 1
+                        continue
+                flags[s] |= P.SLOW
+            py_v[npy] = i
+            npy += 1
     return dns[:nd], dns_tcp[:nt], named[:nn], python[:npy], handed
 
 
-@njit(cache=True)
-def _syns(rows: D.Rows, flags: U8, syn_serial: I64, syn_next: I64) -> I64:
+@cython.ccall
+def _syns(rows: RowView, flags: Flags, syn_serial: Col, syn_next: Col) -> I64:
     """A client SYN fixes where its stream starts, whatever order the segments then come in.
     Only the first counts, and only before Python holds the flow (it then knows the start).
     -> (serial, start) of the flows handed to Python for their slot."""
     handed = np.empty((rows.shape[0], 2), np.int64)
-    n = 0
-    for i in range(rows.shape[0]):
-        flag_bits = rows[i, D.TCP_FLAGS]
-        if flag_bits & TH_SYN == 0 or flag_bits & TH_ACK != 0 or rows[i, D.REASON] != 0:
-            continue
-        if rows[i, D.PROTO] != IP_TCP or rows[i, D.FORWARD] != 1:
-            continue
-        s = np.int64(rows[i, D.SERIAL])
-        slot = s % syn_serial.shape[0]
-        held = syn_serial[slot]
-        if flags[s] != 0 or held == s:
-            continue
-        if held >= 0 and flags[held] == 0:  # still waiting for its first bytes
-            flags[held] |= SLOW
-            handed[n, 0], handed[n, 1] = held, syn_next[slot]
-            n += 1
-        syn_serial[slot], syn_next[slot] = s, (np.int64(rows[i, D.TCP_SEQ]) + 1) % (1 << 32)
+    out: Table = handed
+    n: Pos = 0
+    i: Pos
+    s: Pos
+    slot: Pos
+    held: Pos
+    flag_bits: cython.ulonglong
+    seq: cython.ulonglong
+    with cython.nogil:
+        for i in range(rows.shape[0]):
+            flag_bits = rows[i, D.TCP_FLAGS]
+            if flag_bits & N.TH_SYN == 0 or flag_bits & N.TH_ACK != 0 or rows[i, D.REASON] != 0:
+                continue
+            if rows[i, D.PROTO] != N.IP_TCP or rows[i, D.FORWARD] != 1:
+                continue
+            s = rows[i, D.SERIAL]
+            slot = s % syn_serial.shape[0]
+            held = syn_serial[slot]
+            if flags[s] != 0 or held == s:
+                continue
+            if held >= 0 and flags[held] == 0:  # still waiting for its first bytes
+                flags[held] |= P.SLOW
+                out[n, 0], out[n, 1] = held, syn_next[slot]
+                n += 1
+            syn_serial[slot] = s
+            seq = rows[i, D.TCP_SEQ]
+            syn_next[slot] = (seq + 1) % SEQ_MODULUS
     return handed[:n]
 
 
-@njit(cache=True)
-def _first_name(data: Buf, start: Int, end: Int) -> tuple[Int, Int, Int, Int]:
+@cython.cfunc
+@cython.exceptval(check=False)
+@cython.nogil
+def _first_name(
+    data: Bytes, start: Pos, end: Pos
+) -> tuple[cython.int, cython.Py_ssize_t, cython.Py_ssize_t, cython.int]:
     """A client stream's first bytes, read as TLS or HTTP as `NameFinder._tcp_start` does."""
-    if data[start] == HANDSHAKE:
+    found: cython.int
+    name_at: Pos
+    name_len: Pos
+    ech: cython.int
+    if data[start] == T.HANDSHAKE:
         found, name_at, name_len, ech = hello_span(data, start, end)
-        return found, name_at, name_len, SNI_ECH if ech else SNI
+        return found, name_at, name_len, P.SNI_ECH if ech else P.SNI
     found, name_at, name_len = host_span(data, start, end)
-    return found, name_at, name_len, HTTP
+    return found, name_at, name_len, P.HTTP
 
 
-@njit(cache=True, inline="always")
-def _has_answers(data: Buf, at: Int, size: Int) -> bool:
+@cython.cfunc
+@cython.exceptval(check=False)
+@cython.inline
+@cython.nogil
+def _has_answers(data: Bytes, at: Pos, size: Pos) -> cython.bint:
     """A DNS response with answers, judged from its header."""
-    return bool(size >= 12 and data[at + 2] & 0x80 != 0 and u16be(data, at + 6) > 0)
+    return size >= 12 and data[at + 2] & 0x80 != 0 and u16be(data, at + 6) > 0

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cython
 import numpy as np
-from numba import njit
+from cython.cimports.agent.cdefs import Bytes, Col, ICol, ICols, Pos, U64Col, U64s
 
 from agent.capture.batch import I64
-from agent.wire.bytes import Buf, Int
+from agent.capture.batch import U8 as Buf
 
+FNV_OFFSET = cython.declare(cython.ulonglong, 0xCBF29CE484222325)
+FNV_PRIME = cython.declare(cython.ulonglong, 0x100000001B3)
 UNSETTLED = -1
 MAX_KEY = 512
 """Longer answers are not indexed: Python reads each of their rows."""
@@ -95,9 +98,14 @@ class AnswerIndex:
         return entry
 
 
-@njit(cache=True)
-def next_unsettled(entries: I64, settled: I64, rebound: int, evicted: int, start: int) -> Int:
+@cython.ccall
+def next_unsettled(
+    entries: ICol, settled: ICols, rebound: cython.longlong,
+    evicted: cython.longlong, start: Pos,
+) -> Pos:  # fmt: skip
     """The first row from `start` without an entry or settled at other (rebound, evicted)."""
+    i: Pos
+    e: Pos
     for i in range(start, entries.shape[0]):
         e = entries[i]
         if e < 0 or settled[e, 0] != rebound or settled[e, 1] != evicted:
@@ -105,46 +113,65 @@ def next_unsettled(entries: I64, settled: I64, rebound: int, evicted: int, start
     return entries.shape[0]
 
 
-@njit(cache=True)
+@cython.ccall
 def _find(
-    data: Buf, at: I64, size: I64, table: I64, hashes: Buf, arena: Buf, starts: I64, sizes: I64
-) -> I64:
-    mask = np.uint64(table.shape[0] - 1)
-    found = np.full(at.shape[0], -1, np.int64)
-    for i in range(at.shape[0]):
-        h = _hash(data, at[i], size[i])
-        slot = h & mask
-        while table[slot] >= 0:
-            e = table[slot]
-            if hashes[e] == h and sizes[e] == size[i]:
-                if _equal(arena, starts[e], data, at[i], size[i]):
-                    found[i] = e
-                    break
-            slot = (slot + np.uint64(1)) & mask
-    return found
+    data: Bytes, at: ICol, size: ICol, table: ICol, hashes: U64s,
+    arena: Bytes, starts: ICol, sizes: ICol,
+) -> I64:  # fmt: skip
+    mask: cython.ulonglong = table.shape[0] - 1
+    result = np.full(at.shape[0], -1, np.int64)
+    found: Col = result
+    i: Pos
+    e: Pos
+    h: cython.ulonglong
+    slot: cython.ulonglong
+    with cython.nogil:
+        for i in range(at.shape[0]):
+            h = _hash(data, at[i], size[i])
+            slot = h & mask
+            while table[slot] >= 0:
+                e = table[slot]
+                if hashes[e] == h and sizes[e] == size[i]:
+                    if _equal(arena, starts[e], data, at[i], size[i]):
+                        found[i] = e
+                        break
+                slot = (slot + 1) & mask
+    return result
 
 
-@njit(cache=True)
-def _insert(table: I64, hashes: Buf, arena: Buf, start: int, size: int, entry: int) -> None:
-    h = hashes[entry] = _hash(arena, start, size)
-    mask = np.uint64(table.shape[0] - 1)
-    slot = h & mask
+@cython.ccall
+def _insert(
+    table: Col, hashes: U64Col, arena: Bytes, start: Pos, size: Pos,
+    entry: Pos,
+) -> None:  # fmt: skip
+    h: cython.ulonglong = _hash(arena, start, size)
+    hashes[entry] = h
+    mask: cython.ulonglong = table.shape[0] - 1
+    slot: cython.ulonglong = h & mask
     while table[slot] >= 0:
-        slot = (slot + np.uint64(1)) & mask
+        slot = (slot + 1) & mask
     table[slot] = entry
 
 
-@njit(cache=True, inline="always")
-def _hash(data: Buf, at: Int, size: Int) -> np.uint64:
-    """FNV-1a, 64 bits."""
-    h = np.uint64(0xCBF29CE484222325)
+@cython.cfunc
+@cython.exceptval(check=False)
+@cython.inline
+@cython.nogil
+def _hash(data: Bytes, at: Pos, size: Pos) -> cython.ulonglong:
+    """FNV-1a, 64 bits (unsigned arithmetic wraps modulo 2**64, as FNV means it to)."""
+    h: cython.ulonglong = FNV_OFFSET
+    k: Pos
     for k in range(at, at + size):
-        h = (h ^ np.uint64(data[k])) * np.uint64(0x100000001B3)
+        h = (h ^ data[k]) * FNV_PRIME
     return h
 
 
-@njit(cache=True, inline="always")
-def _equal(a: Buf, at_a: Int, b: Buf, at_b: Int, size: Int) -> bool:
+@cython.cfunc
+@cython.exceptval(check=False)
+@cython.inline
+@cython.nogil
+def _equal(a: Bytes, at_a: Pos, b: Bytes, at_b: Pos, size: Pos) -> cython.bint:
+    k: Pos
     for k in range(size):
         if a[at_a + k] != b[at_b + k]:
             return False

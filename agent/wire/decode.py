@@ -2,130 +2,132 @@
 
 A packet gives one row for the flow that leaves the host (depth 0) and one more per tunnel it
 carries (depth 1, 2 ...). A record or layer that cannot be used gives a row with its reason.
-Rows are uint64 columns of one 2-D array: no Python object per packet.
+Rows are uint64 columns of one 2-D array (`agent.wire.rows` names them): no Python object per
+packet. Compiled (Cython, pure-Python mode); the row buffer is owned by `Decoder`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import cython
 import numpy as np
-import numpy.typing as npt
-from numba import njit
+from cython.cimports.agent.cdefs import Bytes, ICol, Pos, RowView
+from cython.cimports.agent.wire import numbers as N
+from cython.cimports.agent.wire import reasons as R
+from cython.cimports.agent.wire import rows as D
+from cython.cimports.agent.wire.ip import parse_ipv4, parse_ipv6
+from cython.cimports.agent.wire.link import parse_ether, parse_link, parse_ppp
+from cython.cimports.agent.wire.transport import parse_transport, payload_span
+from cython.cimports.agent.wire.tunnel import inner_layer
 
-from agent.capture.batch import I64, U8, RecordBatch
-from agent.wire import reasons as R
-from agent.wire.bytes import Buf, Int
-from agent.wire.ip import FRAG_FIRST, FRAG_LAST, FRAG_MIDDLE, parse_ipv4, parse_ipv6
-from agent.wire.link import (
-    L_ETHER,
-    L_IP_ANY,
-    L_IPV4,
-    L_IPV6,
-    L_NONE,
-    L_PPP,
-    parse_ether,
-    parse_link,
-    parse_ppp,
-)  # fmt: skip
-from agent.wire.transport import parse_transport, payload_span
-from agent.wire.tunnel import inner_layer
-
-Rows = npt.NDArray[np.uint64]
-
-# Row columns.
-(REC, DEPTH, VERSION, PROTO, SRC_HI, SRC_LO, DST_HI, DST_LO,
- SPORT, DPORT, IP_LEN, TCP_FLAGS, FRAG, FRAG_ID, REASON,
- PAYLOAD, PAYLOAD_LEN, TCP_SEQ, SERIAL, FORWARD) = range(20)  # fmt: skip
-"""PAYLOAD..TCP_SEQ locate the transport payload for the name parsers; the flow table fills
-SERIAL (the flow's number, never reused) and FORWARD (1: sent by the initiator)."""
-N_COLUMNS = 20
-MAX_DEPTH = 3
-ROWS_PER_RECORD = MAX_DEPTH + 2
+from agent.capture.batch import RecordBatch
+from agent.wire.rows import N_COLUMNS, Rows
 
 
-@njit(cache=True, inline="always")
-def _reason(rows: Rows, n: int, rec: int, depth: int, reason: int) -> Int:
-    rows[n, REC], rows[n, DEPTH], rows[n, REASON] = rec, depth, reason
+@cython.cfunc
+@cython.exceptval(check=False)
+@cython.inline
+@cython.nogil
+def _reason(rows: RowView, n: Pos, rec: Pos, depth: cython.int, reason: cython.int) -> Pos:
+    rows[n, D.REC], rows[n, D.DEPTH], rows[n, D.REASON] = rec, depth, reason
     return n + 1
 
 
-@njit(cache=True)
-def decode_record(buf: Buf, pos: int, end: int, linktype: int, rec: int, rows: Rows, n: int) -> Int:
+@cython.cfunc
+@cython.exceptval(check=False)
+@cython.nogil
+def decode_record(
+    buf: Bytes, pos: Pos, end: Pos, linktype: cython.longlong, rec: Pos, rows: RowView, n: Pos
+) -> Pos:
     """Append the rows of one record at `rows[n]`; return the new row count."""
     if linktype < 0:
         return _reason(rows, n, rec, 0, R.UNKNOWN_INTERFACE)
+    layer: cython.int
+    reason: cython.int
+    version: cython.int
     layer, pos, reason = parse_link(buf, pos, end, linktype)
-    depth = 0
+    depth: cython.int = 0
+    payload: Pos
+    payload_end: Pos
+    proto: cython.longlong
+    frag: cython.longlong
+    sport: cython.longlong
+    dport: cython.longlong
+    flags: cython.longlong
+    later_fragment: cython.bint
     while True:
         if reason != R.OK:
             return _reason(rows, n, rec, depth, reason)
-        if layer == L_NONE:
+        if layer == N.L_NONE:
             return n
-        if layer == L_ETHER:
+        if layer == N.L_ETHER:
             layer, pos, reason = parse_ether(buf, pos, end)
             continue
-        if layer == L_PPP:
+        if layer == N.L_PPP:
             layer, pos, reason = parse_ppp(buf, pos, end)
             continue
-        if layer == L_IP_ANY:  # raw IP: the version nibble says which
+        if layer == N.L_IP_ANY:  # raw IP: the version nibble says which
             version = buf[pos] >> 4 if pos < end else 0
-            layer = L_IPV4 if version == 4 else L_IPV6 if version == 6 else L_NONE
-            if layer == L_NONE:
+            layer = N.L_IPV4 if version == 4 else N.L_IPV6 if version == 6 else N.L_NONE
+            if layer == N.L_NONE:
                 reason = R.BAD_IP_HEADER if pos < end else R.TRUNCATED_IP
             continue
-        if depth > MAX_DEPTH:
+        if depth > D.MAX_DEPTH:
             return _reason(rows, n, rec, depth, R.TUNNEL_TOO_DEEP)
-        ip = parse_ipv4(buf, pos, end) if layer == L_IPV4 else parse_ipv6(buf, pos, end)
-        if ip.reason != R.OK:
-            return _reason(rows, n, rec, depth, ip.reason)
+        if layer == N.L_IPV4:
+            reason, payload, payload_end = parse_ipv4(buf, pos, end, rows, n)
+        else:
+            reason, payload, payload_end = parse_ipv6(buf, pos, end, rows, n)
+        if reason != R.OK:
+            return _reason(rows, n, rec, depth, reason)
+        proto, frag = rows[n, D.PROTO], rows[n, D.FRAG]
         sport = dport = flags = 0
-        later_fragment = ip.frag == FRAG_MIDDLE or ip.frag == FRAG_LAST
+        later_fragment = frag == N.FRAG_MIDDLE or frag == N.FRAG_LAST
         if not later_fragment:
-            reason, sport, dport, flags = parse_transport(buf, ip.payload, ip.payload_end, ip.proto)
+            reason, sport, dport, flags = parse_transport(buf, payload, payload_end, proto)
             if reason != R.OK:
                 return _reason(rows, n, rec, depth, reason)
-        row = rows[n]
-        row[REC], row[DEPTH], row[VERSION], row[PROTO] = (
-            rec,
-            depth,
-            4 if layer == L_IPV4 else 6,
-            ip.proto,
-        )
-        row[SRC_HI], row[SRC_LO], row[DST_HI], row[DST_LO] = (
-            ip.src_hi,
-            ip.src_lo,
-            ip.dst_hi,
-            ip.dst_lo,
-        )
-        row[SPORT], row[DPORT], row[IP_LEN], row[TCP_FLAGS] = sport, dport, ip.length, flags
-        row[FRAG], row[FRAG_ID], row[REASON] = ip.frag, ip.frag_id, R.OK
+        rows[n, D.REC], rows[n, D.DEPTH], rows[n, D.REASON] = rec, depth, R.OK
+        rows[n, D.SPORT], rows[n, D.DPORT], rows[n, D.TCP_FLAGS] = sport, dport, flags
         if later_fragment:
-            row[PAYLOAD] = row[PAYLOAD_LEN] = row[TCP_SEQ] = 0
+            rows[n, D.PAYLOAD] = rows[n, D.PAYLOAD_LEN] = rows[n, D.TCP_SEQ] = 0
         else:
-            row[PAYLOAD], row[PAYLOAD_LEN], row[TCP_SEQ] = payload_span(
-                buf, ip.payload, ip.payload_end, ip.proto
+            rows[n, D.PAYLOAD], rows[n, D.PAYLOAD_LEN], rows[n, D.TCP_SEQ] = payload_span(
+                buf, payload, payload_end, proto
             )
         n += 1
-        if later_fragment or ip.frag == FRAG_FIRST:
+        if later_fragment or frag == N.FRAG_FIRST:
             return n  # a tunnel inside a fragment needs reassembly, which we do not do
-        layer, pos, reason = inner_layer(buf, ip.payload, ip.payload_end, ip.proto, sport, dport)
-        end = ip.payload_end
+        layer, pos, reason = inner_layer(buf, payload, payload_end, proto, sport, dport)
+        end = payload_end
         depth += 1
 
 
-@njit(cache=True, nogil=True)
+@cython.ccall
 def decode_records(
-    buf: U8, offset: I64, caplen: I64, linktype: I64, start: int, rows: Rows
-) -> tuple[Int, Int]:
-    """Decode records from `start` until done or `rows` is nearly full; -> (next record, rows)."""
-    n = 0
-    i = start
-    limit = rows.shape[0] - ROWS_PER_RECORD
-    while i < offset.shape[0] and n <= limit:
-        pos = offset[i]
-        n = decode_record(buf, pos, pos + caplen[i], linktype[i], i, rows, n)
-        i += 1
+    buf: Bytes, offset: ICol, caplen: ICol, linktype: ICol, start: Pos, rows: RowView,
+) -> tuple[Pos, Pos]:  # fmt: skip
+    """Decode records from `start` until done or `rows` is nearly full; -> (next record, rows).
+
+    Every record must lie inside `buf`: a record that does not is refused (ValueError)."""
+    n: Pos = 0
+    i: Pos = start
+    limit: Pos = rows.shape[0] - D.ROWS_PER_RECORD
+    size: Pos = buf.shape[0]
+    pos: Pos
+    end: Pos
+    if rows.shape[1] != D.N_COLUMNS:
+        raise ValueError(f"rows have {rows.shape[1]} columns, not {D.N_COLUMNS}")
+    with cython.nogil:
+        while i < offset.shape[0] and n <= limit:
+            pos = offset[i]
+            end = pos + caplen[i]
+            if pos < 0 or end < pos or end > size:
+                with cython.gil:
+                    raise ValueError(f"record {i} at {pos}+{caplen[i]} lies outside the buffer")
+            n = decode_record(buf, pos, end, linktype[i], i, rows, n)
+            i += 1
     return i, n
 
 

@@ -1,41 +1,53 @@
-"""Transport headers: the ports that key a flow, and TCP's flags that start and end one."""
+"""Transport headers: the ports that key a flow, and TCP's flags that start and end one.
+Compiled (Cython, pure-Python mode)."""
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
-
-from agent.wire import reasons as R
-from agent.wire.bytes import Buf, Int, u16be, u32be
-
-IP_ICMP, IP_IPIP, IP_TCP, IP_UDP, IP_IPV6, IP_GRE, IP_ICMPV6, IP_SCTP = 1, 4, 6, 17, 41, 47, 58, 132
-TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+import cython
+from cython.cimports.agent.cdefs import Bytes, Pos
+from cython.cimports.agent.wire import numbers as N
+from cython.cimports.agent.wire import reasons as R
+from cython.cimports.agent.wire.bytes import u16be, u32be
 
 
-@njit(cache=True)
-def has_ports(proto: int) -> bool:
-    return proto == IP_TCP or proto == IP_UDP or proto == IP_SCTP or proto == 136 or proto == 33
+@cython.cfunc
+@cython.exceptval(check=False)
+@cython.nogil
+def has_ports(proto: cython.longlong) -> cython.bint:
+    return (
+        proto == N.IP_TCP or proto == N.IP_UDP or proto == N.IP_SCTP or proto == N.IP_UDPLITE
+        or proto == N.IP_DCCP
+    )  # fmt: skip
 
 
-@njit(cache=True)
-def parse_transport(buf: Buf, pos: int, end: int, proto: int) -> tuple[Int, Int, Int, Int]:
+@cython.cfunc
+@cython.exceptval(check=False)
+@cython.nogil
+def parse_transport(
+    buf: Bytes, pos: Pos, end: Pos, proto: cython.longlong
+) -> tuple[cython.int, cython.longlong, cython.longlong, cython.longlong]:
     """-> (reason, source port, destination port, TCP flags); port-less protocols give zeros."""
     if not has_ports(proto):
         return R.OK, 0, 0, 0
     if pos + 4 > end:
         return R.TRUNCATED_TRANSPORT, 0, 0, 0
-    flags = np.int64(buf[pos + 13]) if proto == IP_TCP and pos + 14 <= end else 0
+    flags: cython.longlong = buf[pos + 13] if proto == N.IP_TCP and pos + 14 <= end else 0
     return R.OK, u16be(buf, pos), u16be(buf, pos + 2), flags
 
 
-@njit(cache=True)
-def payload_span(buf: Buf, pos: Int, end: Int, proto: Int) -> tuple[Int, Int, Int]:
+@cython.cfunc
+@cython.exceptval(check=False)
+@cython.nogil
+def payload_span(
+    buf: Bytes, pos: Pos, end: Pos, proto: cython.longlong
+) -> tuple[cython.Py_ssize_t, cython.Py_ssize_t, cython.longlong]:
     """-> (offset, captured length, TCP sequence number) of the transport payload, for the
     parsers that read names; zeros where there is none or the header is cut."""
-    if proto == IP_UDP and pos + 8 <= end:
+    start: Pos
+    if proto == N.IP_UDP and pos + 8 <= end:
         return pos + 8, end - pos - 8, 0
-    if proto == IP_TCP and pos + 13 <= end:
-        start = pos + (np.int64(buf[pos + 12]) >> 4) * 4
+    if proto == N.IP_TCP and pos + 13 <= end:
+        start = pos + (buf[pos + 12] >> 4) * 4
         if start <= end:
             return start, end - start, u32be(buf, pos + 4)
     return 0, 0, 0

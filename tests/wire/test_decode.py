@@ -20,15 +20,16 @@ from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet, Raw
 
 from agent.flows.table import address
-from agent.wire import decode as D
 from agent.wire import reasons as R
+from agent.wire import rows as D
+from agent.wire.decode import decode_records
 
 
 def decode(frame: bytes | Packet, linktype: int = 1) -> list[dict[str, object]]:
     data = np.frombuffer(bytes(frame), np.uint8)
     one = np.zeros(1, np.int64)
     rows = np.zeros((16, D.N_COLUMNS), np.uint64)
-    _, n = D.decode_records(data, one * 0, one + len(data), one + linktype, 0, rows)
+    _, n = decode_records(data, one * 0, one + len(data), one + linktype, 0, rows)
     out = []
     for r in rows[:n].tolist():
         if r[D.REASON]:

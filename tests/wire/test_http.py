@@ -21,7 +21,7 @@ from agent.wire.http import (
     parse_http_request,
 )
 from agent.wire.http_host import host_span
-from agent.wire.sni import UNSURE
+from agent.wire.numbers import UNSURE
 from tests.truth import PCAPS, truth
 from tests.wire.payloads import streams
 

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from agent.wire.cursor import DecodeError
-from agent.wire.sni import FOUND, UNSURE, hello_span
+from agent.wire.numbers import FOUND, UNSURE
+from agent.wire.sni import hello_span
 from agent.wire.tls import ClientHello, ascii_text, parse_client_hello, parse_handshake
 from tests.truth import PCAPS, truth
 from tests.wire.payloads import streams

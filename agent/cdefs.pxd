@@ -1,0 +1,29 @@
+# The C types the compiled kernels share (cimported: `from cython.cimports.agent.cdefs import
+# Bytes`). To mypy these names come from an unfollowed module, so they read as Any there.
+
+ctypedef const unsigned char[:] Bytes
+#   Packet bytes: a read-only view, every read bounds-checked.
+ctypedef Py_ssize_t Pos
+#   An offset into `Bytes`, or a row number.
+ctypedef unsigned long long[:, :] RowView
+#   Decoder rows (`agent.wire.rows` names the columns).
+ctypedef unsigned long long[:, ::1] Cols
+#   Rows of uint64 columns in C order: flows, fragments, or decoder rows for the flow table.
+ctypedef long long[:] Col
+ctypedef const long long[:] ICol
+ctypedef unsigned long long *Key
+#   Five key words of a flow or fragment.
+ctypedef (int, Py_ssize_t, int) Step
+#   A link or tunnel parser's answer: (next layer L_*, its offset, reason).
+ctypedef (int, Py_ssize_t, Py_ssize_t) Ip
+#   An IP parser's answer: (reason, transport header offset, end of the datagram's bytes).
+ctypedef (int, Py_ssize_t, Py_ssize_t, int) Hello
+#   `sni.hello_span`: (FOUND or UNSURE, server name offset, its length (0: none), ECH).
+ctypedef (int, Py_ssize_t, Py_ssize_t) Host
+#   `http_host.host_span`: (FOUND or UNSURE, Host value offset, its length (0: none)).
+ctypedef const long long[:, :] ICols
+ctypedef const unsigned long long[:] U64s
+ctypedef unsigned long long[:] U64Col
+ctypedef unsigned char[:] Flags
+ctypedef long long[:, :] Table
+ctypedef unsigned long long[::1] KeyWords

@@ -1,0 +1,17 @@
+"""The `residency` executable: answers `--version` before importing anything heavy (numpy, the
+compiled kernels, every command), then hands over to `agent.cli.main`."""
+
+from __future__ import annotations
+
+import sys
+
+from agent import __version__
+
+
+def main() -> None:
+    if sys.argv[1:] == ["--version"]:
+        print(f"residency, version {__version__}")  # click's version_option says the same
+        return
+    from agent.cli import main as cli
+
+    cli()
