@@ -19,8 +19,8 @@ ctypedef (int, Py_ssize_t, Py_ssize_t) Ip
 #   An IP parser's answer: (reason, transport header offset, end of the datagram's bytes).
 ctypedef (int, Py_ssize_t, Py_ssize_t, int) Hello
 #   `sni.hello_span`: (FOUND or UNSURE, server name offset, its length (0: none), ECH).
-ctypedef (int, Py_ssize_t, Py_ssize_t) Host
-#   `http_host.host_span`: (FOUND or UNSURE, Host value offset, its length (0: none)).
+ctypedef (int, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) Head
+#   `http_host.read_head`: (HEAD_DONE/MORE/BAD, then offsets: see there).
 ctypedef const long long[:, :] ICols
 ctypedef const unsigned long long[:] U64s
 ctypedef unsigned long long[:] U64Col

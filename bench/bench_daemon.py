@@ -10,8 +10,8 @@ alike). With --lo, or where `ip netns` fails, everything runs on `lo` instead.
 
 CPU is utime + stime of all a process's threads (/proc/PID/stat) over a window, in % of one
 core; memory is VmRSS and VmHWM (/proc/PID/status). Medians over --repeat windows or trials.
-A first start primes numba's cache (after an edit of agent/ the kernels compile, ~10-20 s), so
-the measured daemons neither pay the compiler's CPU nor keep its memory.
+The kernels are compiled when the package is built, so the first start is timed like the
+others (it may read the files from disk rather than the page cache).
 A: the daemon with no connections, then with 1,000 established loopback TCP sockets held idle
    (poll_interval 1 s; budget: under 2% of one core). Reference, over the same windows: a loop
    calling psutil.net_connections() once a second, in the same namespace.
@@ -431,8 +431,8 @@ def start_lines(starts: list[Daemon], args: argparse.Namespace, where: Site) -> 
     (first_s, first_cpu), later = starts[0].ready, [d.ready for d in starts[1:]]
     return [
         f"`residency daemon` capturing {place}, poll_interval 1 s; medians of {args.repeat}",
-        f"start: READY after {first_s:.1f} s ({first_cpu:.1f} s CPU) priming numba's cache, "
-        f"then {med([r[0] for r in later]):.1f} s ({med([r[1] for r in later]):.1f} s CPU)",
+        f"start: READY after {first_s:.2f} s ({first_cpu:.2f} s CPU) the first time, "
+        f"then {med([r[0] for r in later]):.2f} s ({med([r[1] for r in later]):.2f} s CPU)",
     ]
 
 

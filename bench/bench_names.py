@@ -63,7 +63,7 @@ def main() -> None:
     base = [*residency, "flows", "--json", str(path)]
     pair = (Runs("names"), base), (Runs("--no-names"), [*base, "--no-names"])
     for _, cmd in pair:
-        run(cmd)  # the first run may compile the kernels into numba's cache: not timed
+        run(cmd)  # the first run reads the files into the page cache: not timed
     print(f"{path.relative_to(ROOT)}: {args.packets:,} packets, {args.repeat} runs each")
     for _ in range(args.repeat):
         for runs, cmd in pair:

@@ -23,11 +23,12 @@ import cython
 import numpy as np
 from cython.cimports.agent.cdefs import Bytes, Col, Flags, Pos, RowView, Table
 from cython.cimports.agent.names import codes as P
+from cython.cimports.agent.wire import http as H
 from cython.cimports.agent.wire import numbers as N
 from cython.cimports.agent.wire import rows as D
 from cython.cimports.agent.wire import tls as T
 from cython.cimports.agent.wire.bytes import u16be
-from cython.cimports.agent.wire.http_host import host_span
+from cython.cimports.agent.wire.http_host import read_head
 from cython.cimports.agent.wire.sni import hello_span
 
 from agent.capture.batch import I64, U8
@@ -197,8 +198,18 @@ def _first_name(
     if data[start] == T.HANDSHAKE:
         found, name_at, name_len, ech = hello_span(data, start, end)
         return found, name_at, name_len, P.SNI_ECH if ech else P.SNI
-    found, name_at, name_len = host_span(data, start, end)
-    return found, name_at, name_len, P.HTTP
+    kind: cython.int
+    head_len: Pos
+    line_end: Pos
+    host_line: Pos
+    host_at: Pos
+    host_end: Pos
+    kind, head_len, line_end, host_line, host_at, host_end = read_head(data, start, end)
+    if kind != H.HEAD_DONE:
+        return N.UNSURE, 0, 0, P.HTTP  # more to come, or refused: the Python path says which
+    if host_line < 0:
+        return N.FOUND, 0, 0, P.HTTP
+    return N.FOUND, start + host_at, host_end - host_at, P.HTTP
 
 
 @cython.cfunc

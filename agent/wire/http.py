@@ -10,15 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import valid_hostname
+from agent.wire.http_host import read_head
 
 LAYER = "http"
 MAX_HEADER = 16 * 1024
 MAX_METHOD = 32
-
-TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_REQUEST_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP/(1\.[01])\Z")
+# What the compiled reader (`http_host.read_head`) answers, and why it refuses a head.
+HEAD_MORE, HEAD_DONE, HEAD_BAD = 0, 1, 2
+(HEAD_METHOD_BYTE, HEAD_METHOD_LONG, HEAD_LINE_LONG, HEAD_REQUEST_LINE, HEAD_TOO_LONG,
+ HEAD_HEADER_LINE, HEAD_TWO_HOSTS, HEAD_OUTSIDE) = range(8)  # fmt: skip
 _PORT = re.compile(r":[0-9]*\Z")
 
 
@@ -57,50 +61,38 @@ def host_text(value: bytes) -> str:
     return value.decode("ascii", "backslashreplace")
 
 
-def _check_method(data: bytes) -> None:
-    """Refuse early: the first bytes must be a method token and a space."""
-    for i, b in enumerate(data[: MAX_METHOD + 1]):
-        if b == 0x20 and i > 0:
-            return
-        if b not in TCHAR:
-            raise DecodeError(LAYER, i, f"byte {b:#04x} in the method: not HTTP")
-    if len(data) > MAX_METHOD:
-        raise DecodeError(LAYER, 0, f"method longer than {MAX_METHOD} bytes: not HTTP")
-
-
 def parse_http_request(data: bytes) -> HttpRequest | None:
-    """The request head at the start of `data`; None = need more bytes."""
-    _check_method(data)
-    line_end = data.find(b"\r\n", 0, MAX_HEADER)
-    if line_end < 0:
-        if len(data) >= MAX_HEADER:
-            raise DecodeError(LAYER, 0, f"request line longer than {MAX_HEADER} bytes")
-        return None
-    match = _REQUEST_LINE.match(data[:line_end])
-    if not match:
-        raise DecodeError(LAYER, 0, "request line is not METHOD SP TARGET SP HTTP/1.x")
-    end = data.find(b"\r\n\r\n", line_end, MAX_HEADER)
-    if end < 0:
-        if len(data) >= MAX_HEADER:
-            raise DecodeError(LAYER, line_end, f"header block over {MAX_HEADER} bytes")
+    """The request head at the start of `data`; None = need more bytes. The compiled reader
+    (`http_host.read_head`) finds the head's parts; this names them, or the refusal."""
+    view = np.frombuffer(data, np.uint8)
+    kind, a, b, host_line, host_at, host_end = read_head(view, 0, len(data))
+    if kind == HEAD_MORE:
         return None
     host: str | None = None
-    pos = line_end + 2
-    lines = data[line_end + 2 : end].split(b"\r\n") if end > line_end else []
-    for line in lines:
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or any(b not in TCHAR for b in name):
-            raise DecodeError(LAYER, pos, f"malformed header line {line[:40]!r}")
-        if name.lower() == b"host":
-            if host is not None:
-                raise DecodeError(LAYER, pos, "more than one Host header")
-            try:
-                host = normalize_host(host_text(value))
-            except DecodeError as err:
-                raise DecodeError(LAYER, pos, err.reason) from err
-        pos += len(line) + 2
-    method, target, version = (g.decode("latin-1") for g in match.groups())
-    return HttpRequest(method, target, f"HTTP/{version}", host, end + 4)
+    if host_line >= 0:  # the Host is read before anything after its line is refused
+        try:
+            host = normalize_host(host_text(data[host_at:host_end]))
+        except DecodeError as err:
+            raise DecodeError(LAYER, host_line, err.reason) from err
+    if kind == HEAD_BAD:
+        raise DecodeError(LAYER, a, _refusal(data, a, b))
+    method, target, version = (g.decode("latin-1") for g in data[:b].split(b" "))
+    return HttpRequest(method, target, version, host, a)
+
+
+def _refusal(data: bytes, at: int, why: int) -> str:
+    if why == HEAD_METHOD_BYTE:
+        return f"byte {data[at]:#04x} in the method: not HTTP"
+    if why == HEAD_HEADER_LINE:
+        line = data[at : data.find(b"\r\n", at)]
+        return f"malformed header line {line[:40]!r}"
+    return {
+        HEAD_METHOD_LONG: f"method longer than {MAX_METHOD} bytes: not HTTP",
+        HEAD_LINE_LONG: f"request line longer than {MAX_HEADER} bytes",
+        HEAD_REQUEST_LINE: "request line is not METHOD SP TARGET SP HTTP/1.x",
+        HEAD_TOO_LONG: f"header block over {MAX_HEADER} bytes",
+        HEAD_TWO_HOSTS: "more than one Host header",
+    }.get(why, "outside its buffer")
 
 
 def parse_http_host(data: bytes) -> str | None:

@@ -1,4 +1,4 @@
 # What agent.names.pick cimports from http_host.py.
-from agent.cdefs cimport Bytes, Host, Pos
+from agent.cdefs cimport Bytes, Head, Pos
 
-cpdef Host host_span(Bytes buf, Pos pos, Pos end) noexcept nogil
+cpdef Head read_head(Bytes buf, Pos pos, Pos end) noexcept nogil

@@ -1,5 +1,7 @@
-"""HTTP/1.x Host parser against tshark on real captures, byte at a time, and under hypothesis;
-its compiled fast path (`http_host.host_span`) against the parser."""
+"""HTTP/1.x request heads against tshark on real captures, byte at a time, and under hypothesis.
+One reader (`http_host.read_head`, compiled) serves the parser and the picker's fast path: it
+must answer the same whatever bytes lie outside its window, and only ever a head, need-more or
+a DecodeError."""
 
 from __future__ import annotations
 
@@ -14,14 +16,16 @@ from hypothesis import strategies as st
 
 from agent.wire.cursor import DecodeError
 from agent.wire.http import (
+    HEAD_BAD,
+    HEAD_DONE,
+    HEAD_MORE,
     MAX_HEADER,
     host_text,
     normalize_host,
     parse_http_host,
     parse_http_request,
 )
-from agent.wire.http_host import host_span
-from agent.wire.numbers import UNSURE
+from agent.wire.http_host import read_head
 from tests.truth import PCAPS, truth
 from tests.wire.payloads import streams
 
@@ -138,8 +142,8 @@ def test_mutated_requests_only_decode_or_fail_cleanly(data: st.DataObject) -> No
 
 
 Seen = tuple[str, str | None]
-"""What a reader makes of a stream: ("request", host or None), ("refused", None) or ("more",
-None); for the compiled reader, "unsure" in place of both of the last two."""
+"""What the parser makes of a stream: ("request", host or None), ("refused", None) or ("more",
+None)."""
 
 
 def by_parser(raw: bytes) -> Seen:
@@ -150,48 +154,49 @@ def by_parser(raw: bytes) -> Seen:
     return ("more", None) if request is None else ("request", request.host or None)
 
 
-def compiled(raw: bytes) -> Seen:
-    """`host_span` on `raw` inside junk of two kinds, which must not change the answer; the
-    Host value then goes through the parser's own steps."""
+def in_junk(raw: bytes) -> Seen:
+    """`read_head` on `raw` inside junk of two kinds, which must not change its answer (it reads
+    nothing outside its window); -> the parser's view of `raw`, which rests on that answer."""
     answers = set()
     for fill in (0x00, 0xFF):
         buf = np.full(len(raw) + 14, fill, np.uint8)
         buf[7 : 7 + len(raw)] = np.frombuffer(raw, np.uint8)
-        found, at, size = host_span(buf, 7, 7 + len(raw))
-        answers.add((int(found), buf[at : at + size].tobytes() if size else None))
-    [(found, value)] = answers
-    if found == UNSURE:
-        return "unsure", None
-    try:
-        return "request", normalize_host(host_text(value)) or None if value else None
-    except DecodeError:
-        return "refused", None
+        answers.add(read_head(buf, 7, 7 + len(raw)))
+    [answer] = answers
+    assert answer == read_head(np.frombuffer(raw, np.uint8), 0, len(raw))
+    seen = by_parser(raw)
+    if answer[0] == HEAD_DONE and answer[3] >= 0:
+        value = raw[answer[4] : answer[5]]
+        try:
+            assert seen == ("request", normalize_host(host_text(value)) or None)
+        except DecodeError:
+            assert seen == ("refused", None)  # the Host value itself is refused
+    return seen
 
 
-def agree(raw: bytes) -> Seen:
-    """The compiled reader is sure exactly when the parser reads a whole head, and then finds
-    the same host (or the same refusal of it)."""
-    parser, fast = by_parser(raw), compiled(raw)
-    assert fast == parser or (fast[0] == "unsure" and parser[0] in ("refused", "more"))
-    return fast
-
-
-def test_compiled_reads_whole_heads_as_the_parser_does() -> None:
+def test_whole_heads_are_read_and_their_prefixes_wait() -> None:
     for stream in requests():
-        assert agree(stream)[0] == "request"
+        assert in_junk(stream)[0] == "request"
         whole = parse_http_request(stream)
         assert whole is not None
         for n in range(whole.header_length):
-            assert compiled(stream[:n]) == ("unsure", None)
+            assert read_head(np.frombuffer(stream[:n], np.uint8), 0, n)[0] == HEAD_MORE
+
+
+def test_a_window_past_its_buffer_is_refused() -> None:
+    buf = np.frombuffer(b"GET / HTTP/1.1\r\n\r\n", np.uint8)
+    assert read_head(buf, 0, len(buf))[:2] == (HEAD_DONE, len(buf))
+    assert read_head(buf, 0, len(buf) + 1)[0] == HEAD_BAD
+    assert read_head(buf, -1, 4)[0] == HEAD_BAD
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
-def test_compiled_on_mutated_requests(data: st.DataObject) -> None:
+def test_mutated_requests_in_junk(data: st.DataObject) -> None:
     raw = bytearray(data.draw(st.sampled_from(requests())))
     for _ in range(data.draw(st.integers(0, 4))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
-    agree(bytes(raw[: data.draw(st.integers(0, len(raw)))]))
+    event(in_junk(bytes(raw[: data.draw(st.integers(0, len(raw)))]))[0])
 
 
 def pick(data: st.DataObject, usual: bytes, *odd: bytes) -> bytes:
@@ -200,18 +205,25 @@ def pick(data: st.DataObject, usual: bytes, *odd: bytes) -> bytes:
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
-def test_compiled_on_built_requests(data: st.DataObject) -> None:
-    head = pick(data, b"GET", b"", b"G\x00T", b"M" * 32, b"M" * 33, b"\xc3\xa9")
-    head += pick(data, b" ", b"  ", b"\t") + pick(data, b"/a?b", b"", b"/\xff", b"/\x0b")
-    head += pick(data, b" HTTP/1.1", b" HTTP/1.0", b" HTTP/2.0", b" http/1.1", b"HTTP/1.1")
+def test_built_requests(data: st.DataObject) -> None:
+    """Heads built from usual and odd parts: a head is read exactly when every part is usual."""
+    parts = [pick(data, b"GET", b"", b"G\x00T", b"M" * 32, b"M" * 33, b"\xc3\xa9")]
+    parts += [pick(data, b" ", b"  ", b"\t"), pick(data, b"/a?b", b"", b"/\xff", b"/\x0b")]
+    parts.append(pick(data, b" HTTP/1.1", b" HTTP/1.0", b" HTTP/2.0", b" http/1.1", b"HTTP/1.1"))
     values = st.sampled_from(
         [b" a.example", b"A.example:80", b"[2001:db8::1]:443", b"[::1", b" ", b"", b"\xe9.ex"]
     )
     for n in range(data.draw(st.integers(0, 3))):
-        head += pick(data, b"\r\n", b"\n", b"\r")
-        head += pick(
-            data, b"X-A" if n else b"Host", b"hOST", b"Bad Name", b"", b"Ho:st", b"H\x00st"
+        parts.append(pick(data, b"\r\n", b"\n", b"\r"))
+        parts.append(
+            pick(data, b"X-A" if n else b"Host", b"hOST", b"Bad Name", b"", b"Ho:st", b"H\x00st")
         )
-        head += pick(data, b":", b"") + data.draw(values)
-    end = pick(data, b"\r\n\r\n", b"\r\n", b"\n\n", b"\r\n\r")
-    event(agree(head + end + data.draw(st.binary(max_size=4)))[0])
+        parts.append(pick(data, b":", b"") + data.draw(values))
+    parts.append(pick(data, b"\r\n\r\n", b"\r\n", b"\n\n", b"\r\n\r"))
+    head = b"".join(parts)
+    seen = in_junk(head + data.draw(st.binary(max_size=4)))
+    event(seen[0])
+    usual = {b"GET", b" ", b"/a?b", b" HTTP/1.1", b" HTTP/1.0", b"\r\n", b"\r\n\r\n"}
+    usual |= {b"Host", b"X-A"}
+    if all(p in usual or p.startswith(b":") for p in parts) and b"\r\n\r\n" in head:
+        assert seen[0] in ("request", "refused")  # refused: only by its Host value
