@@ -22,7 +22,7 @@ from agent.flows.community import ICMP, ICMP6, PORTED, community_id
 from agent.model import Flow
 from agent.records.fields import Bad, rfc3339_ns, seconds_ns, whole
 from agent.records.model import FlowRecord, Where
-from agent.wire.transport import TH_FIN, TH_RST, TH_SYN
+from agent.wire.numbers import TH_FIN, TH_RST, TH_SYN
 
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1, "sctp": 132}
 KEPT = ("uid", "service", "conn_state", "history", "local_orig", "local_resp", "missed_bytes")

@@ -10,7 +10,7 @@ from cython.cimports.agent.wire import reasons as R
 from cython.cimports.agent.wire.bytes import u16be, u32be
 
 
-@cython.cfunc
+@cython.ccall
 @cython.exceptval(check=False)
 @cython.nogil
 def has_ports(proto: cython.longlong) -> cython.bint:

@@ -47,6 +47,6 @@ def role_of(ie: int, enterprise: int) -> str:
     return REVERSE_ROLE.get(ie, "") if enterprise == REVERSE_PEN else ""
 
 
-PORTED = frozenset(p for p in range(256) if has_ports.py_func(p))
+PORTED = frozenset(p for p in range(256) if has_ports(p))
 """Protocols with ports, as residency's own flows key them: ICMP's type and code, which
 exporters put in the destination port, are not a port."""

@@ -10,8 +10,9 @@ import numpy as np
 
 from agent.capture import PacketSource
 from agent.flows.table import address
-from agent.wire import decode as D
-from agent.wire.ip import FRAG_NONE
+from agent.wire import rows as D
+from agent.wire.decode import Decoder
+from agent.wire.numbers import FRAG_NONE
 
 EXPORT_PORTS = frozenset({2055, 4739, 9995, 9996})
 """NetFlow's customary collector ports and IPFIX's own (4739, RFC 7011)."""
@@ -32,7 +33,7 @@ def export_datagrams(source: PacketSource, ports: Collection[int] = EXPORT_PORTS
     order. Others are counted in `skipped` by reason: `not_export` (other traffic),
     `fragmented` (reassembly is not done), `cut_short` (the capture kept less than the
     datagram)."""
-    decoder = D.Decoder()
+    decoder = Decoder()
     wanted = np.array(sorted(ports), dtype=np.uint64)
     counts = skipped if skipped is not None else {}
     for batch in source.batches():
