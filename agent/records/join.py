@@ -23,8 +23,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from agent.flows.columns import EPHEMERAL
 from agent.flows.community import community_id
-from agent.flows.kernel import EPHEMERAL
 from agent.model import Flow
 from agent.records.model import Action, Counts, CoverageGap, FlowRecord, Item, Where
 
