@@ -30,6 +30,14 @@ def input_name(path: str) -> str:
     return os.path.basename(os.path.realpath(path))
 
 
+def file_size(path: str) -> int:
+    """A file's size, with the same one-line errors as opening it."""
+    if path == "-":
+        raise InputError("-: standard input cannot be read with other captures")
+    with open_input(path) as f:
+        return os.fstat(f.fileno()).st_size
+
+
 def file_sha256(path: str) -> tuple[str, int]:
     """A file's sha256 and size: an analysis names its captures by them, so a re-run can prove
     it read the same bytes."""

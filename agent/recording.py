@@ -20,7 +20,7 @@ import numpy as np
 
 from agent.capture import first_timestamp, open_capture
 from agent.errors import CorruptCapture, InputError
-from agent.files import file_sha256
+from agent.files import file_sha256, file_size
 from agent.model import COLUMN, CaptureStats, FlowBatch
 from agent.pipeline import FlowPipeline, flows_from
 
@@ -47,18 +47,25 @@ class Read:
     error: CorruptCapture | None = None
 
 
-def plan(paths: Sequence[str], stdin: bool = False) -> list[Part]:
+def plan(paths: Sequence[str], stdin: bool = False, hashed: bool = True) -> list[Part]:
     """The captures in reading order, each hashed, repeats last (not to be read). Standard
     input (`-`, where `stdin` allows it) can be neither dated nor hashed before it is read, so
-    it comes alone."""
+    it comes alone. Without `hashed` (listing flows, where no document names the hashes), only
+    files of a size another file has are hashed, since only they can be repeats: reading a
+    large capture twice is most of the cost of listing it."""
     if stdin and list(paths) == [STDIN]:
         return [Part(STDIN, "", 0)]
     if stdin and STDIN in paths:
         raise InputError("-: standard input cannot be read with other captures: they are put "
                          "in time order and checked for repeats first")  # fmt: skip
+    sizes = {path: file_size(path) for path in paths}
+    shared = {s for s in sizes.values() if list(sizes.values()).count(s) > 1}
     first: dict[str, str] = {}
     parts, repeats = [], []
     for path in paths:
+        if not hashed and sizes[path] not in shared:
+            parts.append(Part(path, "", sizes[path]))
+            continue
         digest, size = file_sha256(path)
         if digest in first:
             repeats.append(Part(path, digest, size, first[digest]))

@@ -25,6 +25,7 @@ from agent.capture import first_timestamp
 from agent.cli import main
 from agent.intel.store import Store
 from agent.policy.load import load_policy
+from agent.recording import plan
 from tests.split import split_capture
 from tests.support import real_store
 from tests.truth import PCAPS, SHARED, truth
@@ -318,3 +319,19 @@ def test_a_guessed_local_side_is_said_in_the_terminal_and_the_report(
     assert code == 0, err
     said = json.loads(out.read_bytes())["report"]["coverage"]["direction_guessed"]
     assert (said["flows"], said["bytes"], said["by"]["ports"]["bytes"]) == (15, guessed, guessed)
+
+
+def test_listing_hashes_only_files_that_could_be_repeats(tmp_path: Path) -> None:
+    """`flows` names no hashes, so only files of a size another file has are hashed (a repeat
+    must have the same size); a repeat is still found and read once."""
+    if not PCAPS.is_dir():
+        pytest.skip(f"needs the shared captures in {PCAPS} (CI has them)")
+    copy = tmp_path / "again.pcapng"
+    copy.write_bytes(ESPN.read_bytes())
+    other = PCAPS / "zeek_get.pcap"
+    parts = plan([str(ESPN), str(other), str(copy)], hashed=False)
+    by_path = {p.path: p for p in parts}
+    assert by_path[str(other)].sha256 == ""
+    assert by_path[str(ESPN)].sha256 == by_path[str(copy)].sha256 != ""
+    assert by_path[str(copy)].same_as == str(ESPN)
+    assert all(p.sha256 for p in plan([str(ESPN), str(other)]))  # analyze hashes them all

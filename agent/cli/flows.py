@@ -89,7 +89,7 @@ def flows(
         if not captures:
             return
     pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
-    recording = Recording(plan(captures, stdin=True), pipe)
+    recording = Recording(plan(captures, stdin=True, hashed=False), pipe)
     try:
         _write(((b.overlapping(*window), path) for b, path in recording.flows()), form, several)
     finally:
