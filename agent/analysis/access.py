@@ -173,12 +173,9 @@ def _origins(t: AccessTally, kind: str, names: dict[str, str]) -> list[dict[str,
 
 
 def _origin(o: Origin, names: dict[str, str]) -> dict[str, Any]:
-    a = o.answer
     return {
-        "address": a.address, "class": a.klass, "provider": a.provider, "region": a.region,
-        "border_group": a.border_group, "country": a.country, "city": a.city, "site": a.site,
-        "prefix": a.prefix, "source": a.source, "country_source": a.country_source,
-        **o.count.as_dict(), "first": seconds(o.first_ns), "last": seconds(o.last_ns),
+        **o.answer.placed(), **o.count.as_dict(),
+        "first": seconds(o.first_ns), "last": seconds(o.last_ns),
         "services": [{"rule": r, "address": addr, "protocol": p, "port": port}
                      for r, addr, p, port in sorted(o.services)],
         "names": [{"source": s, "name": n} for s, n in sorted(o.names)],

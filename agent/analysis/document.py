@@ -195,12 +195,8 @@ def _destinations(tally: Tally, kind: str, names: dict[str, str]) -> list[dict[s
 
 
 def _destination(d: Destination, names: dict[str, str]) -> dict[str, Any]:
-    a = d.answer
     return {
-        "address": a.address, "class": a.klass, "provider": a.provider, "region": a.region,
-        "border_group": a.border_group, "services": list(a.services), "country": a.country,
-        "city": a.city, "site": a.site, "prefix": a.prefix, "source": a.source,
-        "country_source": a.country_source, **d.count.as_dict(),
+        **d.answer.placed(), "services": list(d.answer.services), **d.count.as_dict(),
         "first": seconds(d.first_ns), "last": seconds(d.last_ns),
         "names": [{"source": s, "name": n} for s, n in sorted(d.names)],
         "ports": [{"protocol": p, "port": port} for p, port in sorted(d.ports)],

@@ -96,6 +96,17 @@ class Answer:
         d["services"] = list(self.services)
         return d
 
+    def placed(self) -> dict[str, Any]:
+        """Where the answer puts the address, as analysis documents write it (`class` for the
+        special class; services left to the caller: a destination lists the range's, an
+        access origin the services it reached)."""
+        return {
+            "address": self.address, "class": self.klass, "provider": self.provider,
+            "region": self.region, "border_group": self.border_group, "country": self.country,
+            "city": self.city, "site": self.site, "prefix": self.prefix, "source": self.source,
+            "country_source": self.country_source,
+        }  # fmt: skip
+
 
 ANSWER_FIELDS = tuple(f.name for f in fields(Answer))
 
