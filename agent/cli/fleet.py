@@ -11,10 +11,13 @@ from typing import Any
 import click
 
 from agent.cli.base import main, reports_errors, warn
-from agent.errors import ReportError
+from agent.errors import ReportError, SetupError
 from agent.files import open_input
 from agent.intel.store import Store, Stored
 from agent.policy.load import load_policy
+from agent.report import envelope
+from agent.report.chromium import find_chromium
+from agent.report.pdf import print_pdf
 from agent.report.sign import load_private, load_public
 
 DAY = click.DateTime(["%Y-%m-%d"])
@@ -75,7 +78,8 @@ def _request_options(fn: Any) -> Any:
 @click.option("--hosts", "hosts_path", metavar="FILE", help="The hosts that should report.")
 @click.option("--since", type=DAY, help="First UTC day (inclusive).")
 @click.option("--until", type=DAY, help="Last UTC day (inclusive).")
-@click.option("--out", required=True, metavar="FILE.json|FILE.html")
+@click.option("--out", required=True, metavar="FILE.json|.html|.pdf",
+              help="The document (.json), a page (.html), or both in one PDF (needs Chromium).")
 @click.option("--sign", "sign_path", metavar="KEY", help="Sign the document with this key.")
 @reports_errors
 def report_command(lake_uri: str, policy_path: str, keys_path: str, engine: str, master: str,
@@ -84,20 +88,22 @@ def report_command(lake_uri: str, policy_path: str, keys_path: str, engine: str,
     """Judge every sealed host-day in LAKE by one policy and one set of ranges (map), add the
     partial tables up (merge) and write one document (finalize), with its coverage: host-days
     not counted and why, listed hosts that sent nothing, unwatched time per host."""
+    from agent.fleet import forms
+    from agent.fleet.headline import sentence
     from agent.fleet.inputs import read_hosts
     from agent.fleet.report import report
-    from agent.report.sign import sign
 
+    kind = envelope.kind_of(out)
+    chromium = find_chromium() if kind == "pdf" else None
+    if kind == "pdf" and chromium is None:
+        raise SetupError("a PDF fleet report needs Chromium (or $RESIDENCY_CHROMIUM); write .html")
+    key = load_private(_read(sign_path), sign_path) if sign_path else None
     hosts = read_hosts(hosts_path) if hosts_path else None
     doc = report(_request(lake_uri, policy_path, keys_path, hosts, _day(since), _day(until)),
                  engine, master)  # fmt: skip
-    if sign_path:
-        doc = sign(doc, load_private(_read(sign_path), sign_path))
-    _write(out, doc)
-    h = doc["headline"]
-    click.echo(f"{out}: {h['approved']['flows']} of {h['in_scope']['flows']} in-scope flows "
-               f"approved, {h['violation']['flows']} violations; on {h['host_days']} of "
-               f"{h['host_days_expected']} host-days")  # fmt: skip
+    printer = (lambda page: print_pdf(page, chromium)) if chromium else None
+    _write(out, forms.make(doc, kind, key, printer))
+    click.echo(f"{out}: {sentence(doc)}")
 
 
 @fleet.command("verify")
@@ -110,14 +116,12 @@ def verify_command(report_path: str, key_path: str, lake_uri: str, policy_path: 
                    keys_path: str, engine: str, master: str) -> None:  # fmt: skip
     """Check a fleet report's signature, re-run it on LAKE with the same policy, ranges and
     host list, and name the first field that differs (exit 10)."""
+    from agent.fleet import forms
     from agent.fleet.report import report
     from agent.fleet.verify import first_difference
     from agent.report.sign import check
 
-    try:
-        doc = json.loads(_read(report_path))
-    except ValueError as err:
-        raise ReportError(f"{report_path}: not JSON: {err}") from err
+    doc = forms.read(_read(report_path), report_path)
     signer = check(doc, load_public(_read(key_path), key_path))
     period, inputs = doc.get("period", {}), doc.get("inputs", {})
     since, until = (date.fromisoformat(d) if d else None
@@ -125,7 +129,7 @@ def verify_command(report_path: str, key_path: str, lake_uri: str, policy_path: 
     shas = [r["sha256"] for r in inputs.get("ranges", [])]
     req = _request(lake_uri, policy_path, keys_path, inputs.get("hosts"), since, until, shas)
     again = report(req, engine, master)
-    body = {k: v for k, v in doc.items() if k != "signature"}
+    body = {k: v for k, v in doc.items() if k not in ("signature", forms.PRINTED)}
     where = first_difference(body, again)
     if where:
         raise ReportError(f"{report_path}: the re-run differs at {where}: the report says "
@@ -233,13 +237,7 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-def _write(out: str, doc: dict[str, Any]) -> None:
-    if out.endswith(".html"):
-        from agent.fleet.html import page
-
-        data = page(doc)
-    else:
-        data = (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
+def _write(out: str, data: bytes) -> None:
     try:
         with open(out, "wb") as f:
             f.write(data)

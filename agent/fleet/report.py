@@ -22,14 +22,14 @@ from agent import __version__
 from agent.analysis.document import PLACE, RangeInput
 from agent.fleet import engines, manifest
 from agent.fleet.lake import HostDay, Lake
-from agent.fleet.partial import Cell, Partial
+from agent.fleet.partial import WEAK, Cell, Partial
 from agent.model import seconds
 from agent.policy.access import LABELS
 from agent.policy.judge import APPROVED, EXCLUDED, OUT, VERDICTS, Judge
 from agent.policy.model import Policy
 
 SCHEMA = "residency.fleet/1"
-KINDS = (*VERDICTS, EXCLUDED, OUT, *LABELS.values())
+KINDS = (*VERDICTS, WEAK, EXCLUDED, OUT, *LABELS.values())
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ def finalize(p: Partial, checked: Sequence[manifest.Checked], req: Request) -> d
         for table in (totals, hosts[host]):
             table[kind][0] += c.flows
             table[kind][1] += c.bytes
+        if kind == WEAK:  # a part of the approved rows, not a place of its own
+            continue
         key = (kind, *place)
         places[key] = c if key not in places else places[key].plus(c)
         first = c.first_ns if first is None else min(first, c.first_ns)
@@ -97,6 +99,7 @@ def finalize(p: Partial, checked: Sequence[manifest.Checked], req: Request) -> d
             "in_scope": _count(inside),
             **{k: _count(totals[k]) for k in VERDICTS},
             "approved_share": _share(totals[APPROVED][0], inside[0]),
+            "approved_weak": _count(totals[WEAK]),
             "excluded": _count(totals[EXCLUDED]), "out_of_scope": _count(totals[OUT]),
             "access": {k: {"sessions": totals[k][0], "bytes_out": totals[k][1]}
                        for k in LABELS.values()},

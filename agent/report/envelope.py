@@ -11,7 +11,6 @@ Reading checks the form, not the signature: that is `sign.check`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +43,7 @@ def seal(report: dict[str, Any], key: Ed25519PrivateKey | None = None,
          printed: bytes | None = None) -> dict[str, Any]:  # fmt: skip
     envelope: dict[str, Any] = {"report": report}
     if printed is not None:
-        envelope["printed"] = _printed(printed)
+        envelope["printed"] = pdf.digest(printed)
     return sign(envelope, key) if key else envelope
 
 
@@ -70,15 +69,15 @@ def read(data: bytes, path: str) -> tuple[str, dict[str, Any]]:
         return "json", _parse(data, path, b"\n")
     if data.startswith(html.DOCTYPE):
         envelope = _parse(html.extract(data, path), path, None)
-        _same(_render(envelope, path), data, path, _rendered(envelope))
+        same(_render(envelope, path), data, path, _rendered(envelope))
         return "html", envelope
     if data.startswith(b"%PDF-"):
         printed, attached = pdf.detach(data, path)
         envelope = _parse(attached, path, b"")
-        if envelope.get("printed") != _printed(printed):
+        if envelope.get("printed") != pdf.digest(printed):
             raise ReportError(f"{path}: the printed pages are not the ones the report was "
                               "sealed with: the PDF was changed")  # fmt: skip
-        _same(pdf.attach(printed, attached), data, path, "the attached report")
+        same(pdf.attach(printed, attached), data, path, "the attached report")
         return "pdf", envelope
     raise ReportError(f"{path}: not a residency report (JSON, HTML or PDF)")
 
@@ -99,7 +98,7 @@ def _parse(data: bytes, path: str, end: bytes | None) -> dict[str, Any]:
     if envelope["report"].get("schema") != SCHEMA:
         raise ReportError(f"{path}: schema {envelope['report'].get('schema')!r}, not {SCHEMA}")
     if end is not None:
-        _same(canonical(envelope) + end, data, path, "canonical JSON")
+        same(canonical(envelope) + end, data, path, "canonical JSON")
     return envelope
 
 
@@ -113,7 +112,8 @@ def _render(envelope: dict[str, Any], path: str) -> bytes:
                           f"{err}): it was changed after it was made") from err  # fmt: skip
 
 
-def _same(expected: bytes, data: bytes, path: str, what: str) -> None:
+def same(expected: bytes, data: bytes, path: str, what: str) -> None:
+    """Nothing when `data` is `expected`, else the offset of the first byte that differs."""
     if expected == data:
         return
     at = next((i for i, (a, b) in enumerate(zip(expected, data, strict=False)) if a != b),
@@ -126,6 +126,3 @@ def _rendered(envelope: dict[str, Any]) -> str:
     made = envelope["report"].get("tool", {}).get("version")
     return f"the page its report renders to (made by residency {made})"
 
-
-def _printed(data: bytes) -> dict[str, Any]:
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}

@@ -9,6 +9,7 @@ edge that runs Chromium.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from pathlib import Path
@@ -36,9 +37,10 @@ def print_pdf(page: bytes, chromium: str) -> bytes:
         return out.read_bytes()
 
 
-def attach(printed: bytes, payload: bytes) -> bytes:
+def attach(printed: bytes, payload: bytes, verify: bytes = b"residency report verify") -> bytes:
     """`printed` with `payload` attached as residency-report.json (a new catalog that names it,
-    a cross-reference section for the new objects, a trailer pointing back)."""
+    a cross-reference section for the new objects, a trailer pointing back); its description
+    names the command that checks it."""
     trailer = _TRAILER.search(printed[-2048:])
     if not printed.endswith(b"\n") or trailer is None:
         raise ReportError("the printed PDF has no classic trailer: cannot attach the report")
@@ -50,8 +52,8 @@ def attach(printed: bytes, payload: bytes) -> bytes:
         stream: b"<</Type /EmbeddedFile /Subtype /application#2Fjson /Length %d>>\nstream\n%s"
                 b"\nendstream" % (len(payload), payload),
         spec: b"<</Type /Filespec /F (%s) /UF (%s) /AFRelationship /Source /Desc (The report "
-              b"as signed: residency report verify)\n/EF <</F %d 0 R /UF %d 0 R>>>>"
-              % (ATTACHMENT, ATTACHMENT, stream, stream),
+              b"as signed: %s)\n/EF <</F %d 0 R /UF %d 0 R>>>>"
+              % (ATTACHMENT, ATTACHMENT, verify, stream, stream),
         root: catalog[:-2] + b"\n/Names <</EmbeddedFiles <</Names [(%s) %d 0 R]>>>>\n/AF [%d 0 R]"
               b"\n/PageMode /UseAttachments>>" % (ATTACHMENT, spec, spec),
     }  # fmt: skip
@@ -66,6 +68,12 @@ def attach(printed: bytes, payload: bytes) -> bytes:
     rest = re.sub(rb"/Size \d+", b"/Size %d" % (size + 2), fields.strip())
     out += b"trailer\n<<%s\n/Prev %d>>\nstartxref\n%d\n%%%%EOF\n" % (rest, prev, xref)
     return bytes(out)
+
+
+def digest(printed: bytes) -> dict[str, int | str]:
+    """The printed pages' sha256 and size: the attached document names them, so a signature
+    over it covers the pages too."""
+    return {"sha256": hashlib.sha256(printed).hexdigest(), "size": len(printed)}
 
 
 def detach(data: bytes, path: str) -> tuple[bytes, bytes]:

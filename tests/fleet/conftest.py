@@ -12,6 +12,9 @@ from agent.report.sign import generate
 from tests.fleet.fleet_world import POLICY, store, write_journal
 
 HOSTS = ("web-1", "web-2", "web-3")
+SAID = ("30 of 60 in-scope flows approved, 24 violations, 6 unverified flows; 49.9% of in-scope "
+        "bytes approved; on 6 of 6 host-days (3 hosts)\n")
+"""What `fleet report` says of the three hosts' sealed journals, by the default policy."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,9 @@ class Fleet:
         assert code == 0, err
         return out
 
-    def report(self, lake: str, out: Path, *extra: str,
-               env: dict[str, str] | None = None) -> tuple[int, str, str]:  # fmt: skip
-        return self.run("fleet", "report", lake, "--policy", str(POLICY), "--host-keys",
+    def report(self, lake: str, out: Path, *extra: str, env: dict[str, str] | None = None,
+               policy: Path = POLICY) -> tuple[int, str, str]:  # fmt: skip
+        return self.run("fleet", "report", lake, "--policy", str(policy), "--host-keys",
                         str(self.keys), "--out", str(out), *extra, env=env)  # fmt: skip
 
 

@@ -44,7 +44,22 @@ ASHBURN, SINGAPORE, FRANKFURT, AWS_IRELAND, NOWHERE = (
 FLOWS = {ASHBURN: 5, SINGAPORE: 2, FRANKFURT: 1, AWS_IRELAND: 1, NOWHERE: 1}
 OUTSIDE = 2
 """Flows from a client outside the policy's user networks (out of scope), per host-day."""
+WEAK_RULE = """\
+  - name: cdn-by-name
+    description: Weak evidence only; it cannot approve what Singapore's range places
+    names: [h6.example.com, h10.example.com, h22.example.com]
+"""
+"""Names the flows to NOWHERE (serials 10 and 22: placed by nothing, so approved on weak
+evidence only) and one to Singapore (serial 6: placed by OCI's range, so still a violation)."""
 APP = Process(4242, "app", "/usr/bin/app", "svc", ("app", "--serve"), DAY1 - HOUR)
+
+
+def weak_policy(folder: Path) -> Path:
+    """The default policy with `WEAK_RULE` first among its approvals."""
+    text = POLICY.read_text().replace("approve:\n", "approve:\n" + WEAK_RULE, 1)
+    path = folder / "weak-policy.yaml"
+    path.write_text(text.replace("name: us-user-traffic", "name: us-user-traffic-weak"))
+    return path
 
 
 def store(home: Path) -> Store:

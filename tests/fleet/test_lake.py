@@ -5,7 +5,6 @@ missing evidence, each of which also fails `fleet verify` of a report made befor
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -16,11 +15,24 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from agent.fleet import forms
 from agent.journal import Journal, flow_entry
 from agent.model import Flow
+from agent.report import pdf
+from agent.report.chromium import find_chromium
 from agent.report.sign import generate
-from tests.fleet.conftest import HOSTS, Fleet, load
-from tests.fleet.fleet_world import ASHBURN, DAY1, DAYS, POLICY, SINGAPORE, entries, flows
+from tests.fleet.compare import analyzed, counted
+from tests.fleet.conftest import HOSTS, SAID, Fleet, load
+from tests.fleet.fleet_world import (
+    ASHBURN,
+    DAY1,
+    DAYS,
+    POLICY,
+    SINGAPORE,
+    entries,
+    flows,
+    weak_policy,
+)
 
 PART = "part-00000.parquet"
 
@@ -78,28 +90,33 @@ def test_sealing_twice_changes_nothing_and_a_changed_day_is_refused(fleet: Fleet
     assert code == 14 and err.startswith("error: ") and "2026-03-04 is not closed" in err
 
 
-def test_the_fleet_report_has_analyze_journal_totals(fleet: Fleet) -> None:
+WEAK_SAID = ("36 of 60 in-scope flows approved, 24 violations, 0 unverified flows; 59.9% of "
+             "in-scope bytes approved, of which 16.6% on weak evidence only (a name or country "
+             "data); on 6 of 6 host-days (3 hosts)\n")
+
+
+@pytest.mark.parametrize("weak", [False, True], ids=["default-policy", "weak-rule"])
+def test_the_fleet_report_counts_what_analyze_journal_counts(fleet: Fleet, weak: bool) -> None:
+    """Headline and breakdown, flows and bytes, summed over the hosts' own analyses; with a
+    weak rule, the approved share on weak evidence only is counted and said as analyze says
+    it, and the weak rule leaves Singapore's named flow a violation."""
     lake = sealed(fleet)
-    code, said, err = fleet.report(lake, fleet.root / "fleet.json")
+    policy = weak_policy(fleet.root) if weak else POLICY
+    code, said, err = fleet.report(lake, fleet.root / "fleet.json", policy=policy)
     assert code == 0, err
-    assert said.endswith("30 of 60 in-scope flows approved, 24 violations; on 6 of 6 host-days\n")
-    head = load(fleet.root / "fleet.json")["headline"]
-    want: dict[str, list[int]] = {}
-    for host in HOSTS:
-        code, out, err = fleet.run("analyze", "--journal", str(fleet.journal(host)), "--policy",
-                                   str(POLICY), "--json")  # fmt: skip
-        assert code == 1, err
-        for kind, count in json.loads(out)["headline"].items():
-            if isinstance(count, dict) and kind not in ("approved_share", "approved_weak"):
-                have = want.setdefault(kind, [0, 0])
-                have[0], have[1] = have[0] + count["flows"], have[1] + count["bytes"]
-    got = {k: [v["flows"], v["bytes"]] for k, v in head.items() if isinstance(v, dict)
-           and "flows" in v}  # fmt: skip
-    assert got == want
-    assert {k: v[0] for k, v in got.items()} == {
-        "in_scope": 60, "approved": 30, "violation": 24, "exempt": 0, "unverified": 6,
-        "excluded": 0, "out_of_scope": 12}  # fmt: skip
-    assert head["host_days"] == 6 and head["hosts"] == 3 and head["approved_share"] == 0.5
+    assert said.endswith(WEAK_SAID if weak else SAID)
+    doc = load(fleet.root / "fleet.json")
+    journals = [str(fleet.journal(h)) for h in HOSTS]
+    want = analyzed(journals, str(policy), {"RESIDENCY_HOME": str(fleet.home)})
+    assert counted(doc) == want
+    head = doc["headline"]
+    assert {k: v["flows"] for k, v in head.items() if isinstance(v, dict) and "flows" in v} == {
+        "in_scope": 60, "approved": 36 if weak else 30, "violation": 24, "exempt": 0,
+        "unverified": 0 if weak else 6, "approved_weak": 6 if weak else 0, "excluded": 0,
+        "out_of_scope": 12}  # fmt: skip
+    assert head["host_days"] == 6 and head["hosts"] == 3
+    assert head["approved_share"] == (0.6 if weak else 0.5)
+    assert [h["approved_weak"]["flows"] for h in doc["hosts"]] == [2 if weak else 0] * 3
 
 
 def _signed(fleet: Fleet, lake: str, out: Path) -> tuple[Path, Path]:
@@ -110,7 +127,7 @@ def _signed(fleet: Fleet, lake: str, out: Path) -> tuple[Path, Path]:
     code, said, err = fleet.report(lake, out, "--hosts", str(hosts), "--sign", str(auditor),
                                    "--since", DAYS[0], "--until", DAYS[1])  # fmt: skip
     assert code == 0, err
-    assert said.endswith("on 6 of 8 host-days\n")
+    assert said.endswith("on 6 of 8 host-days (3 hosts)\n")
     return auditor, hosts
 
 
@@ -176,12 +193,12 @@ def test_bad_evidence_shows_in_coverage_and_fails_verify(fleet: Fleet, damage: s
                                 str(keys), "--out", str(again), "--hosts", str(hosts),
                                 "--since", DAYS[0], "--until", DAYS[1])  # fmt: skip
     assert code == 0, err
-    counted = 4 if damage == "wrong-key" else 5  # a host's key is wrong for both its days
-    assert said.endswith(f"on {counted} of 8 host-days\n")
+    kept, hosts_kept = (4, 2) if damage == "wrong-key" else (5, 3)  # a key fails both days
+    assert said.endswith(f"on {kept} of 8 host-days ({hosts_kept} hosts)\n")
     bad = load(again)["coverage"]["not_counted"][0]
     assert (bad["date"], bad["host"], bad["status"]) == ("2026-03-02", "web-1", status)
     assert bad["reason"].startswith(reason)
-    assert load(again)["headline"]["in_scope"]["flows"] == 10 * counted
+    assert load(again)["headline"]["in_scope"]["flows"] == 10 * kept
     code, _, err = _verify(fleet, report, auditor, lake, keys)
     assert code == 10 and "the re-run differs at breakdown[0].bytes" in err
 
@@ -200,7 +217,8 @@ def test_the_html_page_says_the_headline_and_what_was_not_counted(fleet: Fleet) 
     code, said, err = fleet.report(lake, page)
     assert code == 0, err
     html = page.read_text()
-    assert "25 of 50 in-scope flows approved, 20 violations, 5 unverified; on 5 of 6" in html
+    assert ("25 of 50 in-scope flows approved, 20 violations, 5 unverified flows; 49.9% of "
+            "in-scope bytes approved; on 5 of 6 host-days (3 hosts)") in html
     assert "<td>web-3</td><td>no-manifest</td>" in html and "<script" not in html
 
 
@@ -243,3 +261,30 @@ def test_accesses_are_carried_beside_outbound_flows(fleet: Fleet) -> None:
     assert doc["headline"]["in_scope"]["flows"] == 0
     (bad,) = [b for b in doc["breakdown"] if b["verdict"] == "access-violation"]
     assert (bad["provider"], bad["region"], bad["country"]) == ("oci", "ap-singapore-1", "SG")
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (CI has it)")
+def test_a_pdf_fleet_report_carries_the_signed_document_and_verifies(fleet: Fleet) -> None:
+    """Headless Chromium prints the page; the signed document rides in the PDF with the printed
+    pages' hash, `fleet verify` takes the PDF, and a changed byte of the pages fails it."""
+    lake = sealed(fleet)
+    auditor = fleet.root / "auditor"
+    assert fleet.run("keys", "generate", str(auditor))[0] == 0
+    out = fleet.root / "fleet.pdf"
+    code, said, err = fleet.report(lake, out, "--sign", str(auditor))
+    assert code == 0, err
+    assert said == f"{out}: {SAID}"
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    doc = forms.read(data, str(out))
+    assert doc["printed"] == pdf.digest(pdf.detach(data, str(out))[0])
+    assert fleet.report(lake, fleet.root / "fleet.json")[0] == 0
+    plain = load(fleet.root / "fleet.json")
+    assert {k: v for k, v in doc.items() if k not in ("printed", "signature")} == plain
+    code, said, err = _verify(fleet, out, auditor, lake)
+    assert code == 0 and "signature good" in said, err
+    changed = bytearray(data)
+    changed[len(data) // 3] ^= 0x20  # inside the printed pages
+    out.write_bytes(bytes(changed))
+    code, _, err = _verify(fleet, out, auditor, lake)
+    assert code == 10 and "the PDF was changed" in err, err
