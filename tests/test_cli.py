@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from agent.capture import open_capture
+from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.cli import main
-from agent.pipeline import FlowPipeline, flows_from
-from agent.render import json_lines
+from agent.cli.listing import json_lines
 
 REQUIRED = {"proto", "src", "sport", "dst", "dport", "packets_fwd", "bytes_fwd", "packets_rev",
             "bytes_rev", "frame_bytes_fwd", "frame_bytes_rev", "first", "last"}  # fmt: skip

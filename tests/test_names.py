@@ -20,11 +20,11 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from agent.capture import open_capture
+from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.cli import main
 from agent.model import Flow
 from agent.names.dns import ANSWER_CACHE, bound
 from agent.names.pick import PickState
-from agent.pipeline import FlowPipeline, flows_from
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import parse_dns
 from tests.flows.test_table import SEC, batch_of

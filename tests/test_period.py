@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from agent.chain.period import of_captures
 from agent.cli import main
 from agent.model import seconds
-from agent.period import of_captures
 from tests.truth import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]

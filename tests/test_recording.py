@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scapy.all import IP, TCP, UDP, rdpcap
 
-from agent.analysis.document import document
-from agent.analyze import analyze
 from agent.capture import first_timestamp
+from agent.chain.offline import analyze
+from agent.chain.recording import plan
 from agent.cli import main
+from agent.findings.document import document
 from agent.intel.store import Store
 from agent.policy.load import load_policy
-from agent.recording import plan
 from tests.split import split_capture
 from tests.support import real_store
 from tests.truth import PCAPS, SHARED, truth

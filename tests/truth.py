@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.capture import open_capture
+from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.errors import CaptureError
 from agent.model import CaptureStats, Flow
-from agent.pipeline import FlowPipeline, flows_from
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PCAPS = SHARED / "pcaps"

@@ -9,12 +9,12 @@ import sys
 import click
 
 from agent.capture import open_capture
+from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.cli.base import main, reports_errors, warn
 from agent.cli.inputs import aws_format
 from agent.files import open_input
 from agent.journal import Journal
 from agent.model import Flow, proto_name, seconds
-from agent.pipeline import FlowPipeline, flows_from
 from agent.records.crosscheck import Crosscheck, Seen, crosscheck, summarize
 from agent.records.join import join_records
 from agent.records.source import read_record_file, record_kind

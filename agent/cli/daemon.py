@@ -14,7 +14,7 @@ from agent.daemon.config import DEFAULT_PATH, Config, load_config
 from agent.intel.store import home
 from agent.journal import verify_journal
 from agent.journal.chain import Head
-from agent.policy.access import ACCESS, LABELS
+from agent.policy.access import label
 from agent.policy.judge import Verdict
 
 
@@ -64,9 +64,7 @@ def watch(config_path: str | None, interfaces: tuple[str, ...], policy: str | No
 def _show(v: Verdict) -> None:
     f, a = v.flow, v.answer
     when = datetime.fromtimestamp(f.first_ns / 1e9, UTC).strftime("%H:%M:%S")
-    kind = v.verdict or ("out" if v.scope == "out" else "excluded")
-    if v.scope == ACCESS:  # seen from its origin: src dialled the protected dst
-        kind = LABELS[kind]
+    kind = label(v)  # an access is seen from its origin: src dialled the protected dst
     where = " ".join(x for x in (a.provider, a.region, a.site, a.country) if x) or "-"
     names = ",".join(sorted({n for _, n in f.names})) or "-"
     who = f"{v.process.name}[{v.process.pid}]" if v.process else "?"

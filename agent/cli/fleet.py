@@ -152,14 +152,15 @@ def export_command(lake_uri: str, day: datetime, hosts: tuple[str, ...], kind: s
     """Write a day's verdicts from LAKE as OCSF Network Activity (4001) or ECS events, one JSON
     object a line, residency's fields under `residency` (docs/fleet-schema.md). Only host-days
     whose manifest checks are exported; the others are named on stderr."""
-    from agent.fleet.columns import flows_of
-    from agent.fleet.export import FORMATS
+    from agent.chain.judging import Chain
+    from agent.fleet.export import Events
+    from agent.fleet.partial import lake_unit
     from agent.fleet.report import check_unit
 
     when = day.date()
     req = _request(lake_uri, policy_path, keys_path, None, when, when)
-    write = FORMATS[kind]
     with click.open_file(out, "w") as sink:
+        chain = Chain(req.judge, Events(kind, sink))
         for unit in req.lake.units():
             if unit.date != when.isoformat() or (hosts and unit.host not in hosts):
                 continue
@@ -169,9 +170,7 @@ def export_command(lake_uri: str, day: datetime, hosts: tuple[str, ...], kind: s
                 continue
             for name in sorted(f["file"] for f in checked.manifest["files"]):
                 table = _parquet(req.lake, f"{req.lake.flows_dir(unit)}/{name}")
-                flows, owners = flows_of(table)
-                for v in req.judge.judge(flows, None, owners):
-                    sink.write(json.dumps(write(v, unit.host), sort_keys=True) + "\n")
+                chain.run(lake_unit(unit.host, [table]))
 
 
 def _parquet(lake_: Any, path: str) -> Any:
@@ -185,7 +184,7 @@ def _request(
     lake_uri: str, policy_path: str, keys_path: str, hosts: list[str] | None,
     since: date | None, until: date | None, shas: list[str] | None = None,
 ) -> Any:  # fmt: skip
-    from agent.analysis.document import RangeInput
+    from agent.findings.document import RangeInput
     from agent.fleet.inputs import read_keys
     from agent.fleet.lake import Lake
     from agent.fleet.report import Request

@@ -9,21 +9,13 @@ from datetime import datetime
 
 import click
 
-from agent.analysis.document import repeat_warning
-from agent.analyze import JOURNAL_BATCH
 from agent.capture import open_capture
+from agent.chain.pipeline import FlowPipeline, flows_from
+from agent.chain.recording import Recording, plan
+from agent.chain.sources import JOURNAL_BATCH
 from agent.cli.base import main, reports_errors, warn
 from agent.cli.inputs import aws_format, journal_window, ns, one_source
-from agent.journal import Journal
-from agent.model import CaptureStats, Flow, FlowBatch, clock, seconds
-from agent.pipeline import FlowPipeline, flows_from
-from agent.recording import Recording, plan
-from agent.records.model import CoverageGap
-from agent.records.netflow import Collector, ExportStats
-from agent.records.netflow.offline import exported_flows
-from agent.records.netflow.source import EXPORT_PORTS
-from agent.records.source import read_records, record_kind
-from agent.render import (
+from agent.cli.listing import (
     stats_line,
     stats_section,
     write_csv,
@@ -31,6 +23,14 @@ from agent.render import (
     write_table,
     write_zeek,
 )  # fmt: skip
+from agent.findings.document import repeat_warning
+from agent.journal import Journal
+from agent.model import CaptureStats, Flow, FlowBatch, clock, seconds
+from agent.records.model import CoverageGap
+from agent.records.netflow import Collector, ExportStats
+from agent.records.netflow.offline import exported_flows
+from agent.records.netflow.source import EXPORT_PORTS
+from agent.records.source import read_records, record_kind
 
 FORMATS = ("table", "json", "csv", "zeek", "zeek-json")
 

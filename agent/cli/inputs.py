@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 import click
 
-from agent import period
-from agent.analysis.dating import Dating
-from agent.analysis.document import CaptureInput, capture_warnings
+from agent.chain import period
 from agent.cli.base import warn
 from agent.errors import NothingInScope
 from agent.files import input_name
+from agent.findings.dating import Dating
+from agent.findings.document import CaptureInput, capture_warnings
 from agent.intel.store import Store, Stored
 from agent.policy.model import Policy
 from agent.records.aws import parse_format

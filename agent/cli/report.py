@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from agent.analysis.dating import Dating
-from agent.analyze import Analysis, analyze
+from agent.chain.offline import analyze
 from agent.cli.base import NOT_RERUN, main, reports_errors, warn
 from agent.cli.inputs import (
     dating_of,
@@ -26,6 +25,8 @@ from agent.cli.inputs import (
 )
 from agent.errors import ReportError, SetupError
 from agent.files import open_input
+from agent.findings.analysis import Analysis
+from agent.findings.dating import Dating
 from agent.intel.store import Store, utcnow
 from agent.policy.load import load_policy
 from agent.policy.model import Policy

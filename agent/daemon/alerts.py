@@ -8,14 +8,21 @@ import queue
 import sys
 import threading
 import urllib.request
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from agent.model import seconds
-from agent.policy.judge import Verdict
+from agent.policy.access import ACCESS_VIOLATION
+from agent.policy.judge import IN, VIOLATION, Verdict
 
 WEBHOOK_TIMEOUT = 5.0
 QUEUE_MAX = 10_000
 """Alerts waiting for the webhook; past this they are counted as lost, not held in memory."""
+
+
+def alarming(v: Verdict) -> bool:
+    """A violation in scope, or an access violation: what is told at once."""
+    return (v.scope == IN and v.verdict == VIOLATION) or v.verdict == ACCESS_VIOLATION
 
 
 def alert_of(v: Verdict, host: str) -> dict[str, Any]:
@@ -37,17 +44,28 @@ def alert_of(v: Verdict, host: str) -> dict[str, Any]:
 
 
 class Alerts:
-    def __init__(self, webhook: str = "", out: TextIO | None = None) -> None:
+    """A sink of the chain: each alarming verdict becomes an alert from `host`."""
+
+    def __init__(self, webhook: str = "", host: str = "", out: TextIO | None = None,
+                 queue_max: int = QUEUE_MAX) -> None:  # fmt: skip
         self.out = out or sys.stdout
-        self.webhook = webhook
-        self.failed = self.lost = 0
-        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_MAX)
+        self.webhook, self.host = webhook, host
+        self.sent = self.failed = self.lost = 0
+        """Alerts told; those the webhook refused or could not be reached for; those dropped
+        because its queue was full."""
+        self._queue: queue.Queue[bytes | None] = queue.Queue(queue_max)
         self._thread: threading.Thread | None = None
         if webhook:
             self._thread = threading.Thread(target=self._post_loop, name="webhook", daemon=True)
             self._thread.start()
 
+    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
+        for v in verdicts:
+            if alarming(v):
+                self.send(alert_of(v, self.host))
+
     def send(self, alert: dict[str, Any]) -> None:
+        self.sent += 1
         line = json.dumps(alert, sort_keys=True)
         print(line, file=self.out, flush=True)
         if self._thread:

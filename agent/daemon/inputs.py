@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.capture.batch import RecordBatch
+from agent.chain.pipeline import FlowPipeline
 from agent.daemon.config import Config
 from agent.errors import ConfigError
 from agent.intel.store import Store, Stored
-from agent.pipeline import FlowPipeline
 from agent.policy.judge import Judge
 from agent.policy.load import load_policy
 from agent.policy.model import Policy

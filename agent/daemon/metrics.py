@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from agent.findings.tally import Totals
+from agent.policy.access import label
+from agent.policy.judge import Verdict
 
 
 class Metrics:
@@ -49,6 +54,30 @@ class Metrics:
                 tags = ",".join(f'{k}="{val}"' for k, val in labels)
                 out.append(f"{name}{{{tags}}} {v:g}" if tags else f"{name} {v:g}")
         return "\n".join(out) + "\n"
+
+
+class Judged:
+    """A sink of the chain: the verdicts counted once (`Totals`, the tally's own count), and
+    the metrics read from that count."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics, self.totals = metrics, Totals()
+        self.attributed = 0
+        """Flows judged with their process known."""
+
+    @property
+    def judged(self) -> int:
+        return self.totals.flows
+
+    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
+        self.totals.add(verdicts)
+        self.attributed += sum(v.process is not None for v in verdicts)
+        for kind in sorted({label(v) for v in verdicts}):
+            c = self.totals[kind]
+            self.metrics.set("residency_flows_total", c.flows, verdict=kind)
+            self.metrics.set("residency_bytes_total", c.bytes, verdict=kind)
+        if self.judged:
+            self.metrics.set("residency_attribution_ratio", self.attributed / self.judged)
 
 
 def serve(metrics: Metrics, address: str) -> ThreadingHTTPServer:

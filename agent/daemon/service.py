@@ -1,6 +1,8 @@
 """The agent's main loop: live packets and the connection table in, judged flows out to the
-journal, alerts and metrics. The chain is the offline one (FlowPipeline, then Judge); only the
-source (a live socket) and the sink (the journal) differ.
+journal, alerts and metrics. The chain is the offline one (`FlowPipeline`, then `Chain`);
+only the sources (live interfaces, flow exports) and the sinks (the journal writer, the alerts,
+the metrics' count) differ, and the agent takes each of them, so its logic runs on a replayed
+capture and a journal in a temporary folder as a normal process (tests/daemon/test_agent.py).
 
 Threads: one per captured interface runs the pipeline and hands ended flows over a queue; the
 main thread attributes, judges, journals, polls connections, beats and takes signals (SIGHUP
@@ -15,35 +17,27 @@ import socket
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Protocol
 
 from agent import __version__
-from agent.capture.live import LiveSource
-from agent.daemon.alerts import Alerts, alert_of
+from agent.chain.judging import Chain, Flows, Sink
+from agent.chain.pipeline import FlowPipeline
+from agent.daemon.alerts import Alerts
 from agent.daemon.config import Config
 from agent.daemon.connections import ConnectionEvent
 from agent.daemon.exports import ExportSocket, RecordSource
 from agent.daemon.inputs import load_inputs, warm_up
-from agent.daemon.metrics import Metrics, serve
+from agent.daemon.metrics import Judged, Metrics, serve
 from agent.daemon.notify import sd_notify
+from agent.daemon.sources import Interface
 from agent.daemon.writer import JournalWriter
 from agent.errors import ResidencyError
-from agent.journal import (
-    Journal,
-    flow_entry,
-    heartbeat_entry,
-    inputs_entry,
-    start_entry,
-    stop_entry,
-)  # fmt: skip
+from agent.journal import Journal, heartbeat_entry, inputs_entry, start_entry, stop_entry
 from agent.journal.chain import Entry
 from agent.model import Flow, FlowBatch, Process
-from agent.pipeline import FlowPipeline
-from agent.policy.access import ACCESS, ACCESS_VIOLATION, LABELS
-from agent.policy.judge import IN, VIOLATION, Verdict
+from agent.policy.judge import Verdict
 
 DAY_NS = 86_400 * 1_000_000_000
 CONNECTION = "connection"
@@ -86,32 +80,53 @@ class NoOwners:
         return 0
 
 
+class Shown:
+    """A sink that hands each verdict to a function (`watch`'s lines)."""
+
+    def __init__(self, view: Callable[[Verdict], None]) -> None:
+        self.view = view
+
+    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
+        for v in verdicts:
+            self.view(v)
+
+
 class Agent:
+    """The agent's logic between its edges. Each edge can be handed in: `sources` (default:
+    a `LiveSource` per configured interface), `records` (default: the configured flow export
+    sockets), `journal` (default: the configured journal, created if absent) and `alerts`
+    (default: stdout and the configured webhook)."""
+
     def __init__(self, config: Config, owners: OwnerSource | None = None,
                  view: Callable[[Verdict], None] | None = None,
-                 records: Sequence[RecordSource] | None = None) -> None:  # fmt: skip
+                 records: Sequence[RecordSource] | None = None, *,
+                 sources: Sequence[Interface] | None = None, journal: Journal | None = None,
+                 alerts: Alerts | None = None) -> None:  # fmt: skip
         self.config = config
         self.host = socket.gethostname()
         self.inputs = load_inputs(config)
         self.owners: OwnerSource = owners or NoOwners()
-        self.view = view
         self.metrics = Metrics()
-        self.alerts = Alerts(config.webhook)
-        self.writer = JournalWriter(Journal.open(config.journal_path, create=True), self.metrics)
+        self.alerts = alerts or Alerts(config.webhook, self.host)
+        journal = journal or Journal.open(config.journal_path, create=True)
+        self.writer = JournalWriter(journal, self.metrics)
+        self.counted = Judged(self.metrics)
+        sinks: list[Sink] = [self.counted, self.alerts, self.writer]
+        self.chain = Chain(self.inputs.judge, *sinks, *([Shown(view)] if view else []))
         self.ended: queue.Queue[tuple[str | None, FlowBatch]] = queue.Queue(ENDED_MAX)
         self.stopping = threading.Event()
         self.reloading = threading.Event()
-        self.sources = [LiveSource(i, config.filter) for i in config.interfaces]
+        self.sources = list(sources if sources is not None else _live(config))
         self.records = list(records if records is not None
                             else map(ExportSocket, config.flow_exports))  # fmt: skip
         for r in self.records:
             print(f"collecting flow exports on {r.name}", file=sys.stderr, flush=True)
         warm_up(config)
-        self.judged = self.attributed = 0
 
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self) -> int:
+        """The service: signals taken, then `loop` until SIGTERM or SIGINT."""
         # The capture threads hand the GIL over at every compiled kernel; with Python's default
         # 5 ms switch interval a busy judging thread made them wait long enough for the ring to
         # overflow at 100k packets/s (bench/bench_daemon.py). 1 ms removed those drops.
@@ -119,6 +134,11 @@ class Agent:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, lambda *_: self.reloading.set())
+        return self.loop()
+
+    def loop(self) -> int:
+        """Capture, judge, journal, poll and beat until `stopping` is set; then flush and stop.
+        Any thread may set `stopping` (and `reloading`)."""
         server = serve(self.metrics, self.config.metrics) if self.config.metrics else None
         now = time.time_ns()
         self.writer.write([start_entry(now, {"version": __version__, "host": self.host,
@@ -173,7 +193,7 @@ class Agent:
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping.set()
 
-    def _capture(self, source: LiveSource) -> None:
+    def _capture(self, source: Interface) -> None:
         """One interface: packets -> flows, ended flows onto the queue; the pipeline is this
         thread's alone."""
         c = self.config
@@ -230,29 +250,12 @@ class Agent:
     # -- judging ----------------------------------------------------------------------------
 
     def judge(self, flows: list[Flow], interface: str | None = None) -> list[Verdict]:
+        """Attribute flows to their processes, then through the chain to every sink."""
         owners = [self.owners.owner_of(f.proto, f.src, f.sport, f.dst, f.dport) for f in flows]
-        verdicts = self.inputs.judge.judge(flows, [interface] * len(flows), owners)
-        entries = []
-        flows_by: Counter[str] = Counter()
-        bytes_by: Counter[str] = Counter()
-        for v in verdicts:
-            kind = metric_kind(v)
-            flows_by[kind] += 1
-            bytes_by[kind] += v.flow.bytes_fwd + v.flow.bytes_rev
-            entries.append(flow_entry(v.flow, v.evidence(), v.process))
-            if (v.scope == IN and v.verdict == VIOLATION) or v.verdict == ACCESS_VIOLATION:
-                self.alerts.send(alert_of(v, self.host))
-                self.metrics.add("residency_alerts_total")
-            if self.view:
-                self.view(v)
-        for kind, n in flows_by.items():
-            self.metrics.add("residency_flows_total", n, verdict=kind)
-            self.metrics.add("residency_bytes_total", bytes_by[kind], verdict=kind)
-        self.judged += len(verdicts)
-        self.attributed += sum(p is not None for p in owners)
-        if self.judged:
-            self.metrics.set("residency_attribution_ratio", self.attributed / self.judged)
-        self.writer.write(entries)
+        interfaces = [interface] * len(flows)
+        verdicts = self.chain.judge(Flows(flows, interface or "", owners, interfaces))
+        if self.alerts.sent:
+            self.metrics.set("residency_alerts_total", self.alerts.sent)
         return verdicts
 
     def _reload(self) -> None:
@@ -264,6 +267,7 @@ class Agent:
                   flush=True)  # fmt: skip
             return
         self.inputs = fresh
+        self.chain.judging = fresh.judge
         self.writer.write([self._inputs_entry(time.time_ns())])
         print(f"reloaded: policy sha256:{fresh.policy.sha256[:16]}, "
               f"{len(fresh.ranges)} range sources", file=sys.stderr, flush=True)  # fmt: skip
@@ -284,14 +288,14 @@ class Agent:
 
     def _counters(self) -> dict[str, int]:
         return {
-            "judged": self.judged, "attributed": self.attributed, "lost": self.writer.lost,
+            "judged": self.counted.judged, "attributed": self.counted.attributed,
+            "lost": self.writer.lost,
             "received": sum(s.received for s in self.sources),
             "drops": sum(s.drops for s in self.sources),
         }  # fmt: skip
 
 
-def metric_kind(v: Verdict) -> str:
-    """A verdict's metric label: its verdict or scope; an access's with `access-` before it
-    (`access-allowed`, `access-exempt`, `access-unverified`, `access-violation`)."""
-    kind = v.verdict or v.scope
-    return LABELS[kind] if v.scope == ACCESS else kind
+def _live(config: Config) -> list[Interface]:
+    from agent.capture.live import LiveSource  # needs root (CAP_NET_RAW) once made
+
+    return [LiveSource(i, config.filter) for i in config.interfaces]

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 
 from agent.daemon.metrics import Metrics
 from agent.errors import JournalError
-from agent.journal import Journal
+from agent.journal import Journal, flow_entry
 from agent.journal.chain import Entry
+from agent.policy.judge import Verdict
 
 PENDING_MAX = 1_000_000
 """Rows held in memory while the disk refuses them; past this the oldest are counted as lost
@@ -24,6 +26,10 @@ class JournalWriter:
         self.lost = 0
         self.failing = ""
         """The error the last flush met ("" when writing works)."""
+
+    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
+        """A sink of the chain: each judged flow journaled with its verdict and process."""
+        self.write([flow_entry(v.flow, v.evidence(), v.process) for v in verdicts])
 
     def write(self, entries: list[Entry]) -> None:
         self.pending.extend(entries)

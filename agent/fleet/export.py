@@ -6,8 +6,9 @@ an ECS custom field set. Pure: verdicts in, dicts out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import json
+from collections.abc import Callable, Sequence
+from typing import IO, Any
 
 from agent import __version__
 from agent.flows.community import community_id
@@ -105,3 +106,14 @@ def _iso(ns: int) -> str:
 
     whole = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{whole}.{ns % 1_000_000_000:09d}Z"
+
+
+class Events:
+    """A sink of the chain: each verdict written as one event (a JSON line) in `kind`'s form."""
+
+    def __init__(self, kind: str, out: IO[str]) -> None:
+        self.form, self.out = FORMATS[kind], out
+
+    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
+        for v in verdicts:
+            self.out.write(json.dumps(self.form(v, where), sort_keys=True) + "\n")

@@ -1,15 +1,14 @@
 """The fleet report's map and merge: sealed flows -> partial tables -> one partial table.
 
-`map_batch` judges a batch of sealed rows with the one `Judge` and counts them with the one
-`Tally` that `analyze` uses, then keeps the tally's places (and the out-of-scope and excluded
-totals) as rows keyed by (date, host, verdict, provider, region, border group, country, site)
-with flows, bytes, first and last; the approved flows that rest on weak evidence only as one
-row per host-day under `approved_weak` (the analysis document's key) with empty places;
-accesses into protected services under their `access-` labels (`access.LABELS`), by origin,
-with sessions as flows and bytes out as bytes. `merge`
-adds two partial tables: sums and min/max, so it is associative and commutative with the empty
-table as identity, and the engines may split and combine the work in any order and give the
-same answer.
+`map_batch` judges a batch of sealed rows through the one chain (`agent.chain.judging.Chain`)
+into the one `Tally` that `analyze` uses, then keeps the tally's places (and the out-of-scope
+and excluded totals) as rows keyed by (date, host, verdict, provider, region, border group,
+country, site) with flows, bytes, first and last; the approved flows that rest on weak evidence
+only as one row per host-day under `approved_weak` (the analysis document's key) with empty
+places; accesses into protected services under their `access-` labels (`access.LABELS`), by
+origin, with sessions as flows and bytes out as bytes. `merge` adds two partial tables: sums
+and min/max, so it is associative and commutative with the empty table as identity, and the
+engines may split and combine the work in any order and give the same answer.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from typing import NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from agent.analysis.tally import Tally
+from agent.chain.judging import Chain, Flows
+from agent.findings.tally import Tally
 from agent.fleet.columns import flows_of
 from agent.policy.access import LABELS
 from agent.policy.judge import EXCLUDED, OUT, Judge
@@ -47,12 +47,17 @@ SCHEMA = pa.schema([(k, pa.string()) for k in KEY]
                    + [(k, pa.int64()) for k in Cell._fields])  # fmt: skip
 
 
+def lake_unit(host: str, batches: Iterable[pa.RecordBatch | pa.Table]) -> Iterator[Flows]:
+    """A source: one host-day's sealed rows as the flows (and processes) the journal held."""
+    for batch in batches:
+        flows, owners = flows_of(batch)
+        yield Flows(flows, host, owners)
+
+
 def map_unit(judge: Judge, date: str, host: str, batches: Iterable[pa.RecordBatch]) -> Partial:
     """One host-day's rows judged and counted."""
     tally = Tally()
-    for batch in batches:
-        flows, owners = flows_of(batch)
-        tally.add(judge.judge(flows, None, owners), host)
+    Chain(judge, tally).run(lake_unit(host, batches))
     out: Partial = {}
     for (kind, *place), c in tally.places.items():
         out[(date, host, kind, *place)] = Cell(c.flows, c.bytes, c.first_ns, c.last_ns)

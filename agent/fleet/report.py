@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agent import __version__
-from agent.analysis.document import PLACE, RangeInput
+from agent.findings.document import PLACE, RangeInput
 from agent.fleet import engines, manifest
 from agent.fleet.lake import HostDay, Lake
 from agent.fleet.partial import WEAK, Cell, Partial

@@ -49,6 +49,13 @@ ACCESS = "access"
 ALLOWED, ACCESS_VIOLATION = "allowed", "access-violation"
 ACCESS_VERDICTS = (ALLOWED, EXEMPT, UNVERIFIED, ACCESS_VIOLATION)
 LABELS = {v: v if v.startswith("access-") else f"access-{v}" for v in ACCESS_VERDICTS}
+
+
+def label(v: Verdict) -> str:
+    """A verdict's one name in counts, metrics and lines: its verdict, else its scope; an
+    access's with `access-` before it (`access-allowed`, ..., `access-violation`)."""
+    kind = v.verdict or v.scope
+    return LABELS[kind] if v.scope == ACCESS else kind
 """An access verdict where it shares a column with outbound ones (metrics, the fleet lake):
 `access-allowed`, `access-exempt`, `access-unverified`, `access-violation`."""
 SYN, PORTS = "syn", "ports"

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from agent.analysis.dating import NO_DATING, Dating
-from agent.analysis.document import JournalInput, canonical, document
-from agent.analyze import Analysis
+from agent.findings.analysis import Analysis
+from agent.findings.dating import NO_DATING, Dating
+from agent.findings.document import JournalInput, canonical, document
 from agent.intel.cidr import Cidr
 from agent.intel.table import prefix_text
 from agent.model import seconds

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.analysis.document import CaptureInput, JournalInput, capture_error, capture_warnings
+from agent.findings.document import CaptureInput, JournalInput, capture_error, capture_warnings
 from agent.model import seconds
 from agent.report.times import span
 

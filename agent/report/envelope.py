@@ -18,8 +18,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.analysis.document import canonical
 from agent.errors import ReportError, SetupError
+from agent.findings.document import canonical
 from agent.report import html, pdf
 from agent.report.build import SCHEMA
 from agent.report.sign import sign

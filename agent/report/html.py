@@ -15,8 +15,8 @@ import json
 from html import escape
 from typing import Any
 
-from agent.analysis.document import canonical
 from agent.errors import ReportError
+from agent.findings.document import canonical
 from agent.report import access as A
 from agent.report import provenance as P
 from agent.report import sections as S

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from agent.analysis.document import JournalInput
-from agent.analysis.tally import Count
-from agent.analyze import Analysis, analyze_journal
+from agent.chain.offline import analyze_journal
 from agent.errors import JournalError, ReportError
+from agent.findings.analysis import Analysis
+from agent.findings.document import JournalInput
+from agent.findings.tally import Count
 from agent.intel.store import Store, Stored
 from agent.journal import Head, Heartbeat, Journal, verify_journal
 from agent.journal import Stored as Row

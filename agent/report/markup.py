@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence, Set
 from html import escape
 
-from agent.analysis.headline import pct, plural
+from agent.findings.headline import pct, plural
 
 __all__ = ["NONE", "cell", "code", "num", "pairs", "pct", "plural", "table"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from agent.analysis.text import dated
+from agent.findings.text import dated
 from agent.report.markup import NONE, num, pairs, plural, table
 from agent.report.times import utc
 

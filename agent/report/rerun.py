@@ -13,9 +13,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agent import __version__, period
-from agent.analyze import Analysis, analyze
+from agent import __version__
+from agent.chain import period
+from agent.chain.offline import analyze
 from agent.errors import ReportError
+from agent.findings.analysis import Analysis
 from agent.intel.store import Store, Stored, read_bytes, utcnow
 from agent.journal import Head
 from agent.policy.load import load_policy

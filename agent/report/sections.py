@@ -6,8 +6,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from agent.analysis.headline import WEAK, kind, sentence
-from agent.analysis.text import place
+from agent.findings.headline import WEAK, kind, sentence
+from agent.findings.text import place
 from agent.model import proto_name
 from agent.report import provenance, svg
 from agent.report.build import REGION

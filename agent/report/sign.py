@@ -18,8 +18,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from agent.analysis.document import canonical
 from agent.errors import ReportError, SetupError
+from agent.findings.document import canonical
 
 ALGORITHM = "ed25519"
 SIGNATURE_KEYS = {"algorithm", "key_id", "value"}

@@ -678,7 +678,7 @@ def test_recorder_drops_come_from_interface_statistics(pcaps: Path) -> None:
     none, then isb_ifdrop 1 and isb_osdrop 42: 10 + 43. dumpcap's says isb_ifdrop 0. A capture
     without ISBs, or a classic pcap, says nothing."""
     from agent.capture import open_capture
-    from agent.pipeline import FlowPipeline, flows_from
+    from agent.chain.pipeline import FlowPipeline, flows_from
 
     def drops(name: str) -> int | None:
         pipe = FlowPipeline(names=False)

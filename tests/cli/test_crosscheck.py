@@ -11,9 +11,9 @@ import yaml
 from click.testing import CliRunner
 
 from agent.capture import open_capture
+from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.cli import main
 from agent.journal import Journal, flow_entry
-from agent.pipeline import FlowPipeline, flows_from
 
 
 def first_packets(capture: Path, n: int, out: Path) -> Path:

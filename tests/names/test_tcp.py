@@ -14,8 +14,8 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from agent.capture.batch import RecordBatch
+from agent.chain.pipeline import FlowPipeline
 from agent.names.tcp import FIRST_BYTES, HELD_BYTES, TcpStart
-from agent.pipeline import FlowPipeline
 
 ISN = 1_000_000
 SEGMENT = 1400

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent.analysis.access import AccessTally, login
+from agent.findings.access import AccessTally, login
 from agent.intel.parse import parse
 from agent.intel.table import RangeTable
 from agent.model import Flow, Process

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.analyze import Analysis, analyze
+from agent.chain.offline import analyze
+from agent.findings.analysis import Analysis
 from agent.intel.store import Store, read_bytes
 from agent.policy.load import load_policy
 from agent.policy.model import Policy

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.capture import open_capture
+from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.journal import (
     Entry,
     Journal,
@@ -23,7 +24,6 @@ from agent.journal import (
     stop_entry,
 )
 from agent.model import Flow, Process
-from agent.pipeline import FlowPipeline, flows_from
 from tests.report.conftest import DEMO
 
 SEC = 1_000_000_000

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
-from agent.analysis.document import canonical, document
 from agent.capture import open_capture
-from agent.pipeline import FlowPipeline, flows_from
+from agent.chain.pipeline import FlowPipeline, flows_from
+from agent.findings.document import canonical, document
 from agent.policy.judge import VERDICTS
 from agent.report.build import DIMENSIONS, SCHEMA, Options, utc
 from agent.report.envelope import make

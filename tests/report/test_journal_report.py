@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from agent.analysis.document import canonical
 from agent.cli import main
+from agent.findings.document import canonical
 from agent.journal import (
     Heartbeat,
     Journal,

@@ -8,7 +8,7 @@ packet by packet. Each file keeps its own statistics; a flow belongs to the file
 A file given twice (the same sha256) is read once, and the repeat says so. A file damaged
 part-way ends its part at the damage; the recording goes on with the next file.
 
-An edge: it opens and hashes files. The chain itself is `FlowPipeline`.
+An edge: it opens and hashes files. The chain itself is `FlowPipeline`, then `Chain`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agent.capture import first_timestamp, open_capture
+from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.errors import CorruptCapture, InputError
 from agent.files import file_sha256, file_size
 from agent.model import COLUMN, CaptureStats, FlowBatch
-from agent.pipeline import FlowPipeline, flows_from
 
 STDIN = "-"
+Progress = Callable[[int], None]
+"""Told how many more bytes of capture were read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +89,7 @@ class Recording:
         """The first flow serial of each capture read, in reading order."""
         self._paths: list[str] = []
 
-    def flows(
-        self, progress: Callable[[int], None] | None = None
-    ) -> Iterator[tuple[FlowBatch, str]]:
+    def flows(self, progress: Progress | None = None) -> Iterator[tuple[FlowBatch, str]]:
         """Flows as they end, in batches of one capture each: the capture where they began.
         `progress` is told how many more bytes of capture were read."""
         pipe = self.pipeline

@@ -8,12 +8,13 @@ same inputs agree to the byte.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agent.analysis.access import AccessTally
+from agent.findings.access import AccessTally
 from agent.intel.table import Answer
 from agent.model import INFERRED, Flow
-from agent.policy.access import ACCESS
+from agent.policy.access import ACCESS, label
 from agent.policy.judge import APPROVED, EXCLUDED, OUT, VERDICTS, Verdict
 from agent.policy.model import Rule
 
@@ -40,6 +41,22 @@ class Count:
 
     def as_dict(self) -> dict[str, int]:
         return {"flows": self.flows, "bytes": self.bytes}
+
+
+class Totals(defaultdict[str, Count]):
+    """Flows and bytes by verdict label (`access.label`): the one count of verdicts, kept by
+    the tally and read by the daemon's metrics. Bounded: one entry per label."""
+
+    def __init__(self) -> None:
+        super().__init__(Count)
+
+    def add(self, verdicts: Sequence[Verdict], where: str = "") -> None:
+        for v in verdicts:
+            self[label(v)].add(v.flow)
+
+    @property
+    def flows(self) -> int:
+        return sum(c.flows for c in self.values())
 
 
 @dataclass(slots=True)
@@ -88,8 +105,8 @@ class RuleUse:
 
 @dataclass(slots=True)
 class Tally:
-    totals: dict[str, Count] = field(default_factory=lambda: defaultdict(Count))
-    """By verdict, plus OUT ("out of scope") and EXCLUDED."""
+    totals: Totals = field(default_factory=Totals)
+    """By verdict label: the verdicts, OUT ("out of scope"), EXCLUDED and the access labels."""
     destinations: dict[tuple[str, str], Destination] = field(default_factory=dict)
     """(verdict, address) for violations and unverified destinations."""
     rules: dict[tuple[str, str], RuleUse] = field(default_factory=dict)
@@ -112,8 +129,9 @@ class Tally:
     first_ns: int | None = None
     last_ns: int | None = None
 
-    def add(self, verdicts: list[Verdict], where: str) -> None:
+    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
         """Count verdicts; `where` names their capture (or journal) for evidence pointers."""
+        self.totals.add(verdicts)
         for v in verdicts:
             self._add(v, where)
 
@@ -125,7 +143,6 @@ class Tally:
             self.access.add(v, where)
             return
         kind = v.verdict or v.scope
-        self.totals[kind].add(f)
         if v.rule is not None:
             use = self.rules.setdefault((v.rule.name, kind), RuleUse(v.rule))
             use.count.add(f)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.analysis.dating import FIRST_FLOW, FIRST_PACKET, SINCE, Dating
 from agent.capture.source import first_timestamp
+from agent.findings.dating import FIRST_FLOW, FIRST_PACKET, SINCE, Dating
 from agent.journal import Head, Journal
 from agent.records.source import record_kind, records_first_ns
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.analysis.headline import pct, plural, sentence
+from agent.findings.headline import pct, plural, sentence
 from agent.model import clock, proto_name
 
 VERDICT_ROWS = ("approved", "exempt", "violation", "unverified")

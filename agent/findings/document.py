@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent import __version__
-from agent.analysis.access import section
-from agent.analysis.dating import NO_DATING, Dating, distance, notices
-from agent.analysis.tally import Count, Destination, RuleUse, Tally
 from agent.files import input_name
+from agent.findings.access import section
+from agent.findings.dating import NO_DATING, Dating, distance, notices
+from agent.findings.tally import Count, Destination, RuleUse, Tally
 from agent.model import DIRECTIONS, CaptureStats, seconds
 from agent.policy.judge import APPROVED, EXCLUDED, EXEMPT, OUT, UNVERIFIED, VERDICTS, VIOLATION
 from agent.policy.model import Exception_, Policy

@@ -1,7 +1,7 @@
 """How the range versions stand to the traffic's time: which moment they were chosen for, and,
 for each version, its publication date and its distance from the period's start, either way.
 
-Pure: the traffic's start is found before the run (`agent.period`), and the versions chosen
+Pure: the traffic's start is found before the run (`agent.chain.period`), and the versions chosen
 for it (`agent.intel.store.in_force`); this module only measures and words the result, once,
 for the document, the terminal and the report alike.
 """

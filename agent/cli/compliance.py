@@ -11,9 +11,8 @@ from datetime import datetime
 
 import click
 
-from agent.analysis.document import document
-from agent.analysis.text import render
-from agent.analyze import Progress, analyze, analyze_journal
+from agent.chain.offline import analyze, analyze_journal
+from agent.chain.recording import Progress
 from agent.cli.base import main, quiet, reports_errors
 from agent.cli.inputs import (
     aws_format,
@@ -30,6 +29,8 @@ from agent.cli.inputs import (
 )
 from agent.errors import PolicyError
 from agent.files import open_input
+from agent.findings.document import document
+from agent.findings.text import render
 from agent.intel.store import Store, utcnow
 from agent.policy.check import Known, check
 from agent.policy.load import load_policy, parse_policy

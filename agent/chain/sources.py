@@ -1,0 +1,94 @@
+"""Where the chain's flows come from, each as batches of `Flows`: captures read as one
+recording, a daemon's journal, flow record files (the fleet's lake units are in
+`agent.fleet.partial`). The sources that count what they gave are sinks too: handed to
+`Chain.run` beside it, they are told the verdicts of their own flows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from agent.chain.judging import Flows
+from agent.chain.recording import Progress, Recording
+from agent.findings.analysis import Window
+from agent.journal import Journal
+from agent.model import CaptureStats, Flow, FlowBatch, Process
+from agent.policy.judge import Verdict
+from agent.records.evidence import CAPTURE, RecordEvidence, SourceShare
+from agent.records.model import Counts
+from agent.records.source import read_records
+
+JOURNAL_BATCH = 10_000
+"""Journaled flows judged at a time: a journal is read in batches, never whole."""
+
+
+def captures(
+    recording: Recording, window: Window, progress: Progress | None = None
+) -> Iterator[Flows]:
+    """The recording's flows that overlap `window`, each under the capture where it began."""
+    since, until = window
+    for batch, began_in in recording.flows(progress):
+        yield Flows(batch.overlapping(since, until), began_in)
+
+
+class CaptureShares(dict[str, SourceShare]):
+    """A sink: what each capture's own flows contributed (packets counted at one vantage)."""
+
+    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
+        self.setdefault(where, SourceShare(CAPTURE, where, Counts.EXACT)).add(verdicts)
+
+
+def journaled(journal: Journal, where: str, window: Window, last_seq: int) -> Iterator[Flows]:
+    """A journal's flows in [since, until) up to row `last_seq`, with their processes; a
+    flow's serial is its journal row, its evidence pointer."""
+    since, until = window
+    flows: list[Flow] = []
+    owners: list[Process | None] = []
+    for row in journal.flows(since, until):
+        if row.seq > last_seq:
+            continue
+        flows.append(row.flow._replace(serial=row.seq))
+        owners.append(row.process)
+        if len(flows) >= JOURNAL_BATCH:
+            yield Flows(flows, where, owners)
+            flows, owners = [], []
+    yield Flows(flows, where, owners)
+
+
+class RecordFiles:
+    """Flow record files read and joined together (`agent.records.source`), as a source of
+    each file's flows that overlap `window`, and as the sink that sums each verdict into its
+    source's share (format and vantage point). `evidence` is complete once iterated."""
+
+    def __init__(self, paths: Sequence[str], window: Window,
+                 fields: Sequence[str] | None = None) -> None:  # fmt: skip
+        self.read, self.window = read_records(paths, fields), window
+        j = self.read.joined
+        self.evidence = RecordEvidence(merged_directions=j.merged_directions,
+                                       merged_duplicates=j.merged_duplicates,
+                                       rejected=j.rejected, gaps=j.gaps)  # fmt: skip
+        self._shares = {(s.source, s.vantage): SourceShare(s.source, s.vantage, s.counts,
+                                                           s.records)
+                        for s in j.shares}  # fmt: skip
+        self._judged: list[int] = []
+        """The joined flows of the file being judged, in order."""
+
+    def __iter__(self) -> Iterator[Flows]:
+        j, out = self.read.joined, self.evidence
+        since, until = self.window
+        for n, f in enumerate(self.read.files):
+            mine = [i for i, (tag, _) in enumerate(j.evidence) if tag == n]
+            batch = FlowBatch.of([j.flows[i] for i in mine]).overlapping(since, until)
+            kept = {flow.serial for flow in batch.records()}
+            self._judged = [i for i in mine if j.flows[i].serial in kept]
+            yield Flows(batch, f.path)
+            stats = CaptureStats(records=len(f.items), decoded=len(f.items), read_to=f.size)
+            out.files.append((f.path, f.sha256, f.size, f.kind, stats, str(f.error or "")))
+            out.damaged = out.damaged or f.error
+        out.sources = list(self._shares.values())
+
+    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
+        j = self.read.joined
+        for i, v in zip(self._judged, verdicts, strict=True):
+            self._shares[j.origins[i]].add([v])
+            self.evidence.estimated |= j.estimated[i]
