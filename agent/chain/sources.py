@@ -38,21 +38,25 @@ class CaptureShares(dict[str, SourceShare]):
         self.setdefault(where, SourceShare(CAPTURE, where, Counts.EXACT)).add(verdicts)
 
 
-def journaled(journal: Journal, where: str, window: Window, last_seq: int) -> Iterator[Flows]:
-    """A journal's flows in [since, until) up to row `last_seq`, with their processes; a
-    flow's serial is its journal row, its evidence pointer."""
+def journaled(
+    journal: Journal, where: str, window: Window, last_seq: int | None = None
+) -> Iterator[Flows]:
+    """A journal's flows in [since, until) up to row `last_seq` (None: all), with their
+    processes, in batches (memory stays bounded); a flow's serial is its journal row, its
+    evidence pointer."""
     since, until = window
     flows: list[Flow] = []
     owners: list[Process | None] = []
     for row in journal.flows(since, until):
-        if row.seq > last_seq:
+        if last_seq is not None and row.seq > last_seq:
             continue
         flows.append(row.flow._replace(serial=row.seq))
         owners.append(row.process)
         if len(flows) >= JOURNAL_BATCH:
             yield Flows(flows, where, owners)
             flows, owners = [], []
-    yield Flows(flows, where, owners)
+    if flows:
+        yield Flows(flows, where, owners)
 
 
 class RecordFiles:

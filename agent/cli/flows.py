@@ -12,7 +12,7 @@ import click
 from agent.capture import open_capture
 from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.chain.recording import Recording, plan
-from agent.chain.sources import JOURNAL_BATCH
+from agent.chain.sources import journaled
 from agent.cli.base import main, reports_errors, warn
 from agent.cli.inputs import aws_format, journal_window, ns, one_source
 from agent.cli.listing import (
@@ -25,7 +25,7 @@ from agent.cli.listing import (
 )  # fmt: skip
 from agent.findings.document import repeat_warning
 from agent.journal import Journal
-from agent.model import CaptureStats, Flow, FlowBatch, clock, seconds
+from agent.model import CaptureStats, FlowBatch, clock, seconds
 from agent.records.model import CoverageGap
 from agent.records.netflow import Collector, ExportStats
 from agent.records.netflow.offline import exported_flows
@@ -183,15 +183,10 @@ def _records(
 
 
 def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterator[FlowBatch]:
-    """Journaled flows in batches (memory stays bounded), each serial its journal row."""
-    rows: list[Flow] = []
-    for r in journal.flows(since, until):
-        rows.append(r.flow._replace(serial=r.seq))
-        if len(rows) >= JOURNAL_BATCH:
-            yield FlowBatch.of(rows)
-            rows = []
-    if rows:
-        yield FlowBatch.of(rows)
+    """Journaled flows in batches, each serial its journal row."""
+    for given in journaled(journal, str(journal.path), (since, until)):
+        flows = given.flows
+        yield flows if isinstance(flows, FlowBatch) else FlowBatch.of(list(flows))
 
 
 def _exported(captures: tuple[str, ...], ports: frozenset[int],
