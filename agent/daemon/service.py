@@ -22,6 +22,7 @@ from types import FrameType
 from typing import Protocol
 
 from agent import __version__
+from agent.capture.live import LiveSource
 from agent.chain.judging import Chain, Flows, Sink
 from agent.chain.pipeline import FlowPipeline
 from agent.daemon.alerts import Alerts
@@ -116,7 +117,8 @@ class Agent:
         self.ended: queue.Queue[tuple[str | None, FlowBatch]] = queue.Queue(ENDED_MAX)
         self.stopping = threading.Event()
         self.reloading = threading.Event()
-        self.sources = list(sources if sources is not None else _live(config))
+        self.sources = list(sources if sources is not None else
+                            (LiveSource(i, config.filter) for i in config.interfaces))  # fmt: skip
         self.records = list(records if records is not None
                             else map(ExportSocket, config.flow_exports))  # fmt: skip
         for r in self.records:
@@ -293,9 +295,3 @@ class Agent:
             "received": sum(s.received for s in self.sources),
             "drops": sum(s.drops for s in self.sources),
         }  # fmt: skip
-
-
-def _live(config: Config) -> list[Interface]:
-    from agent.capture.live import LiveSource  # needs root (CAP_NET_RAW) once made
-
-    return [LiveSource(i, config.filter) for i in config.interfaces]
