@@ -43,12 +43,14 @@ class Count:
         return {"flows": self.flows, "bytes": self.bytes}
 
 
-class Totals(defaultdict[str, Count]):
+class Totals(dict[str, Count]):
     """Flows and bytes by verdict label (`access.label`): the one count of verdicts, kept by
-    the tally and read by the daemon's metrics. Bounded: one entry per label."""
+    the tally and read by the daemon's metrics. Bounded: one entry per label; a label not
+    counted reads as an empty count."""
 
-    def __init__(self) -> None:
-        super().__init__(Count)
+    def __missing__(self, kind: str) -> Count:
+        count = self[kind] = Count()
+        return count
 
     def add(self, verdicts: Sequence[Verdict], where: str = "") -> None:
         for v in verdicts:
