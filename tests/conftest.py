@@ -3,8 +3,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.truth import FLOWLOGS, PCAPS
+
+# No test may depend on the machine being idle: hypothesis's per-example deadline (200 ms) is
+# a timing assertion, and a busy machine fails it (a first pyarrow call took 1.4 s under load).
+settings.register_profile("residency", deadline=None)
+settings.load_profile("residency")
 
 
 @pytest.fixture(scope="session")
