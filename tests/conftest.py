@@ -3,13 +3,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from tests.truth import FLOWLOGS, PCAPS
 
-# No test may depend on the machine being idle: hypothesis's per-example deadline (200 ms) is
-# a timing assertion, and a busy machine fails it (a first pyarrow call took 1.4 s under load).
-settings.register_profile("residency", deadline=None)
+# No test may depend on the machine being idle: hypothesis's per-example deadline (200 ms) and
+# its too-slow health check are timing assertions, and a busy machine fails them (a first
+# pyarrow call took 1.4 s under load; test_merge's tables were "too slow" to generate).
+settings.register_profile("residency", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("residency")
 
 
