@@ -14,8 +14,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.analysis.document import canonical
 from agent.errors import ReportError, SetupError
+from agent.findings.document import canonical
 from agent.fleet.html import page
 from agent.report import pdf
 from agent.report.envelope import Printer, same

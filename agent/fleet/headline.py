@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.analysis.headline import plural, share
+from agent.findings.headline import plural, share
 
 
 def sentence(doc: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from agent.analysis.headline import policy_name
+from agent.findings.headline import policy_name
 from agent.fleet.headline import sentence
 from agent.report.times import utc
 
