@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 from agent.chain.judging import Flows
 from agent.chain.recording import Progress, Recording
 from agent.findings.analysis import Window
 from agent.journal import Journal
-from agent.model import CaptureStats, Flow, FlowBatch, Process
+from agent.model import COLUMN, CaptureStats, Flow, Process
 from agent.policy.judge import Verdict
 from agent.records.evidence import CAPTURE, RecordEvidence, SourceShare
 from agent.records.model import Counts
@@ -74,25 +76,30 @@ class RecordFiles:
         self._shares = {(s.source, s.vantage): SourceShare(s.source, s.vantage, s.counts,
                                                            s.records)
                         for s in j.shares}  # fmt: skip
-        self._judged: list[int] = []
+        self._judged = np.zeros(0, np.int64)
         """The joined flows of the file being judged, in order."""
 
     def __iter__(self) -> Iterator[Flows]:
         j, out = self.read.joined, self.evidence
         since, until = self.window
         for n, f in enumerate(self.read.files):
-            mine = [i for i, (tag, _) in enumerate(j.evidence) if tag == n]
-            batch = FlowBatch.of([j.flows[i] for i in mine]).overlapping(since, until)
-            kept = {flow.serial for flow in batch.records()}
-            self._judged = [i for i in mine if j.flows[i].serial in kept]
-            yield Flows(batch, f.path)
-            stats = CaptureStats(records=len(f.items), decoded=len(f.items), read_to=f.size)
+            mine = np.flatnonzero(j.tags == n)
+            batch = j.batch.take(mine)
+            inside = batch.overlapping(since, until)
+            serial = COLUMN["serial"]
+            if len(inside) < len(batch):
+                mine = mine[np.isin(batch.columns[serial], inside.columns[serial])]
+            self._judged = mine
+            yield Flows(inside, f.path)
+            stats = CaptureStats(records=f.records + len(f.gaps),
+                                 decoded=f.records + len(f.gaps), read_to=f.size)  # fmt: skip
             out.files.append((f.path, f.sha256, f.size, f.kind, stats, str(f.error or "")))
             out.damaged = out.damaged or f.error
         out.sources = list(self._shares.values())
 
     def add(self, verdicts: Sequence[Verdict], where: str) -> None:
-        j = self.read.joined
-        for i, v in zip(self._judged, verdicts, strict=True):
-            self._shares[j.origins[i]].add([v])
-            self.evidence.estimated |= j.estimated[i]
+        j, mine = self.read.joined, self._judged
+        origins = zip(j.source[mine].tolist(), j.vantage[mine].tolist(), strict=True)
+        for origin, v in zip(origins, verdicts, strict=True):
+            self._shares[origin].add([v])
+        self.evidence.estimated |= bool(j.estimated[mine].any())

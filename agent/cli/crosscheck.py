@@ -16,7 +16,7 @@ from agent.files import open_input
 from agent.journal import Journal
 from agent.model import Flow, proto_name, seconds
 from agent.records.crosscheck import Crosscheck, Seen, crosscheck, summarize
-from agent.records.join import join_records
+from agent.records.join import join_batches
 from agent.records.source import read_record_file, record_kind
 
 SQLITE = b"SQLite format 3\x00"
@@ -51,8 +51,8 @@ def load(path: str, fields: list[str] | None = None) -> list[tuple[Flow, bool]]:
         got = read_record_file(path, fields)
         if got.error:
             warn(str(got.error))
-        joined = join_records(got.items)
-        return [(f, not e) for f, e in zip(joined.flows, joined.estimated, strict=True)]
+        joined = join_batches(got.batches, [0] * len(got.batches), got.gaps)
+        return list(zip(joined.batch.records(), (~joined.estimated).tolist(), strict=True))
     pipe = FlowPipeline(names=False)
     with open_capture(path) as source:
         return [(f, True) for batch in flows_from(source, pipe) for f in batch.records()]

@@ -26,7 +26,6 @@ from agent.cli.listing import (
 from agent.findings.document import repeat_warning
 from agent.journal import Journal
 from agent.model import CaptureStats, FlowBatch, clock, seconds
-from agent.records.model import CoverageGap
 from agent.records.netflow import Collector, ExportStats
 from agent.records.netflow.offline import exported_flows
 from agent.records.netflow.source import EXPORT_PORTS
@@ -165,14 +164,11 @@ def _records(
 ) -> None:
     read = read_records(paths, fields)
     j = read.joined
-    tags = [tag for tag, _ in j.evidence]
-    per_file = [FlowBatch.of([f for f, t in zip(j.flows, tags, strict=True) if t == n])
-                .overlapping(*window) for n in range(len(paths))]  # fmt: skip
+    per_file = [j.batch.take(j.tags == n).overlapping(*window) for n in range(len(paths))]
     found = ((b, f.path) for b, f in zip(per_file, read.files, strict=True))
     _write(found, form, len(paths) > 1)
     for f, b in zip(read.files, per_file, strict=True):
-        gaps = sum(1 for i in f.items if isinstance(i, CoverageGap))
-        click.echo(f"{f.path}: {f.kind}, {len(f.items) - gaps:,} records, {gaps:,} coverage "
+        click.echo(f"{f.path}: {f.kind}, {f.records:,} records, {len(f.gaps):,} coverage "
                    f"gaps, {len(b):,} flows", err=True)  # fmt: skip
     click.echo(f"records joined: {j.merged_directions:,} as the other direction or a later "
                f"window, {j.merged_duplicates:,} seen at a second vantage point and counted "

@@ -11,12 +11,19 @@ address pair (as TGW SKIPDATA records do) also stands for the traffic it counts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from agent.errors import CorruptRecords
-from agent.records.model import Action, CoverageGap, FlowRecord, Gap, Item, Where
+from agent.records.batch import ACTION_CODE, RECORD, RecordBatch
+from agent.records.model import Action, CoverageGap, Gap, Where
 
 V2_FIELDS = (
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
@@ -50,7 +57,10 @@ USED = frozenset(
 VANTAGE = ("interface-id", "tgw-attachment-id", "tgw-id", "instance-id")
 """The fields that name the vantage point, most specific first."""
 _GAPS = {"NODATA": Gap.NODATA, "SKIPDATA": Gap.SKIPDATA}
-_ACTIONS = {"ACCEPT": Action.ACCEPT, "REJECT": Action.REJECT}
+INTS = ("start", "end", "protocol", "srcport", "dstport", "packets", "bytes", "tcp-flags")
+"""The whole-number fields a record is built from, in the order they are checked."""
+DIGITS = r"^[0-9]{1,18}$"
+"""What a whole-number value may be (at most 18 digits: it fits an int64 in ns as seconds)."""
 NS = 1_000_000_000
 
 
@@ -68,119 +78,165 @@ def is_header(tokens: Sequence[str]) -> bool:
     return bool(tokens) and tokens[0] in FIELDS
 
 
-def parse_aws_lines(
-    lines: Iterable[bytes], path: str = "<data>", fields: Sequence[str] | None = None,
-    vantage: str = "",
-) -> Iterator[Item]:  # fmt: skip
-    """Records and gaps of a text flow log, in file order. `fields` is a declared format (a
-    header line in the file overrides it from that line on); `vantage` names the interface
-    where the format has no field for it (a CloudWatch log stream)."""
-    form = Format.of(fields or V2_FIELDS)
-    offset = 0
-    for number, raw in enumerate(lines, 1):
-        where, offset = Where(line=number, offset=offset), offset + len(raw)
-        tokens = raw.decode("utf-8", "replace").split()
-        if not tokens:
-            continue
-        if tokens[0] in FIELDS:
-            try:
-                form = Format.of(parse_format(" ".join(tokens), f"line {number}"))
-            except ValueError as err:
-                raise CorruptRecords(path, f"line {number}", str(err).split(": ", 1)[1]) from err
-            continue
-        yield from form.record(tokens, path, where, vantage)
-
-
-def parse_record(
-    names: Sequence[str], tokens: Sequence[str], path: str, where: Where, vantage: str = ""
-) -> list[Item]:
-    """One record's values under its format's names: a flow record, a gap, or both."""
-    return Format.of(names).record(tokens, path, where, vantage)
+Columns = Mapping[str, pa.Array]
+"""A format's values by field name: strings (null for `-`) or, from Parquet, integers."""
+Place = Callable[[int], str]
+"""Where the n-th record of a set of columns is, for an error message."""
 
 
 @dataclass(frozen=True, slots=True)
 class Format:
-    """A format's field names, with the position of each field a record is built from
-    (-1: not in this format), worked out once per header rather than once per record."""
+    """A format's field names, with what is worked out once per header rather than once per
+    record: the source it names, the fields that can name the vantage point (most specific
+    first) and the fields kept as text."""
 
     names: tuple[str, ...]
     source: str
-    at: dict[str, int]
-    vantage: tuple[int, ...]
-    """Positions of the fields that can name the vantage point, most specific first."""
-    kept: tuple[int, ...]
+    vantage: tuple[str, ...]
+    kept: tuple[str, ...]
 
     @classmethod
     def of(cls, names: Sequence[str]) -> Format:
         return _format(tuple(names))
 
-    def record(self, tokens: Sequence[str], path: str, where: Where, vantage: str) -> list[Item]:
-        if len(tokens) != len(self.names):
-            few = "few" if len(tokens) < len(self.names) else "many"
-            raise CorruptRecords(
-                path, str(where), f"too {few} values: {len(tokens)} for the format's "
-                f"{len(self.names)} fields ({' '.join(self.names[:3])} ...)",
-            )  # fmt: skip
+    def too(self, count: int) -> str:
+        """The complaint about a record of `count` values."""
+        few = "few" if count < len(self.names) else "many"
+        return (f"too {few} values: {count} for the format's {len(self.names)} fields "
+                f"({' '.join(self.names[:3])} ...)")  # fmt: skip
+
+    def read(self, cols: Columns, where: Wheres, path: str, place: Place, vantage: str = ""
+             ) -> tuple[RecordBatch, list[CoverageGap], CorruptRecords | None]:  # fmt: skip
+        """The records and gaps of `cols` (n values each, `where` their places), and the
+        damage that ends them: CorruptRecords at the first damaged record, the records and
+        gaps before it given."""
+        n = len(where[0])
+        ints, bad = _whole_numbers(cols, n)
+        status = _text(cols, "log-status", n)
+        gap = pc.is_in(status, pa.array(list(_GAPS))).fill_null(False).to_numpy(False)
+        src, dst = _text(cols, "srcaddr", n), _text(cols, "dstaddr", n)
+        has = pc.and_(pc.is_valid(src), pc.is_valid(dst)).to_numpy(False)
+        src, dst = src.fill_null(""), dst.fill_null("")
+        bad[""] = ~(has | gap)
+        first, reason = _first_bad(bad, has, cols)
+        if first < n:
+            batch, gaps, _ = self.read({k: v[:first] for k, v in cols.items()},
+                                       (where[0][:first], where[1][:first], where[2][:first]),
+                                       path, place, vantage)  # fmt: skip
+            return batch, gaps, CorruptRecords(path, place(first), reason)
+        seen = pc.coalesce(*[_text(cols, f, n) for f in self.vantage],
+                           pa.repeat(pa.scalar(vantage), n))  # fmt: skip
+        places = pa.concat_arrays([src, dst, seen.cast(pa.string())]).dictionary_encode()
+        texts = places.dictionary.to_numpy(False)
+        codes = places.indices.to_numpy(False)
+        rows = np.zeros(n, RECORD)
+        rows["src"], rows["dst"], rows["vantage"] = codes[:n], codes[n : 2 * n], codes[2 * n :]
+        for name, key in (("protocol", "proto"), ("srcport", "sport"), ("dstport", "dport"),
+                          ("packets", "packets"), ("bytes", "bytes")):  # fmt: skip
+            rows[key] = ints[name]
+        rows["first_ns"], rows["last_ns"] = ints["start"] * NS, ints["end"] * NS
+        rows["tcp_flags"] = ints["tcp-flags"] & 0xFF
+        rows["action"] = _actions(_text(cols, "action", n))
+        rows["sampling"] = 1
+        rows["line"], rows["offset"], rows["item"] = where
+        gaps = [CoverageGap(source=self.source, vantage=texts[v], start_ns=start, end_ns=end,
+                            gap=_GAPS[status[i].as_py()], where=Where(line, offset, item))
+                for i, (v, start, end, line, offset, item) in zip(np.flatnonzero(gap).tolist(),
+                rows[["vantage", "first_ns", "last_ns", "line", "offset", "item"]][gap].tolist(),
+                strict=True)]  # fmt: skip
+        if not has.all():
+            keep = np.flatnonzero(has)
+            rows, cols = rows[keep], {k: v.take(pa.array(keep)) for k, v in cols.items()}
+        batch = RecordBatch(self.source, rows, texts, lambda: self.detail(cols, len(rows)))
+        return batch, gaps, None
+
+    def detail(self, cols: Columns, n: int) -> list[dict[str, Any]]:
+        """Per record, what stays text: the packet's own addresses where they differ, the
+        Local Zone, the direction, and every field kept as it was written."""
+        values = {k: v.to_pylist() for k, v in cols.items()}
+        blank = [None] * n
+        get = values.get
+        src, dst = get("srcaddr", blank), get("dstaddr", blank)
+        out = []
+        for i in range(n):
+            named = next((f for f in self.vantage if get(f, blank)[i] is not None), "")
+            kind = get("sublocation-type", blank)[i]
+            out.append({
+                "pkt_src": _other(get("pkt-srcaddr", blank)[i], src[i]),
+                "pkt_dst": _other(get("pkt-dstaddr", blank)[i], dst[i]),
+                "sublocation": f"{kind}:{get('sublocation-id', blank)[i] or ''}" if kind else "",
+                "direction": get("flow-direction", blank)[i] or "",
+                "fields": tuple((f, str(values[f][i])) for f in self.kept
+                                if values[f][i] is not None and f != named),
+            })  # fmt: skip
+        return out
+
+
+Wheres = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+"""Per record: line, offset, item (as `Where`)."""
+
+
+def _text(cols: Columns, name: str, n: int) -> pa.Array:
+    value = cols.get(name)
+    if value is None:
+        return pa.nulls(n, pa.string())
+    return value if pa.types.is_string(value.type) else pc.cast(value, pa.string())
+
+
+def _whole_numbers(cols: Columns, n: int) -> tuple[
+        dict[str, npt.NDArray[np.int64]], dict[str, npt.NDArray[np.bool_]]]:  # fmt: skip
+    """Each of `INTS` as int64 (0 where absent or `-`), and per field the records whose value
+    is not a whole number."""
+    ints, bad = {}, {}
+    for name in INTS:
+        value = cols.get(name)
+        if value is None:
+            ints[name] = np.zeros(n, np.int64)
+            continue
         try:
-            return self.items(tokens, where, vantage)
-        except ValueError as err:
-            raise CorruptRecords(path, str(where), str(err)) from err
+            number = pc.cast(value, pa.int64()).fill_null(0).to_numpy(False)
+        except pa.ArrowInvalid:  # text that is not a whole number: find it (rare, so slow)
+            ok = pc.match_substring_regex(value, DIGITS).fill_null(True)
+            bad[name] = ~ok.to_numpy(False)
+            value = pc.if_else(ok, value, pa.scalar(None, pa.string()))
+            number = pc.cast(value, pa.int64()).fill_null(0).to_numpy(False)
+        if number.min(initial=0) < 0:
+            bad[name] = number < 0
+        ints[name] = number
+    return ints, bad
 
-    def items(self, t: Sequence[str], where: Where, vantage: str) -> list[Item]:
-        """A record's values ("-" for none) in this format's order: a flow record, a gap, or
-        both."""
-        at = self.at
-        named, seen = -1, vantage
-        for i in self.vantage:
-            if t[i] != "-":
-                named, seen = i, t[i]
-                break
-        start, end = self._int(t, "start") * NS, self._int(t, "end") * NS
-        status = _GAPS.get(t[at["log-status"]]) if "log-status" in at else None
-        gaps: list[Item] = [] if status is None else [
-            CoverageGap(source=self.source, vantage=seen, start_ns=start, end_ns=end,
-                        gap=status, where=where)]  # fmt: skip
-        src, dst = self._text(t, "srcaddr"), self._text(t, "dstaddr")
-        if not (src and dst):
-            if not gaps:
-                raise ValueError("no srcaddr and dstaddr, and log-status is not NODATA or "
-                                 "SKIPDATA")  # fmt: skip
-            return gaps
-        kind = self._text(t, "sublocation-type")
-        return [FlowRecord(
-            source=self.source, vantage=seen, proto=self._int(t, "protocol"),
-            src=src, sport=self._int(t, "srcport"), dst=dst, dport=self._int(t, "dstport"),
-            first_ns=start, last_ns=end, packets=self._int(t, "packets"),
-            bytes=self._int(t, "bytes"), tcp_flags=self._int(t, "tcp-flags") & 0xFF,
-            action=_ACTIONS.get(self._text(t, "action"), Action.UNKNOWN),
-            pkt_src=_other(self._text(t, "pkt-srcaddr"), src),
-            pkt_dst=_other(self._text(t, "pkt-dstaddr"), dst),
-            sublocation=f"{kind}:{self._text(t, 'sublocation-id')}" if kind else "",
-            direction=self._text(t, "flow-direction"), where=where,
-            fields=tuple((self.names[i], t[i]) for i in self.kept if t[i] != "-" and i != named),
-        ), *gaps]  # fmt: skip
 
-    def _text(self, t: Sequence[str], name: str) -> str:
-        i = self.at.get(name, -1)
-        return "" if i < 0 or t[i] == "-" else t[i]
+def _first_bad(bad: dict[str, npt.NDArray[np.bool_]], has: npt.NDArray[np.bool_],
+               cols: Columns) -> tuple[int, str]:  # fmt: skip
+    """The first damaged record and why, its checks in the order a record is read by: the
+    times of every record, then whether it has addresses, then the rest of a flow's."""
+    first, reason = len(has), ""
+    for name in ("start", "end", "", *INTS[2:]):
+        if name not in bad:
+            continue
+        mask = bad[name] if name in ("start", "end", "") else bad[name] & has
+        hit = np.flatnonzero(mask[:first])
+        if len(hit):
+            first = int(hit[0])
+            reason = (f"{name} is {str(cols[name][first].as_py())!r}, not a whole number" if name
+                      else "no srcaddr and dstaddr, and log-status is not NODATA or SKIPDATA")
+    return first, reason
 
-    def _int(self, t: Sequence[str], name: str) -> int:
-        i = self.at.get(name, -1)
-        if i < 0 or t[i] == "-":
-            return 0
-        if not t[i].isdigit():
-            raise ValueError(f"{name} is {t[i]!r}, not a whole number")
-        return int(t[i])
+
+def _actions(action: pa.Array) -> npt.NDArray[np.int8]:
+    out = np.zeros(len(action), np.int8)
+    for text, a in (("ACCEPT", Action.ACCEPT), ("REJECT", Action.REJECT)):
+        out[pc.equal(action, text).fill_null(False).to_numpy(False)] = ACTION_CODE[a]
+    return out
 
 
 @lru_cache(maxsize=64)
 def _format(names: tuple[str, ...]) -> Format:
-    at = {n: i for i, n in enumerate(names)}
     source = "aws-tgw" if any(n.startswith("tgw-") for n in names) else "aws-vpc"
-    vantage = tuple(at[n] for n in VANTAGE if n in at)
-    kept = tuple(i for i, n in enumerate(names) if n not in USED)
-    return Format(names, source, at, vantage, kept)
+    vantage = tuple(n for n in VANTAGE if n in names)
+    kept = tuple(n for n in names if n not in USED)
+    return Format(names, source, vantage, kept)
 
 
-def _other(value: str, same: str) -> str:
-    return "" if value == same else value
+def _other(value: str | None, same: str | None) -> str:
+    return "" if value is None or value == same else value

@@ -8,38 +8,59 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+import pyarrow as pa
+
 from agent.errors import CorruptRecords
 from agent.records import aws
+from agent.records.batch import RecordBatch
 from agent.records.fields import Bad, json_documents, need
-from agent.records.model import Item, Where
+from agent.records.model import CoverageGap, Where
+
+Message = tuple[list[str], Where]
 
 
 def parse_cloudwatch(
     data: bytes, path: str = "<data>", fields: Sequence[str] | None = None
-) -> Iterator[Item]:
-    names = list(fields or aws.V2_FIELDS)
+) -> Iterator[RecordBatch | CoverageGap]:
+    form = aws.Format.of(fields or aws.V2_FIELDS)
     for line, doc in json_documents(data, path):
         try:
-            yield from _document(doc, line, names, path)
+            messages, stream = _document(doc, line)
         except Bad as err:
             raise CorruptRecords(path, f"line {line}", str(err)) from err
+        yield from _read(form, messages, stream, path)
 
 
-def _document(doc: object, line: int, names: list[str], path: str) -> Iterator[Item]:
+def _document(doc: object, line: int) -> tuple[list[Message], str]:
+    """The record lines of one document, each with its place, and the log stream."""
     if isinstance(doc, dict) and "message" in doc and "logEvents" not in doc:
-        message = need(doc, "message", str, "")
-        yield from _message(message, names, path, Where(line=line), "")
-        return
+        return [(need(doc, "message", str, "").split(), Where(line=line))], ""
     if need(doc, "messageType", str, "") != "DATA_MESSAGE":
-        return  # CONTROL_MESSAGE: CloudWatch checking the subscription, no records
+        return [], ""  # CONTROL_MESSAGE: CloudWatch checking the subscription, no records
     stream = need(doc, "logStream", str, "")
-    for i, event in enumerate(need(doc, "logEvents", list, "")):
-        message = need(event, "message", str, f"logEvents[{i}]")
-        yield from _message(message, names, path, Where(line=line, item=i), stream)
+    events = need(doc, "logEvents", list, "")
+    return [(need(e, "message", str, f"logEvents[{i}]").split(), Where(line=line, item=i))
+            for i, e in enumerate(events)], stream  # fmt: skip
 
 
-def _message(text: str, names: list[str], path: str, where: Where, stream: str) -> list[Item]:
-    tokens = text.split()
-    if aws.is_header(tokens):
-        return []
-    return aws.parse_record(names, tokens, path, where, stream)
+def _read(form: aws.Format, messages: list[Message], stream: str,
+          path: str) -> Iterator[RecordBatch | CoverageGap]:  # fmt: skip
+    records = [(t, w) for t, w in messages if not aws.is_header(t)]
+    width = len(form.names)
+    cut = next((i for i, (t, _) in enumerate(records) if len(t) != width), len(records))
+    good = records[:cut]
+    columns = list(zip(*(t for t, _ in good), strict=True)) or [()] * width
+    cols = {name: pa.array([None if v == "-" else v for v in values], pa.string())
+            for name, values in zip(form.names, columns, strict=True)}  # fmt: skip
+    where = tuple(np.array([getattr(w, k) for _, w in good], np.int64)
+                  for k in ("line", "offset", "item"))  # fmt: skip
+    batch, gaps, damage = form.read(cols, where, path, lambda i: str(good[i][1]), stream)  # type: ignore[arg-type]
+    if len(batch):
+        yield batch
+    yield from gaps
+    if damage:
+        raise damage
+    if cut < len(records):
+        tokens, w = records[cut]
+        raise CorruptRecords(path, str(w), form.too(len(tokens)))

@@ -1,30 +1,28 @@
-"""AWS flow logs delivered to S3 as Apache Parquet -> FlowRecords and gaps.
+"""AWS flow logs delivered to S3 as Apache Parquet -> record batches and gaps.
 
 The columns are the text format's fields with `_` for `-` (`log_status`, `pkt_srcaddr`), typed
-(int32/int64/string), null for "no value". Each row is read by the same rules as a text record
-(`agent.records.aws`), so the two deliveries of one flow log cannot differ. `Where.item` is the
-row. Needs pyarrow (`pip install 'residency[parquet]'`); without it a Parquet file is one clear
-error, not a traceback.
+(int32/int64/string), null for "no value". They go, a row group at a time, through the same
+rules as the columns of a text log (`agent.records.aws.Format.read`), so the two deliveries of
+one flow log cannot differ. `Where.item` is the row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from agent.errors import CorruptRecords
 from agent.records import aws
-from agent.records.model import Item, Where
+from agent.records.batch import RecordBatch
+from agent.records.model import CoverageGap
 
 MAGIC = b"PAR1"
 
 
-def parse_aws_parquet(data: bytes, path: str = "<data>") -> Iterator[Item]:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as err:
-        raise CorruptRecords(path, "offset 0", "a Parquet flow log needs pyarrow: "
-                             "pip install 'residency[parquet]'") from err  # fmt: skip
+def parse_aws_parquet(data: bytes, path: str = "<data>") -> Iterator[RecordBatch | CoverageGap]:
     try:
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as err:
@@ -35,11 +33,19 @@ def parse_aws_parquet(data: bytes, path: str = "<data>") -> Iterator[Item]:
         raise CorruptRecords(path, "offset 0", f"unknown column {unknown[0]!r} (not an AWS "
                              "v2-v8 flow log field)")  # fmt: skip
     form, row = aws.Format.of(names), 0
-    for batch in table.to_batches():
-        columns = [["-" if v is None else str(v) for v in c.to_pylist()] for c in batch.columns]
-        for values in zip(*columns, strict=True):
-            try:
-                yield from form.items(values, Where(item=row), "")
-            except ValueError as err:
-                raise CorruptRecords(path, f"row {row}", str(err)) from err
-            row += 1
+    for part in table.to_batches():
+        n = part.num_rows
+        items = np.arange(row, row + n, dtype=np.int64)
+        zero = np.zeros(n, np.int64)
+        cols = dict(zip(names, part.columns, strict=True))
+        batch, gaps, damage = form.read(cols, (zero, zero, items), path, _rows(row))
+        if len(batch):
+            yield batch
+        yield from gaps
+        if damage:
+            raise damage
+        row += n
+
+
+def _rows(first: int) -> aws.Place:
+    return lambda i: f"row {first + i}"

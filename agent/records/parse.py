@@ -1,35 +1,64 @@
-"""One entry point for every flow record kind: bytes (already gunzipped) in, records and
-coverage gaps out, in file order; a damaged record raises CorruptRecords after the items before
-it were given. Sans-IO: `agent.records.source` is the edge that opens files."""
+"""One entry point for every flow record kind: bytes (already gunzipped) in, record batches
+and coverage gaps out, in file order; a damaged record raises CorruptRecords after what came
+before it was given. Sans-IO: `agent.records.source` is the edge that opens files.
+
+AWS text and Parquet are read as columns; the JSON kinds (and Zeek) make one `FlowRecord`
+each, gathered here into batches of at most `BATCH`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from agent.records.aws import parse_aws_lines
+from agent.errors import CorruptRecords
+from agent.records.aws_text import parse_aws_text
 from agent.records.azure import parse_azure_nsg, parse_azure_vnet
+from agent.records.batch import RecordBatch
 from agent.records.cloudwatch import parse_cloudwatch
 from agent.records.gcp import parse_gcp
-from agent.records.model import Item
+from agent.records.model import CoverageGap, FlowRecord, Item
 from agent.records.oci import parse_oci
 from agent.records.parquet import parse_aws_parquet
 from agent.records.zeek import parse_zeek_json, parse_zeek_tsv
 
+Out = RecordBatch | CoverageGap
+BATCH = 65536
+
 
 def parse_records(
     data: bytes, kind: str, path: str = "<data>", fields: Sequence[str] | None = None
-) -> Iterator[Item]:
+) -> Iterator[Out]:
     """`fields` is a declared AWS format (`--format`); the other kinds describe themselves."""
-    if kind in ("aws-text", "zeek-tsv", "zeek-json"):
-        lines = data.splitlines(keepends=True)
-        if kind == "aws-text":
-            return parse_aws_lines(lines, path, fields)
-        return (parse_zeek_tsv if kind == "zeek-tsv" else parse_zeek_json)(lines, path)
+    if kind == "aws-text":
+        return parse_aws_text(data, path, fields)
     if kind == "aws-parquet":
         return parse_aws_parquet(data, path)
     if kind == "aws-cloudwatch":
         return parse_cloudwatch(data, path, fields)
-    return JSON_PARSERS[kind](data, path)
+    if kind in ("zeek-tsv", "zeek-json"):
+        lines = data.splitlines(keepends=True)
+        return batched((parse_zeek_tsv if kind == "zeek-tsv" else parse_zeek_json)(lines, path))
+    return batched(JSON_PARSERS[kind](data, path))
+
+
+def batched(items: Iterator[Item]) -> Iterator[Out]:
+    """Records gathered into batches (of one source each), gaps as they come; on damage, the
+    records before it are given first."""
+    held: list[FlowRecord] = []
+    try:
+        for item in items:
+            if isinstance(item, CoverageGap):
+                yield item
+                continue
+            if held and (len(held) >= BATCH or held[0].source != item.source):
+                yield RecordBatch.of(held)
+                held = []
+            held.append(item)
+    except CorruptRecords:
+        if held:
+            yield RecordBatch.of(held)
+        raise
+    if held:
+        yield RecordBatch.of(held)
 
 
 JSON_PARSERS: dict[str, Callable[[bytes, str], Iterator[Item]]] = {

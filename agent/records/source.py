@@ -11,25 +11,31 @@ from typing import BinaryIO, cast
 from agent.capture.compressed import DAMAGE, decompressed
 from agent.errors import CorruptRecords, InputError
 from agent.files import open_input
+from agent.records.batch import RecordBatch
 from agent.records.detect import HEAD, detect_records
-from agent.records.join import Joined, join_tagged
-from agent.records.model import FlowRecord, Item
+from agent.records.join import Joined, join_batches
+from agent.records.model import CoverageGap
 from agent.records.parse import parse_records
 
 
 @dataclass(slots=True)
 class RecordFile:
-    """What one file held: every item read, and the damage that stopped the reading (the items
-    before it stand)."""
+    """What one file held: its records (as batches) and coverage gaps, and the damage that
+    stopped the reading (what came before it stands)."""
 
     path: str
     kind: str
     size: int
     """Bytes read, uncompressed."""
-    items: list[Item] = field(default_factory=list)
+    batches: list[RecordBatch] = field(default_factory=list)
+    gaps: list[CoverageGap] = field(default_factory=list)
     error: CorruptRecords | None = None
     sha256: str = ""
     """Of the file as stored (compressed or not), so a re-run can prove it read the same."""
+
+    @property
+    def records(self) -> int:
+        return sum(len(b) for b in self.batches)
 
 
 @dataclass(slots=True)
@@ -42,7 +48,9 @@ class RecordRead:
 
 def read_records(paths: Sequence[str], fields: Sequence[str] | None = None) -> RecordRead:
     files = [read_record_file(p, fields) for p in paths]
-    joined = join_tagged((n, item) for n, f in enumerate(files) for item in f.items)
+    tagged = [(n, b) for n, f in enumerate(files) for b in f.batches]
+    joined = join_batches([b for _, b in tagged], [n for n, _ in tagged],
+                          (g for f in files for g in f.gaps))  # fmt: skip
     return RecordRead(files, joined)
 
 
@@ -63,7 +71,7 @@ def records_first_ns(path: str) -> int | None:
         got = read_record_file(path)
     except (CorruptRecords, InputError):
         return None
-    return min((i.first_ns for i in got.items if isinstance(i, FlowRecord)), default=None)
+    return min((int(b.rows["first_ns"].min()) for b in got.batches if len(b)), default=None)
 
 
 def read_record_file(path: str, fields: Sequence[str] | None = None) -> RecordFile:
@@ -73,7 +81,8 @@ def read_record_file(path: str, fields: Sequence[str] | None = None) -> RecordFi
         raise CorruptRecords(path, "offset 0", "not a flow record file residency reads")
     out = RecordFile(path, kind, len(data), sha256=_sha256(path))
     try:
-        out.items.extend(parse_records(data, kind, path, fields))
+        for item in parse_records(data, kind, path, fields):
+            (out.gaps if isinstance(item, CoverageGap) else out.batches).append(item)  # type: ignore[arg-type]
     except CorruptRecords as err:
         out.error = err
     return out

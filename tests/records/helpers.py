@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from agent.records import CoverageGap, FlowRecord, Item
+from agent.records.batch import RecordBatch
 from agent.records.detect import detect_records
 from agent.records.parse import parse_records
 
@@ -14,15 +15,23 @@ def read(path: Path, kind: str | None = None, fields: Sequence[str] | None = Non
     data = path.read_bytes()
     found = detect_records(data)
     assert found == (kind or found) and found is not None
-    return list(parse_records(data, found, str(path), fields))
+    return items(parse_records(data, found, str(path), fields))
 
 
-def flows(items: list[Item]) -> list[FlowRecord]:
-    return [i for i in items if isinstance(i, FlowRecord)]
+def items(got: Iterable[Item | RecordBatch]) -> list[Item]:
+    """Batches made records, each in its place among the gaps."""
+    out: list[Item] = []
+    for i in got:
+        out.extend(i.records() if isinstance(i, RecordBatch) else [i])
+    return out
 
 
-def gaps(items: list[Item]) -> list[CoverageGap]:
-    return [i for i in items if isinstance(i, CoverageGap)]
+def flows(got: Iterable[Item | RecordBatch]) -> list[FlowRecord]:
+    return [i for i in items(got) if isinstance(i, FlowRecord)]  # type: ignore[arg-type]
+
+
+def gaps(got: Iterable[Item | RecordBatch]) -> list[CoverageGap]:
+    return [i for i in got if isinstance(i, CoverageGap)]
 
 
 def tuple5(r: FlowRecord) -> tuple[int, str, int, str, int]:

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from agent.errors import CorruptRecords
-from agent.records import Action, Counts, FlowRecord, Gap, Where, aws
+from agent.records import Action, Counts, FlowRecord, Gap, Where, aws, aws_text
 from tests.records.helpers import flows, gaps, read, tuple5
 
 S = 1_000_000_000
@@ -101,7 +101,7 @@ def test_every_format_of_the_aws_documentation_examples(vpc: Path) -> None:
     for name, case in beats.items():
         names = aws.parse_format(case["format"])
         lines = [s.split("#")[0].encode() for s in case["samples"]]
-        got[name] = flows(list(aws.parse_aws_lines(lines, name, names)))
+        got[name] = flows(list(aws_text.parse_aws_lines(lines, name, names)))
         assert len(got[name]) + sum("DATA" in s for s in case["samples"]) == len(lines)
     nat = got["custom-nat-gateway"]
     assert [(r.src, r.dst, r.pkt_src, r.pkt_dst) for r in nat[:4]] == [
@@ -154,4 +154,36 @@ def test_an_unknown_field_in_a_format_is_named() -> None:
     with pytest.raises(ValueError, match="--format: unknown field 'src-addr'"):
         aws.parse_format("version src-addr")
     with pytest.raises(CorruptRecords, match=r"x: line 2: bytes is '12k', not a whole number"):
-        list(aws.parse_aws_lines([b"srcaddr dstaddr bytes\n", b"1.1.1.1 2.2.2.2 12k\n"], "x"))
+        list(aws_text.parse_aws_lines([b"srcaddr dstaddr bytes\n", b"1.1.1.1 2.2.2.2 12k\n"], "x"))
+
+
+def test_columns_keep_every_line_and_offset_through_blank_lines_and_odd_spacing(vpc: Path) -> None:
+    """The real records, with CRLF endings, blank lines and doubled spaces put in, then a
+    damaged value: the records and gaps before it keep their own lines and byte offsets."""
+    lines = (vpc / "elastic-integrations__test-extra-samples.log").read_bytes().splitlines()
+    assert len(lines) == 7
+    bad = lines[3].replace(b" 20 4249 ", b" 20 42x9 ")
+    physical = [lines[0], b"", lines[1].replace(b" ", b"  "), b"   ", *lines[2:], bad, lines[0]]
+    data = b"".join(line + b"\r\n" for line in physical)
+    offsets = [sum(len(x) + 2 for x in physical[:n]) for n in range(len(physical))]
+    got: list[object] = []
+    with pytest.raises(CorruptRecords) as caught:
+        got.extend(aws_text.parse_aws_text(data, "x.log"))
+    assert str(caught.value) == "x.log: line 10: bytes is '42x9', not a whole number"
+    records = flows(got)  # type: ignore[arg-type]
+    assert [(r.where.line, r.where.offset) for r in records] == [
+        (n, offsets[n - 1]) for n in (1, 6, 7, 8, 9)
+    ]
+    assert [r.bytes for r in records] == [8855, 4249, 4249, 336, 336]
+    assert [(g.gap, g.where.line, g.where.offset) for g in gaps(got)] == [  # type: ignore[arg-type]
+        (Gap.NODATA, 3, offsets[2]), (Gap.SKIPDATA, 5, offsets[4]),
+    ]  # fmt: skip
+
+
+def test_a_line_of_the_wrong_length_deep_in_a_big_log_is_named(vpc: Path) -> None:
+    line = (vpc / "elastic-integrations__test-extra-samples.log").read_bytes().splitlines()[3]
+    data = (line + b"\n") * 50_000 + line.rsplit(b" ", 1)[0] + b"\n" + (line + b"\n") * 10
+    got: list[object] = []
+    with pytest.raises(CorruptRecords, match=r"^x: line 50001: too few values: 13 for the"):
+        got.extend(aws_text.parse_aws_text(data, "x"))
+    assert sum(len(b) for b in got) == 50_000  # type: ignore[arg-type]

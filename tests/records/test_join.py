@@ -3,7 +3,7 @@ from pathlib import Path
 
 import yaml
 
-from agent.records import Counts, FlowRecord, aws
+from agent.records import Counts, FlowRecord, aws, aws_text
 from agent.records.join import join_records
 from tests.records.helpers import flows, read
 
@@ -13,7 +13,7 @@ def beats(flowlogs: Path, case: str) -> list[FlowRecord]:
         (flowlogs / "aws-vpc" / "elastic-beats__aws-vpc-flow-logs.yml").read_text()
     )
     lines = [s.split("#")[0].encode() for s in doc[case]["samples"]]
-    return flows(list(aws.parse_aws_lines(lines, case, aws.parse_format(doc[case]["format"]))))
+    return flows(list(aws_text.parse_aws_lines(lines, case, aws.parse_format(doc[case]["format"]))))
 
 
 def test_both_directions_and_later_windows_are_one_flow(flowlogs: Path) -> None:

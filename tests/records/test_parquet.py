@@ -13,6 +13,7 @@ from agent.records import aws
 from agent.records.detect import detect_records
 from agent.records.parquet import parse_aws_parquet
 from agent.records.parse import parse_records
+from tests.records.helpers import items
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -45,8 +46,8 @@ def test_parquet_gives_the_records_of_the_text(flowlogs: Path, name: str) -> Non
     text = (flowlogs / "aws-vpc" / name).read_bytes()
     data = as_parquet(text)
     assert detect_records(data) == "aws-parquet"
-    plain = [dataclasses.replace(i, where=None) for i in parse_records(text, "aws-text")]
-    got = list(parse_records(data, "aws-parquet"))
+    plain = [dataclasses.replace(i, where=None) for i in items(parse_records(text, "aws-text"))]
+    got = items(parse_records(data, "aws-parquet"))
     assert [dataclasses.replace(i, where=None) for i in got] == plain and plain
     assert [i.where.item for i in got] == list(range(len(got)))
 

@@ -16,7 +16,7 @@ def test_gzipped_logs_of_two_interfaces_give_each_connection_once(
     two.write_bytes(text.replace(b"eni-1235b8ca123456789", b"eni-0peer"))
     assert record_kind(str(one)) == record_kind(str(two)) == "aws-text"
     read = read_records([str(one), str(two)])
-    assert [(f.kind, f.size, len(f.items), f.error) for f in read.files] == [
+    assert [(f.kind, f.size, f.records + len(f.gaps), f.error) for f in read.files] == [
         ("aws-text", 1075, 3, None), ("aws-text", 1039, 3, None),
     ]  # fmt: skip
     assert (len(read.joined.flows), read.joined.merged_duplicates) == (1, 1)
@@ -28,7 +28,7 @@ def test_damage_keeps_what_came_before(flowlogs: Path) -> None:
     got = read_record_file(
         str(flowlogs / "aws-vpc" / "otel-contrib__NEGATIVE_vpc_flow_log_too_few_fields.log")
     )
-    assert got.items == [] and got.error is not None and got.error.where == "line 2"
+    assert got.batches == got.gaps == [] and got.error is not None and got.error.where == "line 2"
 
 
 def test_a_capture_is_not_a_record_file(pcaps: Path, tmp_path: Path) -> None:
