@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from agent.model import FlowBatch
 from agent.records.model import Action, Counts, FlowRecord, Where
 
 RECORD = np.dtype([
@@ -67,6 +68,24 @@ class RecordBatch:
                 counts=Counts.EXACT if sampling == 1 else Counts.ESTIMATED, sampling=sampling,
                 action=ACTIONS[action], where=Where(line, offset, item), **more,
             )  # fmt: skip
+
+    def as_flows(self, first_serial: int = 1) -> FlowBatch:
+        """Each record alone as a flow (`FlowRecord.as_flow`), serials counted from
+        `first_serial`."""
+        r, n = self.rows, len(self)
+        zero = np.zeros(n, np.int64)
+        names = np.empty(n, object)
+        names[:] = [()] * n
+        ints = [r[k].astype(np.int64) for k in (
+            "proto", "sport", "dport", "packets", "bytes", "packets_rev", "bytes_rev",
+            "first_ns", "last_ns", "tcp_flags", "tcp_flags_rev")]  # fmt: skip
+        proto, sport, dport, packets, octets, packets_rev, bytes_rev, first, last, f, fr = ints
+        return FlowBatch((
+            proto, self.texts[r["src"]], sport, self.texts[r["dst"]], dport, zero, packets,
+            octets, zero, packets_rev, bytes_rev, zero, first, last, f, fr,
+            np.full(n, "record", object), np.arange(first_serial, first_serial + n), names,
+            np.full(n, "first-packet", object),
+        ))  # fmt: skip
 
     def take(self, which: Any) -> RecordBatch:
         return RecordBatch(self.source, self.rows[which], self.texts)

@@ -16,15 +16,19 @@ multiplied by it and marked estimated; a sampler id with no known interval gives
 
 from __future__ import annotations
 
-import socket
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.records.model import Counts, FlowRecord, Where
-from agent.records.netflow.ies import NTP_EPOCH, PORTED
+import numpy as np
+import numpy.typing as npt
+
+from agent.records.batch import RecordBatch
+from agent.records.model import FlowRecord
+from agent.records.netflow.columns import Pending, columns, flush
 from agent.records.netflow.template import FIRST_DATA_SET, Template, parse_templates, read_variable
-from agent.records.netflow.v5 import parse_v5
+from agent.records.netflow.v5 import V5_HEADER, V5_MAX_COUNT, V5_RECORD
 from agent.wire.cursor import Cursor, DecodeError
 
 MAX_STATE = 1 << 16
@@ -32,10 +36,7 @@ MAX_STATE = 1 << 16
 a hostile or broken exporter is counted (`state_full`), not stored."""
 MAX_ERRORS = 100
 """Malformed datagrams whose reason is kept word for word; the rest are only counted."""
-ZERO4 = bytes(4)
 SETS = {9: (0, 1), 10: (2, 3)}
-START, END = (tuple(f"{end}_{unit}" for unit in ("ms", "s", "us", "ns", "delta_us", "uptime"))
-              for end in ("start", "end"))  # fmt: skip
 """Version -> (template set id, options template set id)."""
 
 
@@ -86,39 +87,65 @@ class Message:
 
 
 class Collector:
-    """Feed it datagrams with the exporter's address; it returns the flows each one gave."""
+    """Feed it datagrams with the exporter's address; it returns the flows they gave."""
 
     def __init__(self) -> None:
         self.stats = ExportStats()
         self._templates: dict[tuple[str, int, int], Template] = {}
         self._rates: dict[tuple[str, int, str, int], int] = {}
         self._init_ms: dict[tuple[str, int], int] = {}
+        self._grams = 0
 
     def feed(self, data: bytes | memoryview, exporter: str, offset: int = 0) -> list[FlowRecord]:
-        """The flows of one export datagram; `offset` (its place in a file) goes into their
-        `Where`. Never raises for the datagram's content."""
+        """The flows of one export datagram, as records; `offset` (its place in a file) goes
+        into their `Where`. Never raises for the datagram's content."""
+        return [r for b in self.collect([(data, exporter, offset)]) for r in b.records()]
+
+    def collect(self, datagrams: Iterable[tuple[bytes | memoryview, str, int]]
+                ) -> list[RecordBatch]:  # fmt: skip
+        """The flows of many datagrams (payload, exporter, offset), decoded together: one
+        batch per source (`netflow-v5`, `netflow-v9`, `ipfix`), in the order they came."""
+        pending: list[Pending] = []
+        for data, exporter, offset in datagrams:
+            self._datagram(data, exporter, offset, pending)
+        batches = list(flush(pending))
+        for b in batches:
+            self.stats.flows += len(b)
+            rates, counts = np.unique(b.rows["sampling"], return_counts=True)
+            self.stats.rates.update(dict(zip(rates.tolist(), counts.tolist(), strict=True)))
+        return batches
+
+    def _datagram(self, data: bytes | memoryview, exporter: str, offset: int,
+                  pending: list[Pending]) -> None:  # fmt: skip
         self.stats.datagrams += 1
-        out: list[FlowRecord] = []
+        self._grams += 1
         try:
             cur = Cursor(data, "netflow")
             version = cur.u16("version")
             if version == 5:
-                out.extend(parse_v5(cur, exporter, offset))
-                self.stats.records += len(out)
+                pending.append(self._v5(cur, exporter, offset))
             elif version in SETS:
-                self._sets(cur, version, exporter, offset, out)
+                self._sets(cur, version, exporter, offset, pending)
             else:
                 self.stats.skipped["unknown_version"] += 1
         except DecodeError as err:
             self.stats.skipped["malformed_datagram"] += 1
             if len(self.stats.errors) < MAX_ERRORS:
                 self.stats.errors.append(f"offset {offset}: {err}")
-        self.stats.flows += len(out)
-        self.stats.rates.update(r.sampling for r in out)
-        return out
+
+    def _v5(self, cur: Cursor, exporter: str, offset: int) -> Pending:
+        count, uptime, secs, nsecs, _seq, etype, eid, sampling = V5_HEADER.unpack(
+            cur.bytes(V5_HEADER.size, "v5 header"))  # fmt: skip
+        if not 0 < count <= V5_MAX_COUNT:
+            raise cur.error(f"v5 record count {count} (1..{V5_MAX_COUNT})")
+        body = cur.bytes(count * V5_RECORD.itemsize, f"{count} v5 records")
+        self.stats.records += count
+        return Pending("netflow-v5", V5_RECORD, body, count, self._grams, 0, offset,
+                       f"{exporter}/{etype}.{eid}", secs * 1_000_000_000 + nsecs, uptime, -1,
+                       sampling & 0x3FFF or 1)  # fmt: skip
 
     def _sets(self, cur: Cursor, version: int, exporter: str, offset: int,
-              out: list[FlowRecord]) -> None:  # fmt: skip
+              pending: list[Pending]) -> None:  # fmt: skip
         if version == 9:
             cur.u16("count")  # records in the datagram; exporters get it wrong, sets do not
             uptime, secs = cur.u32("sysUptime"), cur.u32("unix seconds")
@@ -135,6 +162,7 @@ class Collector:
         msg = Message(source, exporter, domain, secs * 1_000_000_000, uptime, offset,
                       f"{exporter}/{domain}")  # fmt: skip
         template_set, options_set = SETS[version]
+        flows = [0]
         while body.remaining >= 4:
             sid, length = body.u16("set id"), body.u16("set length")
             if length < 4:
@@ -144,7 +172,7 @@ class Collector:
                 for t in parse_templates(s, version == 10, sid == options_set):
                     self._learn(msg, t)
             elif sid >= FIRST_DATA_SET:
-                self._data(s, sid, msg, out)
+                self._data(s, sid, msg, pending, flows)
             else:
                 self.stats.skipped["reserved_set"] += 1
 
@@ -156,30 +184,69 @@ class Collector:
             self._templates[key] = t
             self.stats.templates += 1
 
-    def _data(self, s: Cursor, sid: int, msg: Message, out: list[FlowRecord]) -> None:
+    def _data(self, s: Cursor, sid: int, msg: Message, pending: list[Pending],
+              flows: list[int]) -> None:  # fmt: skip
+        """Queue one data set (`flows[0]`: flows of the datagram before it); options records
+        are taken in now, as they set the sampling of what follows."""
         t = self._templates.get((msg.exporter, msg.domain, sid))
         if t is None or t.layout is None:
             self.stats.skipped["unknown_template"] += 1
             s.skip(s.remaining)
             return
         lay = t.layout
-        if lay.unpack is not None:
+        cols: dict[str, Any] | None = None
+        damage: DecodeError | None = None
+        if lay.dtype is not None:
             n = s.remaining // lay.size
-            rows: Any = lay.unpack.iter_unpack(s.bytes(n * lay.size, "records"))
+            data = s.bytes(n * lay.size, "records")
         else:
-            rows = (read_variable(s, lay) for _ in iter(lambda: s.remaining >= lay.size, False))
-        roles, odd = lay.roles, lay.odd
-        own = None if "interval" in roles or "sampler" in roles else self._sampling({}, sid, msg)
-        for values in rows:
-            r = dict(zip(roles, values, strict=True))
-            for i in odd:
-                r[roles[i]] = int.from_bytes(values[i])
-            self.stats.records += 1
-            if t.options:
-                self._option(r, msg)
-            elif (rec := self._flow(r, sid, msg, len(out), own)) is not None:
-                out.append(rec)
-        s.skip(s.remaining)  # padding
+            data, values = b"", []
+            try:
+                while s.remaining >= lay.size:
+                    values.append(read_variable(s, lay))
+            except DecodeError as err:  # the records read before it count
+                damage = err
+            n, cols = len(values), _variable_columns(lay.roles, values)
+        if damage is None:
+            s.skip(s.remaining)  # padding
+        self._queue(t, data, cols, n, sid, msg, pending, flows)
+        if damage is not None:
+            raise damage
+
+    def _queue(self, t: Template, data: bytes, cols: dict[str, Any] | None, n: int, sid: int,
+               msg: Message, pending: list[Pending], flows: list[int]) -> None:  # fmt: skip
+        lay = t.layout
+        assert lay is not None
+        self.stats.records += n
+        if not n:
+            return
+        roles = set(lay.roles)
+        if t.options:
+            self._options(lay.dtype, data, cols, msg)
+            return
+        if not ({"src4", "dst4"} <= roles or {"src6", "dst6"} <= roles):
+            self.stats.skipped["no_flow_key"] += n
+            return
+        if not roles & {"packets", "packets_total", "bytes", "bytes_total"}:
+            self.stats.skipped["no_counters"] += n
+            return
+        if "interval" in roles or "sampler" in roles:
+            rate: int | npt.NDArray[np.int64] = self._own_rates(
+                cols if cols is not None else columns(lay.dtype, data), sid, msg)  # type: ignore[arg-type]  # fmt: skip
+        else:
+            rate = self._sampling({}, sid, msg)
+        init = self._init_ms.get((msg.exporter, msg.domain), -1)
+        pending.append(Pending(msg.source, lay.dtype, data, n, self._grams, flows[0],
+                               msg.offset, msg.vantage, msg.export_ns, msg.uptime_ms, init,
+                               rate, cols))  # fmt: skip
+        flows[0] += n
+
+    def _options(self, dtype: np.dtype[Any] | None, data: bytes, cols: dict[str, Any] | None,
+                 msg: Message) -> None:  # fmt: skip
+        c = cols if cols is not None else columns(dtype, data)  # type: ignore[arg-type]
+        names = list(c)
+        for values in zip(*(np.asarray(c[k]).tolist() for k in names), strict=True):
+            self._option(dict(zip(names, values, strict=True)), msg)
 
     def _option(self, r: dict[str, Any], msg: Message) -> None:
         self.stats.options += 1
@@ -198,6 +265,18 @@ class Collector:
         if _room(self._rates, key, self.stats):
             self._rates[key] = rate
 
+    def _own_rates(self, c: dict[str, Any], sid: int, msg: Message) -> npt.NDArray[np.int64]:
+        """Per record, its sampling rate: its own interval, else its sampler's (as
+        `_sampling` says)."""
+        n = len(next(iter(c.values())))
+        interval = np.asarray(c.get("interval", np.zeros(n))).astype(np.int64)
+        space = np.asarray(c.get("space", np.zeros(n))).astype(np.int64)
+        own = np.where(space > 0, (interval + space) // np.maximum(interval, 1), interval)
+        sampler = np.asarray(c.get("sampler", np.zeros(n))).astype(np.int64)
+        found = {v: self._sampling({"sampler": v}, sid, msg) for v in np.unique(sampler).tolist()}
+        theirs = np.array([found[v] for v in sampler.tolist()], np.int64)
+        return np.where(own > 0, own, theirs)
+
     def _sampling(self, r: dict[str, Any], sid: int, msg: Message) -> int:
         own = _rate(r)
         if own:
@@ -208,63 +287,19 @@ class Collector:
             (ex, dom, "template", sid)) or rates.get((ex, dom, "sampler", 0))  # fmt: skip
         return found or (0 if sampler else 1)
 
-    def _flow(self, r: dict[str, Any], sid: int, msg: Message, item: int,
-              rate: int | None) -> FlowRecord | None:  # fmt: skip
-        """One flow record; `rate` is the data set's sampling rate when no record of its
-        template can name its own (None: look it up for this record)."""
-        ends = _addresses(r)
-        if ends is None:
-            self.stats.skipped["no_flow_key"] += 1
-            return None
-        packets = r.get("packets", r.get("packets_total"))
-        octets = r.get("bytes", r.get("bytes_total"))
-        if packets is None and octets is None:
-            self.stats.skipped["no_counters"] += 1
-            return None
-        rate = self._sampling(r, sid, msg) if rate is None else rate
-        scale = rate or 1
-        first, last = self._time(r, msg, START), self._time(r, msg, END)
-        first, last = first if first is not None else last, last if last is not None else first
-        if first is None or last is None:
-            first = last = msg.export_ns
-        rev = "bytes_rev" in r or "packets_rev" in r
-        proto = r.get("proto", 0)
-        sport, dport = (r.get("sport", 0), r.get("dport", 0)) if proto in PORTED else (0, 0)
-        return FlowRecord(
-            source=msg.source, vantage=msg.vantage, proto=proto,
-            src=ends[0], sport=sport, dst=ends[1], dport=dport,
-            first_ns=min(first, last), last_ns=max(first, last),
-            packets=(packets or 0) * scale, bytes=(octets or 0) * scale,
-            packets_rev=r.get("packets_rev", 0) * scale, bytes_rev=r.get("bytes_rev", 0) * scale,
-            tcp_flags=r.get("tcp_flags", 0) & 0xFF, tcp_flags_rev=r.get("tcp_flags_rev", 0) & 0xFF,
-            bidirectional=rev, counts=Counts.EXACT if rate == 1 else Counts.ESTIMATED,
-            sampling=rate, where=Where(offset=msg.offset, item=item),
-        )  # fmt: skip
 
-    def _time(self, r: dict[str, Any], msg: Message, keys: tuple[str, ...]) -> int | None:
-        """A flow's start or end in ns since the epoch, from whichever field the template has
-        (`keys`: the roles of START or END)."""
-        ms, s, us, ns, delta, uptime = keys
-        if (v := r.get(ms)) is not None:
-            return int(v) * 1_000_000
-        if (v := r.get(s)) is not None:
-            return int(v) * 1_000_000_000
-        for unit in (us, ns):
-            if (v := r.get(unit)) is not None:  # NTP: seconds since 1900 . 2**-32 s
-                return int(((v >> 32) - NTP_EPOCH) * 10**9 + ((v & 0xFFFF_FFFF) * 10**9 >> 32))
-        if (v := r.get(delta)) is not None:
-            return msg.export_ns - int(v) * 1000
-        if (v := r.get(uptime)) is not None:
-            if msg.uptime_ms >= 0:  # v9: ms of sysUptime, which the header gives for its time
-                ago: int = (msg.uptime_ms - v) & 0xFFFF_FFFF
-                ago -= 1 << 32 if ago >= 1 << 31 else 0
-                return msg.export_ns - ago * 1_000_000
-            init = r.get("init_ms", self._init_ms.get((msg.exporter, msg.domain)))
-            return int(init + v) * 1_000_000 if init is not None else msg.export_ns
-        return None
-
-
-_text = socket.inet_ntop
+def _variable_columns(roles: tuple[str, ...], values: list[list[Any]]) -> dict[str, Any]:
+    """Records read one by one, as the columns `columns` gives for a fixed template."""
+    out: dict[str, Any] = {}
+    for i, role in enumerate(roles):
+        column = [v[i] for v in values]
+        if role in ("src4", "dst4"):
+            out[role] = np.array([int.from_bytes(b) for b in column], np.uint32)
+        elif role in ("src6", "dst6"):
+            out[role] = np.frombuffer(b"".join(column), "V16")
+        else:
+            out[role] = np.array(column, np.uint64)
+    return out
 
 
 def _room(state: dict[Any, Any], key: object, stats: ExportStats) -> bool:
@@ -289,18 +324,3 @@ def _rate(r: dict[str, Any]) -> int:
         return 0
     space = r.get("space", 0)
     return int((interval + space) // interval) if space else int(interval)
-
-
-def _addresses(r: dict[str, Any]) -> tuple[str, str] | None:
-    """The record's (source, destination), IPv6 when it says so or carries only those."""
-    version = r.get("ip_version")
-    has4 = "src4" in r and "dst4" in r
-    if (
-        "src6" in r
-        and "dst6" in r
-        and (version == 6 or not has4 or (version != 4 and r["src4"] == ZERO4 == r["dst4"]))
-    ):
-        return _text(socket.AF_INET6, r["src6"]), _text(socket.AF_INET6, r["dst6"])
-    if has4:
-        return _text(socket.AF_INET, r["src4"]), _text(socket.AF_INET, r["dst4"])
-    return None

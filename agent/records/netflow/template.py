@@ -1,21 +1,23 @@
 """NetFlow v9 and IPFIX templates: parsed from template sets, compiled to a record layout.
 
 A template lists (element, length) pairs; a data record is those fields back to back. A
-template whose fields all have fixed lengths compiles to one `struct.Struct` (the fields
-residency reads, padding for the rest), so a data set decodes in C with `iter_unpack`; one
-with variable-length IPFIX fields (RFC 7011 7) is read field by field from the cursor.
+template whose fields all have fixed lengths compiles to a numpy structured dtype (the fields
+residency reads, big-endian, by role; padding for the rest), so data sets decode as arrays
+(`agent.records.netflow.columns`); one with variable-length IPFIX fields (RFC 7011 7) is read
+field by field from the cursor.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from agent.records.netflow.ies import ADDRESS_LENGTH, VARIABLE, role_of
 from agent.wire.cursor import Cursor
 
-INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 SCOPE = -1
 """The enterprise of a NetFlow v9 scope field: its type numbers (1 System, 2 Interface ...)
 are not element numbers, so it is skipped."""
@@ -36,14 +38,12 @@ class Layout:
     """How to read a template's records: the roles of the values, in order."""
 
     roles: tuple[str, ...]
-    unpack: struct.Struct | None
-    """The whole record at once; None when a field has a variable length."""
+    dtype: np.dtype[Any] | None
+    """One record, its fields by role; None when a field has a variable length."""
     size: int
     """The record length (fixed), or its least length (variable: one byte per such field)."""
     reads: tuple[tuple[int, int], ...]
     """Per field, (length, index into `roles` or -1 to skip): the variable-length path."""
-    odd: tuple[int, ...]
-    """Indices of integer values of an odd length (3, 5, 6 ... bytes), unpacked as bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,26 +62,39 @@ class Template:
 def compile_layout(fields: tuple[Field, ...]) -> Layout:
     roles: list[str] = []
     reads: list[tuple[int, int]] = []
-    codes = [">"]
     size = 0
     for f in fields:
         role = role_of(f.ie, f.enterprise) if f.enterprise != SCOPE else ""
         length = f.length
         want = ADDRESS_LENGTH.get(role, length)
         if role and length != VARIABLE and want == length and 0 < length <= 16:
-            codes.append(INT_CODES.get(length, f"{length}s") if role not in ADDRESS_LENGTH
-                         else f"{length}s")  # fmt: skip
             reads.append((length, len(roles)))
             roles.append(role)
         else:
-            codes.append(f"{length}x" if length != VARIABLE else "")
             reads.append((length, -1))
         size += 1 if length == VARIABLE else length
     fixed = all(f.length != VARIABLE for f in fields)
-    unpack = struct.Struct("".join(codes)) if fixed else None
-    odd = tuple(at for n, at in reads
-                if at >= 0 and n not in INT_CODES and roles[at] not in ADDRESS_LENGTH)  # fmt: skip
-    return Layout(tuple(roles), unpack, size, tuple(reads), odd)
+    layout = Layout(tuple(roles), None, size, tuple(reads))
+    return Layout(layout.roles, _dtype(layout), size, layout.reads) if fixed else layout
+
+
+def _dtype(layout: Layout) -> np.dtype[Any]:
+    """A fixed-length record: each field residency reads by its role (the last of two fields
+    of one role wins, as in a dict), big-endian; addresses as a 32-bit number or 16 bytes;
+    integers of 3, 5, 6 or 7 bytes as their bytes (`columns` joins them); the rest padding."""
+    last = {layout.roles[i]: at for at, (_, i) in enumerate(layout.reads) if i >= 0}
+    names, formats, offsets, pos = [], [], [], 0
+    for at, (length, index) in enumerate(layout.reads):
+        role = layout.roles[index] if index >= 0 else ""
+        if role and last[role] == at:
+            names.append(role)
+            offsets.append(pos)
+            if role in ADDRESS_LENGTH:
+                formats.append(">u4" if length == 4 else "V16")
+            else:
+                formats.append(f">u{length}" if length in (1, 2, 4, 8) else f"({length},)u1")
+        pos += length
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": pos})
 
 
 def parse_templates(cur: Cursor, ipfix: bool, options: bool) -> Iterator[Template]:
