@@ -93,7 +93,7 @@ def plain(grams: list[bytes]) -> int:
 
 
 def decode(grams: list[bytes]) -> list[RecordBatch]:
-    return Collector().collect((d, "192.0.2.1", 0) for d in grams)
+    return Collector().collect((d, "192.0.2.1", 0, 0) for d in grams)
 
 
 def decode_join(grams: list[bytes]) -> FlowBatch:

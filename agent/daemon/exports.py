@@ -1,11 +1,13 @@
-"""Flow exports received live: a UDP socket that NetFlow v5/v9 and IPFIX exporters send to,
-and the collector that turns its datagrams into flow records (`flow_exports` in the daemon's
-configuration). The datagrams' own clocks date the records; this edge only reads a socket."""
+"""Flow exports received live: a UDP socket that NetFlow v5/v9, IPFIX and sFlow exporters send
+to, and the collector that turns its datagrams into flow records (`flow_exports` in the
+daemon's configuration). The datagrams' own clocks date NetFlow and IPFIX records; sFlow's say
+no calendar time, so they are dated by the clock when they arrive, read here, at the edge."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from typing import Protocol
 
 from agent.errors import ConfigError
@@ -66,15 +68,15 @@ class ExportSocket:
 
     def receive(self, timeout: float) -> list[FlowRecord]:
         self.sock.settimeout(timeout)
-        out: list[FlowRecord] = []
+        got: list[tuple[bytes, str, int, int]] = []
         for _ in range(BURST):
             try:
                 data, peer = self.sock.recvfrom(MAX_DATAGRAM)
             except (TimeoutError, BlockingIOError):
                 break
-            out += self.collector.feed(data, peer[0])
+            got.append((data, peer[0], 0, time.time_ns()))
             self.sock.setblocking(False)
-        return out
+        return [r for batch in self.collector.collect(got) for r in batch.records()]
 
     def close(self) -> None:
         self.sock.close()

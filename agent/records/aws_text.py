@@ -2,7 +2,7 @@
 
 The file is cut at its header lines (S3 writes one, and again after each part; each decides the
 format from there on, by name), and each part is read in one pass by Arrow's CSV reader into
-columns of text, which `agent.records.aws.Format.read` checks and converts, column by column.
+columns of text, which `agent.records.aws_columns` checks and converts, column by column.
 Values are separated by runs of white space: a file written with single spaces (as AWS writes
 them) is read as it stands; a part that read so gives empty values or lines of the wrong length
 and has other spacing is rewritten line by line and read again (its lines and byte offsets
@@ -23,6 +23,7 @@ import pyarrow.csv as csv
 
 from agent.errors import CorruptRecords
 from agent.records import aws
+from agent.records.aws_columns import Place, read_columns
 from agent.records.batch import RecordBatch
 from agent.records.model import CoverageGap
 
@@ -98,7 +99,8 @@ def _part(data: bytes, starts: npt.NDArray[np.int64], begin: int, end: int, form
     count = invalid[0][0] if invalid else table.num_rows
     cols = {name: table.column(name).combine_chunks()[:count] for name in form.names}
     where = (lines[:count] + 1, starts[lines[:count]], np.full(count, -1, np.int64))
-    batch, gaps, damage = form.read(cols, where, path, lambda i: f"line {lines[i] + 1}", vantage)
+    place: Place = lambda i: f"line {lines[i] + 1}"  # noqa: E731
+    batch, gaps, damage = read_columns(form, cols, where, path, place, vantage)
     if len(batch):
         yield batch
     yield from gaps

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
 from agent.model import FlowBatch
 from agent.records.model import Action, Counts, FlowRecord, Where
@@ -129,6 +128,8 @@ def concat(batches: Sequence[RecordBatch], tags: Sequence[int]) -> tuple[
         texts = np.concatenate(parts)
         codes = np.arange(len(texts), dtype=np.int32)
     else:
+        import pyarrow as pa  # here: the CLI starts without Arrow
+
         every = pa.array(np.concatenate(parts), pa.string()).dictionary_encode()
         texts = every.dictionary.to_numpy(zero_copy_only=False)
         codes = every.indices.to_numpy().astype(np.int32)

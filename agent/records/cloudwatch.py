@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from agent.errors import CorruptRecords
 from agent.records import aws
+from agent.records.aws_columns import read_columns
 from agent.records.batch import RecordBatch
 from agent.records.fields import Bad, json_documents, need
 from agent.records.model import CoverageGap, Where
@@ -55,7 +56,7 @@ def _read(form: aws.Format, messages: list[Message], stream: str,
             for name, values in zip(form.names, columns, strict=True)}  # fmt: skip
     where = tuple(np.array([getattr(w, k) for _, w in good], np.int64)
                   for k in ("line", "offset", "item"))  # fmt: skip
-    batch, gaps, damage = form.read(cols, where, path, lambda i: str(good[i][1]), stream)  # type: ignore[arg-type]
+    batch, gaps, damage = read_columns(form, cols, where, path, lambda i: str(good[i][1]), stream)  # type: ignore[arg-type]
     if len(batch):
         yield batch
     yield from gaps

@@ -2,7 +2,7 @@
 
 The columns are the text format's fields with `_` for `-` (`log_status`, `pkt_srcaddr`), typed
 (int32/int64/string), null for "no value". They go, a row group at a time, through the same
-rules as the columns of a text log (`agent.records.aws.Format.read`), so the two deliveries of
+rules as the columns of a text log (`agent.records.aws_columns`), so the two deliveries of
 one flow log cannot differ. `Where.item` is the row.
 """
 
@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from agent.errors import CorruptRecords
 from agent.records import aws
+from agent.records.aws_columns import Place, read_columns
 from agent.records.batch import RecordBatch
 from agent.records.model import CoverageGap
 
@@ -38,7 +39,7 @@ def parse_aws_parquet(data: bytes, path: str = "<data>") -> Iterator[RecordBatch
         items = np.arange(row, row + n, dtype=np.int64)
         zero = np.zeros(n, np.int64)
         cols = dict(zip(names, part.columns, strict=True))
-        batch, gaps, damage = form.read(cols, (zero, zero, items), path, _rows(row))
+        batch, gaps, damage = read_columns(form, cols, (zero, zero, items), path, _rows(row))
         if len(batch):
             yield batch
         yield from gaps
@@ -47,5 +48,5 @@ def parse_aws_parquet(data: bytes, path: str = "<data>") -> Iterator[RecordBatch
         row += n
 
 
-def _rows(first: int) -> aws.Place:
+def _rows(first: int) -> Place:
     return lambda i: f"row {first + i}"

@@ -10,14 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from agent.errors import CorruptRecords
-from agent.records.aws_text import parse_aws_text
 from agent.records.azure import parse_azure_nsg, parse_azure_vnet
 from agent.records.batch import RecordBatch
-from agent.records.cloudwatch import parse_cloudwatch
 from agent.records.gcp import parse_gcp
 from agent.records.model import CoverageGap, FlowRecord, Item
 from agent.records.oci import parse_oci
-from agent.records.parquet import parse_aws_parquet
 from agent.records.zeek import parse_zeek_json, parse_zeek_tsv
 
 Out = RecordBatch | CoverageGap
@@ -27,7 +24,13 @@ BATCH = 65536
 def parse_records(
     data: bytes, kind: str, path: str = "<data>", fields: Sequence[str] | None = None
 ) -> Iterator[Out]:
-    """`fields` is a declared AWS format (`--format`); the other kinds describe themselves."""
+    """`fields` is a declared AWS format (`--format`); the other kinds describe themselves.
+    The AWS readers (Arrow's) are imported when first used: a command that reads none does
+    not load Arrow."""
+    from agent.records.aws_text import parse_aws_text
+    from agent.records.cloudwatch import parse_cloudwatch
+    from agent.records.parquet import parse_aws_parquet
+
     if kind == "aws-text":
         return parse_aws_text(data, path, fields)
     if kind == "aws-parquet":
@@ -36,11 +39,16 @@ def parse_records(
         return parse_cloudwatch(data, path, fields)
     if kind in ("zeek-tsv", "zeek-json"):
         lines = data.splitlines(keepends=True)
-        return batched((parse_zeek_tsv if kind == "zeek-tsv" else parse_zeek_json)(lines, path))
-    return batched(JSON_PARSERS[kind](data, path))
+        parse = parse_zeek_tsv if kind == "zeek-tsv" else parse_zeek_json
+        return batched(parse(lines, path), path)
+    return batched(JSON_PARSERS[kind](data, path), path)
 
 
-def batched(items: Iterator[Item]) -> Iterator[Out]:
+LIMIT = 1 << 63
+"""Counts, ports and times are held as int64: a value this large is damage, not traffic."""
+
+
+def batched(items: Iterator[Item], path: str) -> Iterator[Out]:
     """Records gathered into batches (of one source each), gaps as they come; on damage, the
     records before it are given first."""
     held: list[FlowRecord] = []
@@ -49,6 +57,10 @@ def batched(items: Iterator[Item]) -> Iterator[Out]:
             if isinstance(item, CoverageGap):
                 yield item
                 continue
+            if max(item.packets, item.bytes, item.packets_rev, item.bytes_rev, item.first_ns,
+                   item.last_ns, item.sport, item.dport, item.proto) >= LIMIT:  # fmt: skip
+                raise CorruptRecords(path, str(item.where), "a count, port or time does not "
+                                     "fit in 64 bits")  # fmt: skip
             if held and (len(held) >= BATCH or held[0].source != item.source):
                 yield RecordBatch.of(held)
                 held = []

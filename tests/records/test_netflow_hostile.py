@@ -17,7 +17,7 @@ from agent.records.netflow.source import export_datagrams
 from tests.truth import SHARED
 
 SAMPLES = SHARED / "flowlogs" / "netflow-ipfix"
-PORTS = {2055, 4739, 9990, 8096, 2100}
+PORTS = {2055, 4739, 9990, 8096, 2100, 6343}
 
 
 def datagrams() -> tuple[bytes, ...]:
@@ -29,7 +29,7 @@ def datagrams() -> tuple[bytes, ...]:
 @cache
 def _read_samples() -> tuple[bytes, ...]:
     out: list[bytes] = []
-    for path in sorted(SAMPLES.glob("akvorado__netflow__*.pcap")):
+    for path in sorted(SAMPLES.glob("akvorado__*.pcap")):
         with open_capture(str(path)) as source:
             out += [d.payload for d in export_datagrams(source, PORTS)]
     return tuple(out)

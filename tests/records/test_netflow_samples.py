@@ -10,8 +10,6 @@ the flow record (samplingPacketInterval 1 with samplingPacketSpace 999 is 1 in 1
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from agent.capture import open_capture
@@ -33,7 +31,7 @@ def decode(*names: str) -> tuple[list[FlowRecord], Collector]:
     for name in names:
         with open_capture(str(SAMPLES / f"akvorado__{name}.pcap")) as source:
             for d in export_datagrams(source, PORTS):
-                out += collector.feed(d.payload, d.exporter, d.offset)
+                out += collector.feed(d.payload, d.exporter, d.offset, d.ts_ns)
     return out, collector
 
 
@@ -70,34 +68,66 @@ CASES = {
         ["netflow__physicalinterfaces"], 8, 31_111 * 1_000, 29 * 1_000, {1_000: 8}, {},
     ),
 }  # fmt: skip
-PACKET_SAMPLES = {
-    "datalink": 1, "ethernet-over-mpls-with-control-word": 10, "ipfix-srv6": 1, "juniper-cpid": 1,
+FRAMES = {
+    "datalink": [(17, "51.51.51.51", 55501, "52.52.52.52", 11777, 96)],
+    "ipfix-srv6": [(4, "fc30:2200:1b::f", 0, "fc30:2200:23:e009::", 0, 64 + 40)],
+    "juniper-cpid": [(4, "fc30:2200:1b::f", 0, "fc30:2200:23:e009::", 0, 64 + 40)],
 }  # fmt: skip
-"""IPFIX records that carry a sampled packet's header (dataLinkFrameSection), no flow key."""
+"""IPFIX records that carry a sampled frame (dataLinkFrameSection), decoded as a packet: tshark's
+first IP header in the frame (the outer one of SRv6's IPv6-in-IPv6), its IP length."""
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_sample_flows_bytes_packets_and_rates(case: str) -> None:
-    names, flows, octets, packets, rates, skipped = CASES[case]
-    got, c = decode(*names)
-    assert len(got) == c.stats.flows == flows
-    assert sum(r.bytes for r in got) == octets
-    assert sum(r.packets for r in got) == packets
-    assert Counter(r.sampling for r in got) == rates == c.stats.rates
-    assert dict(c.stats.skipped) == skipped
+@pytest.mark.parametrize("name", FRAMES)
+def test_sampled_frames_are_decoded_as_packets(name: str) -> None:
+    got, c = decode(f"netflow__{name}-template", f"netflow__{name}-data")
+    assert [(r.proto, r.src, r.sport, r.dst, r.dport, r.bytes) for r in got] == FRAMES[name]
+    assert [(r.source, r.packets, r.counts) for r in got] == [("ipfix", 1, Counts.EXACT)]
+    assert dict(c.stats.skipped) == {}
+
+
+def test_frames_over_mpls_with_a_control_word() -> None:
+    """tshark decodes nine of the ten frames to IPv4 under the labels (these IP lengths); the
+    fourth (label 17) it reads as Ethernet of type 0, where the control word is: ours finds
+    198.51.100.1 -> .2 after it, IP length 1492."""
+    got, c = decode("netflow__ethernet-over-mpls-with-control-word-template",
+                    "netflow__ethernet-over-mpls-with-control-word-data")  # fmt: skip
+    tshark = [1440, 1500, 1500, 965, 1440, 1500, 1500, 1500, 1500]
+    assert [r.bytes for r in got] == tshark[:3] + [1492] + tshark[3:]
+    assert (got[3].src, got[3].dst, got[0].src, got[0].sport) == (
+        "198.51.100.1", "198.51.100.2", "198.51.100.19", 80)  # fmt: skip
+    assert sum(r.bytes for r in got) == 12_845 + 1492 and dict(c.stats.skipped) == {}
+
+
+SFLOW = {
+    "data-1140": (5, 5 * 1024, 5_080_064), "data-discard-interface": (1, 1024, 1_536_000),
+    "data-encap-vxlan": (1, 1, 154), "data-icmpv4": (1, 1, 84), "data-icmpv6": (1, 1, 72),
+    "data-local-interface": (1, 1024, 1_536_000), "data-multiple-interfaces": (1, 1024, 1_536_000),
+    "data-qinq": (1, 4096, 327_680), "data-sflow-expanded-sample": (1, 1000, 104_000),
+    "data-sflow-ipv4-data": (1, 256, 344_064), "data-sflow-raw-ipv4": (2, 2, 64),
+}  # fmt: skip
+"""sFlow file -> (samples, packets, IP bytes): tshark's flow samples, the sum of their
+sampling rates, and of each rate times the sampled packet's IP length (IPv4 Total Length,
+IPv6 Payload Length + 40 of the first IP header in the sampled header)."""
+
+
+@pytest.mark.parametrize("name", SFLOW)
+def test_sflow_samples_are_decoded_as_packets_and_scaled(name: str) -> None:
+    got, c = decode(f"sflow__{name}")
+    assert (len(got), sum(r.packets for r in got), sum(r.bytes for r in got)) == SFLOW[name]
+    assert dict(c.stats.skipped) == {} and c.stats.flows == len(got)
+    assert all(r.source == "sflow" and r.sampling == r.packets for r in got)
     assert all((r.counts == Counts.EXACT) == (r.sampling == 1) for r in got)
 
 
-@pytest.mark.parametrize("name", PACKET_SAMPLES)
-def test_packet_header_records_are_counted_not_flows(name: str) -> None:
-    got, c = decode(f"netflow__{name}-template", f"netflow__{name}-data")
-    assert got == [] and dict(c.stats.skipped) == {"no_flow_key": PACKET_SAMPLES[name]}
-
-
-def test_sflow_is_not_netflow() -> None:
-    names = sorted(p.stem.removeprefix("akvorado__") for p in SAMPLES.glob("akvorado__sflow__*"))
-    got, c = decode(*names)
-    assert (len(names), got, dict(c.stats.skipped)) == (11, [], {"unknown_version": 11})
+def test_sflow_fields_of_a_sampled_header() -> None:
+    """tshark: agent 49.49.49.49, sub-agent 1, expanded sample of source 182 at 1 in 256;
+    the header's UDP 50.50.50.50:46622 -> 51.51.51.51:58631, IPv4 total length 1344."""
+    (r,) = decode("sflow__data-sflow-ipv4-data")[0]
+    assert (r.vantage, r.proto, r.src, r.sport, r.dst, r.dport) == (
+        "49.49.49.49/1.182", 17, "50.50.50.50", 46622, "51.51.51.51", 58631,
+    )  # fmt: skip
+    assert (r.packets, r.bytes, r.counts, r.where.item) == (256, 1344 * 256, Counts.ESTIMATED, 0)
+    assert r.first_ns == r.last_ns == 1676064797_999145000  # the datagram's arrival
 
 
 def test_v5_fields_and_times() -> None:

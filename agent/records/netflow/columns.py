@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from agent.records.batch import RECORD, RecordBatch
 from agent.records.netflow.ies import NTP_EPOCH, PORTED
@@ -194,6 +192,9 @@ def _addresses(c: dict[str, Any], n: int) -> tuple[npt.NDArray[np.object_], Arra
 
 def _dotted(v4: npt.NDArray[np.uint32]) -> npt.NDArray[np.object_]:
     """IPv4 addresses as dotted quads, formatted by Arrow a column at a time."""
+    import pyarrow as pa  # here: the CLI starts without Arrow
+    import pyarrow.compute as pc
+
     octets = [pc.cast(pa.array((v4 >> shift) & 0xFF), pa.string()) for shift in (24, 16, 8, 0)]
     out: npt.NDArray[np.object_] = pc.binary_join_element_wise(*octets, ".").to_numpy(
         zero_copy_only=False)  # fmt: skip

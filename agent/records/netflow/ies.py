@@ -26,6 +26,7 @@ ROLE = {
     160: "init_ms",
     34: "interval", 50: "interval", 305: "interval", 306: "space",
     48: "sampler", 302: "sampler", 145: "template", 149: "domain",
+    315: "frame", 312: "frame_size",
 }  # fmt: skip
 """Element number -> the role its value plays in a flow or an options record. Two numbers
 with one role are the v9 and the IPFIX name of one fact (samplingInterval 34,
@@ -35,6 +36,9 @@ REVERSE_ROLE = {1: "bytes_rev", 2: "packets_rev", 6: "tcp_flags_rev"}
 
 ADDRESS_LENGTH = {"src4": 4, "dst4": 4, "src6": 16, "dst6": 16}
 """Roles read as raw bytes of this length; an address field of another length is skipped."""
+FRAME = "frame"
+"""dataLinkFrameSection (315): the first bytes of a sampled frame, of any length, read as
+bytes and decoded as a packet (`agent.records.netflow.sflow`), as sFlow's headers are."""
 
 NTP_EPOCH = 2_208_988_800
 """Seconds from 1900 (the NTP era IPFIX's micro- and nanosecond times count from) to 1970."""

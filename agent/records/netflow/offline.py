@@ -23,12 +23,12 @@ def exported_flows(path: str, collector: Collector,
     part-way yields what came before, then raises."""
     serial = 1
     skipped: dict[str, int] = {}
-    held: list[tuple[bytes, str, int]] = []
+    held: list[tuple[bytes, str, int, int]] = []
     damage: CorruptCapture | None = None
     try:
         with open_capture(path) as source:
             for d in export_datagrams(source, ports, skipped):
-                held.append((d.payload, d.exporter, d.offset))
+                held.append(d)
                 if len(held) >= BATCH:
                     for batch in collector.collect(held):
                         yield batch.as_flows(serial)

@@ -27,9 +27,13 @@ import numpy.typing as npt
 from agent.records.batch import RecordBatch
 from agent.records.model import FlowRecord
 from agent.records.netflow.columns import Pending, columns, flush
+from agent.records.netflow.ies import FRAME
+from agent.records.netflow.sflow import VERSION as SFLOW
+from agent.records.netflow.sflow import Sample, decode_samples, parse_sflow
 from agent.records.netflow.template import FIRST_DATA_SET, Template, parse_templates, read_variable
 from agent.records.netflow.v5 import V5_HEADER, V5_MAX_COUNT, V5_RECORD
 from agent.wire.cursor import Cursor, DecodeError
+from agent.wire.numbers import LINKTYPE_ETHERNET
 
 MAX_STATE = 1 << 16
 """Templates, and sampling rates, kept at most (over all exporters): a flood of new ones from
@@ -95,32 +99,47 @@ class Collector:
         self._rates: dict[tuple[str, int, str, int], int] = {}
         self._init_ms: dict[tuple[str, int], int] = {}
         self._grams = 0
+        self._samples: list[Sample] = []
+        """Sampled headers of the datagrams being collected (sFlow, IPFIX frames)."""
 
-    def feed(self, data: bytes | memoryview, exporter: str, offset: int = 0) -> list[FlowRecord]:
+    def feed(self, data: bytes | memoryview, exporter: str, offset: int = 0,
+             ts_ns: int = 0) -> list[FlowRecord]:  # fmt: skip
         """The flows of one export datagram, as records; `offset` (its place in a file) goes
-        into their `Where`. Never raises for the datagram's content."""
-        return [r for b in self.collect([(data, exporter, offset)]) for r in b.records()]
+        into their `Where`, `ts_ns` (when it arrived) is the time of sFlow's. Never raises
+        for the datagram's content."""
+        got = self.collect([(data, exporter, offset, ts_ns)])
+        return [r for b in got for r in b.records()]
 
-    def collect(self, datagrams: Iterable[tuple[bytes | memoryview, str, int]]
+    def collect(self, datagrams: Iterable[tuple[bytes | memoryview, str, int, int]]
                 ) -> list[RecordBatch]:  # fmt: skip
-        """The flows of many datagrams (payload, exporter, offset), decoded together: one
-        batch per source (`netflow-v5`, `netflow-v9`, `ipfix`), in the order they came."""
+        """The flows of many datagrams (payload, exporter, offset, arrival time), decoded
+        together: one batch per source (`netflow-v5`, `netflow-v9`, `ipfix`, `sflow`), each
+        in the order they came."""
         pending: list[Pending] = []
-        for data, exporter, offset in datagrams:
-            self._datagram(data, exporter, offset, pending)
+        self._samples = []
+        for data, exporter, offset, ts_ns in datagrams:
+            self._datagram(data, exporter, offset, ts_ns, pending)
         batches = list(flush(pending))
+        batches += decode_samples(self._samples, self.stats.skipped)
+        self._samples = []
         for b in batches:
             self.stats.flows += len(b)
             rates, counts = np.unique(b.rows["sampling"], return_counts=True)
             self.stats.rates.update(dict(zip(rates.tolist(), counts.tolist(), strict=True)))
         return batches
 
-    def _datagram(self, data: bytes | memoryview, exporter: str, offset: int,
+    def _datagram(self, data: bytes | memoryview, exporter: str, offset: int, ts_ns: int,
                   pending: list[Pending]) -> None:  # fmt: skip
         self.stats.datagrams += 1
         self._grams += 1
         try:
             cur = Cursor(data, "netflow")
+            if bytes(data[:4]) == SFLOW:
+                cur.u32("version")
+                got = parse_sflow(cur, exporter, offset, ts_ns, self._grams, self.stats.skipped)
+                self.stats.records += len(got)
+                self._samples += got
+                return
             version = cur.u16("version")
             if version == 5:
                 pending.append(self._v5(cur, exporter, offset))
@@ -224,10 +243,11 @@ class Collector:
         if t.options:
             self._options(lay.dtype, data, cols, msg)
             return
-        if not ({"src4", "dst4"} <= roles or {"src6", "dst6"} <= roles):
+        keyed = {"src4", "dst4"} <= roles or {"src6", "dst6"} <= roles
+        if not keyed and FRAME not in roles:
             self.stats.skipped["no_flow_key"] += n
             return
-        if not roles & {"packets", "packets_total", "bytes", "bytes_total"}:
+        if keyed and not roles & {"packets", "packets_total", "bytes", "bytes_total"}:
             self.stats.skipped["no_counters"] += n
             return
         if "interval" in roles or "sampler" in roles:
@@ -235,11 +255,27 @@ class Collector:
                 cols if cols is not None else columns(lay.dtype, data), sid, msg)  # type: ignore[arg-type]  # fmt: skip
         else:
             rate = self._sampling({}, sid, msg)
+        if not keyed:  # a sampled frame: decoded as a packet, as sFlow's are
+            self._frames(cols if cols is not None else columns(lay.dtype, data), n, rate, msg,  # type: ignore[arg-type]
+                         flows[0])  # fmt: skip
+            flows[0] += n
+            return
         init = self._init_ms.get((msg.exporter, msg.domain), -1)
         pending.append(Pending(msg.source, lay.dtype, data, n, self._grams, flows[0],
                                msg.offset, msg.vantage, msg.export_ns, msg.uptime_ms, init,
                                rate, cols))  # fmt: skip
         flows[0] += n
+
+    def _frames(self, c: dict[str, Any], n: int, rate: int | npt.NDArray[np.int64],
+                msg: Message, base: int) -> None:  # fmt: skip
+        frames = [bytes(f) for f in (c[FRAME] if isinstance(c[FRAME], list) else c[FRAME].tolist())]
+        size = c.get("frame_size")
+        sizes = [len(f) for f in frames] if size is None else np.asarray(size).tolist()
+        rates = np.broadcast_to(np.asarray(rate), (n,)).tolist()
+        self._samples += [
+            Sample(msg.source, f, LINKTYPE_ETHERNET, z, r, msg.vantage, msg.offset, base + i,
+                   msg.export_ns, self._grams)
+            for i, (f, z, r) in enumerate(zip(frames, sizes, rates, strict=True))]  # fmt: skip
 
     def _options(self, dtype: np.dtype[Any] | None, data: bytes, cols: dict[str, Any] | None,
                  msg: Message) -> None:  # fmt: skip
@@ -297,6 +333,8 @@ def _variable_columns(roles: tuple[str, ...], values: list[list[Any]]) -> dict[s
             out[role] = np.array([int.from_bytes(b) for b in column], np.uint32)
         elif role in ("src6", "dst6"):
             out[role] = np.frombuffer(b"".join(column), "V16")
+        elif role == FRAME:
+            out[role] = column
         else:
             out[role] = np.array(column, np.uint64)
     return out

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.records.netflow.ies import ADDRESS_LENGTH, VARIABLE, role_of
+from agent.records.netflow.ies import ADDRESS_LENGTH, FRAME, VARIABLE, role_of
 from agent.wire.cursor import Cursor
 
 SCOPE = -1
@@ -67,7 +67,7 @@ def compile_layout(fields: tuple[Field, ...]) -> Layout:
         role = role_of(f.ie, f.enterprise) if f.enterprise != SCOPE else ""
         length = f.length
         want = ADDRESS_LENGTH.get(role, length)
-        if role and length != VARIABLE and want == length and 0 < length <= 16:
+        if role == FRAME or role and length != VARIABLE and want == length and 0 < length <= 16:
             reads.append((length, len(roles)))
             roles.append(role)
         else:
@@ -89,7 +89,9 @@ def _dtype(layout: Layout) -> np.dtype[Any]:
         if role and last[role] == at:
             names.append(role)
             offsets.append(pos)
-            if role in ADDRESS_LENGTH:
+            if role == FRAME:
+                formats.append(f"V{length}")
+            elif role in ADDRESS_LENGTH:
                 formats.append(">u4" if length == 4 else "V16")
             else:
                 formats.append(f">u{length}" if length in (1, 2, 4, 8) else f"({length},)u1")
@@ -146,5 +148,6 @@ def read_variable(cur: Cursor, layout: Layout) -> list[object]:
                 length = cur.u16("variable length")
         data = cur.bytes(length, "field")
         if index >= 0:
-            values[index] = data if layout.roles[index] in ADDRESS_LENGTH else int.from_bytes(data)
+            raw = layout.roles[index] in ADDRESS_LENGTH or layout.roles[index] == FRAME
+            values[index] = data if raw else int.from_bytes(data)
     return values
