@@ -53,7 +53,8 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Flow records", (
         "A report can also rest on flow records that other systems wrote: the clouds' flow "
         "logs (AWS VPC and Transit Gateway, Oracle Cloud VCN, Google Cloud VPC, Azure VNet and "
-        "NSG), Zeek's conn.log, and NetFlow or IPFIX exports. Each file's kind is found from "
+        "NSG), Zeek's conn.log, and NetFlow, IPFIX or sFlow exports. Each file's kind is found "
+        "from "
         "its content, never its name. Each record keeps the format and the vantage point that "
         "wrote it (the interface, VM, attachment or exporter, as the source names it), whether "
         "the traffic was accepted or rejected, and its own line or byte offset as evidence. A "
@@ -62,7 +63,9 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "Cloud logs and NetFlow write one record per direction per time window per interface. "
         "At one vantage point, the records of one conversation (the same Community ID, so "
         "either direction, and the same action) whose windows overlap or lie within 60 seconds "
-        "of each other are joined into one flow, and later windows add to it. Its initiator is "
+        "of each other are joined into one flow, and later windows add to it; the records are "
+        "taken in the order their windows start, whatever order the files hold them in. Its "
+        "initiator is "
         "found as for packets: the direction whose TCP flags (where the source logs them) hold "
         "a SYN without an ACK, else the client by its port, else the first record's source. "
         "Zeek's records are whole conversations already. The same connection logged at two "
@@ -87,6 +90,15 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         "(seconds, milli-, micro- or nanoseconds) or its exporter's uptime placed on the "
         "calendar by the datagram's export time. A damaged datagram is counted with its "
         "offset, and the records before the damage count.",
+        "sFlow sends no flows: of every N packets of an interface it sends the first bytes of "
+        "one, with N. Each such header, and each frame an IPFIX exporter sends as a "
+        "dataLinkFrameSection, is decoded by the decoder that reads captures, and stands for "
+        "N packets of N times that packet's IP bytes: estimated, unless N is 1. Its vantage "
+        "point is the agent and the interface sampled. An sFlow datagram carries no calendar "
+        "time, so its records are dated by when the datagram arrived: the capture's timestamp "
+        "when read from a capture of export datagrams, the collector's clock when received "
+        "live. Counter samples, and headers that are not IP, are counted, not read as "
+        "traffic.",
     ), ()),
     ("Names", (
         "For each flow residency records the names it was seen under: the DNS answer that gave "
