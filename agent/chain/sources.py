@@ -15,8 +15,8 @@ from agent.chain.recording import Progress, Recording
 from agent.findings.analysis import Window
 from agent.journal import Journal
 from agent.model import COLUMN, CaptureStats, Flow, Process
-from agent.policy.judge import Verdict
-from agent.records.evidence import CAPTURE, RecordEvidence, SourceShare
+from agent.policy.batch import Verdicts
+from agent.records.evidence import CAPTURE, RecordEvidence, SourceShare, sizes
 from agent.records.model import Counts
 from agent.records.source import read_records
 
@@ -36,8 +36,8 @@ def captures(
 class CaptureShares(dict[str, SourceShare]):
     """A sink: what each capture's own flows contributed (packets counted at one vantage)."""
 
-    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
-        self.setdefault(where, SourceShare(CAPTURE, where, Counts.EXACT)).add(verdicts)
+    def add_batch(self, verdicts: Verdicts, where: str) -> None:
+        self.setdefault(where, SourceShare(CAPTURE, where, Counts.EXACT)).add_batch(verdicts)
 
 
 def journaled(
@@ -97,9 +97,14 @@ class RecordFiles:
             out.damaged = out.damaged or f.error
         out.sources = list(self._shares.values())
 
-    def add(self, verdicts: Sequence[Verdict], where: str) -> None:
+    def add_batch(self, verdicts: Verdicts, where: str) -> None:
         j, mine = self.read.joined, self._judged
-        origins = zip(j.source[mine].tolist(), j.vantage[mine].tolist(), strict=True)
-        for origin, v in zip(origins, verdicts, strict=True):
-            self._shares[origin].add([v])
+        size, inside = sizes(verdicts)
+        rows = zip(j.source[mine].tolist(), j.vantage[mine].tolist(), size.tolist(),
+                   inside.tolist(), strict=True)  # fmt: skip
+        for source, vantage, n, scoped in rows:
+            s = self._shares[(source, vantage)]
+            s.flows, s.bytes = s.flows + 1, s.bytes + n
+            if scoped:
+                s.in_scope_flows, s.in_scope_bytes = s.in_scope_flows + 1, s.in_scope_bytes + n
         self.evidence.estimated |= bool(j.estimated[mine].any())

@@ -38,6 +38,7 @@ from agent.errors import ResidencyError
 from agent.journal import Journal, heartbeat_entry, inputs_entry, start_entry, stop_entry
 from agent.journal.chain import Entry
 from agent.model import Flow, FlowBatch, Process
+from agent.policy.batch import Verdicts
 from agent.policy.judge import Verdict
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -251,7 +252,7 @@ class Agent:
 
     # -- judging ----------------------------------------------------------------------------
 
-    def judge(self, flows: list[Flow], interface: str | None = None) -> list[Verdict]:
+    def judge(self, flows: list[Flow], interface: str | None = None) -> Verdicts:
         """Attribute flows to their processes, then through the chain to every sink."""
         owners = [self.owners.owner_of(f.proto, f.src, f.sport, f.dst, f.dport) for f in flows]
         interfaces = [interface] * len(flows)

@@ -8,17 +8,24 @@ same inputs agree to the byte.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from agent.findings.access import AccessTally
+from agent.findings.groups import Groups, distinct
+from agent.intel.records import I64
 from agent.intel.table import Answer
-from agent.model import INFERRED, Flow
+from agent.model import COLUMN, INFERRED, Flow
 from agent.policy.access import ACCESS, label
+from agent.policy.batch import Verdicts
 from agent.policy.judge import APPROVED, EXCLUDED, OUT, VERDICTS, Verdict
+from agent.policy.keys import factorize
 from agent.policy.model import Rule
 
 HOUR_NS = 3600 * 1_000_000_000
+FIRST, LAST = COLUMN["first_ns"], COLUMN["last_ns"]
 EVIDENCE_FLOWS = 50
 """Flow serials kept per destination and capture as pointers into the evidence."""
 
@@ -38,6 +45,17 @@ class Count:
         self.last_ns = max(self.last_ns, flow.last_ns)
         self.flows += 1
         self.bytes += flow.bytes_fwd + flow.bytes_rev
+
+    def merge(self, other: Count) -> None:
+        """Count what another count counted, as if its flows were added one by one."""
+        if not other.flows:
+            return
+        if not self.flows:
+            self.first_ns, self.last_ns = other.first_ns, other.last_ns
+        self.first_ns = min(self.first_ns, other.first_ns)
+        self.last_ns = max(self.last_ns, other.last_ns)
+        self.flows += other.flows
+        self.bytes += other.bytes
 
     def as_dict(self) -> dict[str, int]:
         return {"flows": self.flows, "bytes": self.bytes}
@@ -137,6 +155,24 @@ class Tally:
         for v in verdicts:
             self._add(v, where)
 
+    def add_batch(self, v: Verdicts, where: str) -> None:
+        """Count a batch of verdicts (`Judge.judge_batch`) by groups, as `add` counts them."""
+        if not len(v):
+            return
+        col = v.flows.columns
+        first, last = int(col[FIRST].min()), int(col[LAST].max())
+        self.first_ns = first if self.first_ns is None else min(self.first_ns, first)
+        self.last_ns = last if self.last_ns is None else max(self.last_ns, last)
+        access = np.array([d.scope == ACCESS for d in v.decisions])[v.decision]
+        if access.any():
+            accesses = list(v.take(access).records())
+            self.totals.add(accesses)
+            for x in accesses:
+                self.access.add(x, where)
+            v = v.take(~access)
+        if len(v):
+            _Batch(self, v, where).count()
+
     def _add(self, v: Verdict, where: str) -> None:
         f, a = v.flow, v.answer
         self.first_ns = f.first_ns if self.first_ns is None else min(self.first_ns, f.first_ns)
@@ -207,3 +243,122 @@ class Tally:
     def used(self, kind: str) -> list[RuleUse]:
         """The rules that decided flows of one verdict or scope, by name."""
         return [u for (name, k), u in sorted(self.rules.items()) if k == kind]
+
+
+class _Batch:
+    """One batch of outbound verdicts counted into a tally."""
+
+    def __init__(self, tally: Tally, v: Verdicts, where: str) -> None:
+        self.t, self.v, self.where = tally, v, where
+        col = v.flows.columns
+        self.first, self.last = col[FIRST], col[LAST]
+        self.size = col[COLUMN["bytes_fwd"]] + col[COLUMN["bytes_rev"]]
+        codes, self.kinds = factorize([d.verdict or d.scope for d in v.decisions])
+        self.kind = codes[v.decision]
+
+    def counts(self, g: Groups, rows: I64 | None = None) -> Iterator[tuple[int, Count]]:
+        """Each group's first row (in the batch) and its count; `rows`: the rows grouped."""
+        size, first, last = self.size, self.first, self.last
+        firsts = g.rows
+        if rows is not None:
+            size, first, last, firsts = size[rows], first[rows], last[rows], rows[g.rows]
+        counts = map(Count, g.sizes(), g.sum(size), g.min(first), g.max(last))
+        yield from zip(firsts.tolist(), counts, strict=True)
+
+    def count(self) -> None:
+        t, v, kinds = self.t, self.v, self.kinds
+        for row, c in self.counts(Groups([self.kind])):
+            t.totals[kinds[self.kind[row]]].merge(c)
+        for row, c in self.counts(Groups([v.decision])):
+            d = v.decisions[v.decision[row]]
+            if d.rule is not None:
+                use = t.rules.setdefault((d.rule.name, kinds[self.kind[row]]), RuleUse(d.rule))
+                use.count.merge(c)
+                if d.weak:
+                    use.weak.merge(c)
+        scoped = np.array([d.scope not in (OUT, EXCLUDED) for d in v.decisions])[v.decision]
+        rows = np.flatnonzero(scoped)
+        if len(rows):
+            self.in_scope(rows)
+
+    def in_scope(self, rows: I64) -> None:
+        t, v, kinds, kind = self.t, self.v, self.kinds, self.kind[rows]
+        col = v.flows.columns
+        places, where = factorize([_place(a) for a in v.shapes])
+        place = places[v.addresses.shape[v.remote[rows]]]
+        for row, c in self.counts(Groups([kind, place]), rows):
+            at = places[v.addresses.shape[v.remote[row]]]
+            t.places[(kinds[self.kind[row]], *where[at])].merge(c)
+        if APPROVED in kinds:
+            weak = np.array([d.weak for d in v.decisions])[v.decision[rows]]
+            approved = rows[weak & (kind == kinds.index(APPROVED))]
+            if len(approved):
+                t.approved_weak.merge(_whole(self, approved))
+        hour = self.first - self.first % HOUR_NS
+        hours = np.unique(hour[rows], return_inverse=True)[1].astype(np.int64)
+        for row, c in self.counts(Groups([hours, kind]), rows):
+            t.hours[(int(hour[row]), kinds[self.kind[row]])].merge(c)
+        how = factorize(col[COLUMN["direction"]][rows].tolist())[0]
+        for row, c in self.counts(Groups([how]), rows):
+            t.directions[col[COLUMN["direction"]][row]].merge(c)
+        procs = v.processes
+        alone = rows if procs is None else rows[[procs[i] is None for i in rows.tolist()]]
+        if len(alone):
+            t.unattributed.merge(_whole(self, alone))
+        for d in np.unique(v.decision[rows]).tolist():
+            t.contradictions.update(v.decisions[d].contradictions)
+        bad = [kinds.index(k) for k in ("violation", "unverified") if k in kinds]
+        dest = rows[np.isin(kind, bad)]
+        if len(dest):
+            self.destinations(dest)
+
+    def destinations(self, rows: I64) -> None:
+        t, v, col = self.t, self.v, self.v.flows.columns
+        texts, unique = factorize(v.addresses.unmapped)
+        address = texts[v.remote[rows]]
+        g = Groups([self.kind[rows], address])
+        gid = g.codes
+        found = []
+        for row, c in self.counts(g, rows):
+            key = (self.kinds[self.kind[row]], unique[texts[v.remote[row]]])
+            d = t.destinations.get(key)
+            if d is None:
+                d = t.destinations[key] = Destination(v.answer(int(v.remote[row])))
+            if not d.count.flows:
+                d.first_ns, d.last_ns = c.first_ns, c.last_ns
+            d.first_ns, d.last_ns = min(d.first_ns, c.first_ns), max(d.last_ns, c.last_ns)
+            d.count.merge(c)
+            found.append(d)
+        names, values = factorize(col[COLUMN["names"]][rows].tolist())
+        for i, n in distinct(gid, names):
+            found[i].names.update(values[n])
+        port = col[COLUMN["proto"]][rows] * 65_536 + col[COLUMN["dport"]][rows]
+        for i, p in distinct(gid, port):
+            found[i].ports.add((p // 65_536, p % 65_536))
+        for i, k in distinct(gid, v.decision[rows]):
+            s = v.decisions[k]
+            found[i].notes.update(filter(None, (s.note, *s.contradictions)))
+            if s.rule:
+                found[i].rules.add(s.rule.name)
+            found[i].weak |= s.weak
+        if v.processes is not None:
+            for i, r in zip(gid.tolist(), rows.tolist(), strict=True):
+                p = v.processes[r]
+                if p:
+                    found[i].processes.add(f"{p.name} (pid {p.pid}, {p.user})")
+        serial = col[COLUMN["serial"]][rows]
+        for d, members in zip(found, g.members(), strict=True):
+            serials = d.evidence.setdefault(self.where, [])
+            room = EVIDENCE_FLOWS - len(serials)
+            if room > 0:
+                serials.extend(serial[members[:room]].tolist())
+
+
+def _place(a: Answer) -> tuple[str, ...]:
+    return (a.provider or "", a.region or "", a.border_group or "", a.country or "",
+            a.site or "")  # fmt: skip
+
+
+def _whole(b: _Batch, rows: I64) -> Count:
+    return Count(len(rows), int(b.size[rows].sum()), int(b.first[rows].min()),
+                 int(b.last[rows].max()))  # fmt: skip

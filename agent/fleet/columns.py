@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, get_type_hints
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agent.flows.community import community_id
 from agent.journal import JournalFlow
-from agent.model import Flow, Process
+from agent.model import Flow, FlowBatch, Process
 
 FLOW_COLUMNS = {
     "first_ns": "time", "last_ns": "end_time",
@@ -98,6 +100,33 @@ def flows_of(batch: pa.RecordBatch | pa.Table) -> tuple[list[Flow], list[Process
     values = [_values(cols[column], field) for field, column, _ in FLOW_FIELDS]
     flows = [Flow._make(v) for v in zip(*values, strict=True)]
     return flows, list(_owners(cols, len(flows)))
+
+
+def batch_of(batch: pa.RecordBatch | pa.Table) -> tuple[FlowBatch, list[Process | None] | None]:
+    """A batch of sealed rows as flow columns, with no object made per row, and their owners
+    (None when no row has one)."""
+    cols = {name: batch.column(name) for name in batch.schema.names}
+    flows = FlowBatch(tuple(_array(cols[column], field) for field, column, _ in FLOW_FIELDS))
+    if cols["actor_process_pid"].null_count == len(batch):
+        return flows, None
+    return flows, list(_owners(cols, len(batch)))
+
+
+def _array(column: Any, field: str) -> Any:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if field == "names":
+        out = np.empty(len(column), object)
+        out.fill(())
+        named = np.flatnonzero(pc.list_value_length(column).fill_null(0).to_numpy() > 0)
+        for i, v in zip(named.tolist(), column.take(named).to_pylist(), strict=True):
+            out[i] = tuple((d["source"], d["name"]) for d in v)
+        return out
+    if pa.types.is_string(column.type):  # each distinct text made once
+        coded = pc.dictionary_encode(column)
+        texts = coded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+        return texts[coded.indices.to_numpy()]
+    return column.cast(pa.int64()).to_numpy().astype(np.int64)
 
 
 def _values(column: Any, field: str) -> list[Any]:

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from agent.chain.judging import Chain, Flows
 from agent.findings.tally import Tally
-from agent.fleet.columns import flows_of
+from agent.fleet.columns import batch_of
 from agent.policy.access import LABELS
 from agent.policy.judge import EXCLUDED, OUT, Judge
 
@@ -50,7 +50,7 @@ SCHEMA = pa.schema([(k, pa.string()) for k in KEY]
 def lake_unit(host: str, batches: Iterable[pa.RecordBatch | pa.Table]) -> Iterator[Flows]:
     """A source: one host-day's sealed rows as the flows (and processes) the journal held."""
     for batch in batches:
-        flows, owners = flows_of(batch)
+        flows, owners = batch_of(batch)
         yield Flows(flows, host, owners)
 
 

@@ -26,7 +26,6 @@ is always seen from the origin (`src` the origin, `dst` the service).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from agent.intel.cidr import Cidr
 from agent.intel.table import Answer
@@ -41,6 +40,7 @@ from agent.policy.judge import (
     strongly_placed,
     unplaced,
 )
+from agent.policy.keys import day_of
 from agent.policy.model import Exception_, Policy, Rule
 from agent.policy.orient import local_networks, turned, within
 
@@ -74,6 +74,8 @@ class Claim:
     `names` those seen for the origin."""
     service: Rule
     """The `protect` rule that selected it."""
+    turned: bool = False
+    """`flow` is the flow given turned round: the port rule found the service at its source."""
 
 
 class AccessJudge:
@@ -91,17 +93,17 @@ class AccessJudge:
         if first:
             return first
         back = turned(flow)._replace(direction=PORTS)
-        return self._served(back, flow.names, iface, proc)
+        return self._served(back, flow.names, iface, proc, True)
 
     def _served(self, flow: Flow, origin_names: tuple[tuple[str, str], ...], iface: str | None,
-                proc: Process | None) -> Claim | None:  # fmt: skip
+                proc: Process | None, back: bool = False) -> Claim | None:  # fmt: skip
         """`flow` (initiator first) as an access, when its responder is a protected local
         service."""
         view = turned(flow)._replace(names=origin_names, direction=flow.direction)
         facts = Facts(view, NOWHERE, iface, proc)
         for rule in self.access.protect:
             if facts.matches(rule.match) and self._local_side(rule, view.src, proc):
-                return Claim(flow, view, rule)
+                return Claim(flow, view, rule, back)
         return None
 
     def _local_side(self, rule: Rule, address: str, proc: Process | None) -> bool:
@@ -128,7 +130,7 @@ class AccessJudge:
                 if not (placed and rule.match.weak):
                     return verdict(ALLOWED, rule, rule.match.weak)
                 refused = refused or rule
-        day = datetime.fromtimestamp(flow.first_ns / 1e9, UTC).date()
+        day = day_of(flow.first_ns)
         expired: Exception_ | None = None
         for exc in self.access.exceptions:
             if facts.matches(exc.match):

@@ -26,19 +26,23 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.intel.cidr import Cidr, parse_address
 from agent.intel.lookup import lookup, unmapped
 from agent.intel.regions import AWS, AZURE, GCP, OCI, at_home
 from agent.intel.table import Answer, RangeTable
-from agent.model import Flow, Process
+from agent.model import Flow, FlowBatch, Process
+from agent.policy.keys import Reads, day_of
 from agent.policy.model import Exception_, Match, Policy, Rule
 from agent.policy.orient import local_networks, orient
+
+if TYPE_CHECKING:
+    from agent.policy.batch import Verdicts
 
 APPROVED, VIOLATION, EXEMPT, UNVERIFIED = "approved", "violation", "exempt", "unverified"
 VERDICTS = (APPROVED, VIOLATION, EXEMPT, UNVERIFIED)
@@ -93,25 +97,67 @@ class Judge:
         self._answers: dict[str, Answer] = {}
         self._local = local_networks(policy)
         self.access = AccessJudge(policy)
+        self.reads = Reads(policy)
+        """What the policy reads of a flow (`agent.policy.keys`)."""
+        self._globbed = tuple(dict.fromkeys(r.match.names for r in policy.rules if r.match.names))
+        self._decided: dict[Hashable, Any] = {}
+        self._claimed: dict[Hashable, Any] = {}
+        self._shapes: dict[tuple[int, ...], Answer] = {}
 
     def judge(
         self, flows: Sequence[Flow], interfaces: Sequence[str | None] | None = None,
         processes: Sequence[Process | None] | None = None,
     ) -> list[Verdict]:  # fmt: skip
-        """Verdicts for flows, in order: a flow into a protected service by the access half
+        """Verdicts for flows, in order, as `judge_batch` gives them."""
+        return list(self.judge_batch(FlowBatch.of(list(flows)), interfaces, processes).records())
+
+    def judge_batch(
+        self, batch: FlowBatch, interfaces: Sequence[str | None] | None = None,
+        processes: Sequence[Process | None] | None = None,
+    ) -> Verdicts:  # fmt: skip
+        """The verdicts of a batch as columns (`agent.policy.batch`): each distinct judging key
+        judged once by `judge_one`. `interfaces` and `processes`, when known (live mode), line
+        up with the flows."""
+        from agent.policy.batch import judged  # it builds on this module's per-flow rule
+
+        return judged(self, batch, interfaces, processes)
+
+    def judge_one(self, flow: Flow, iface: str | None = None,
+                  proc: Process | None = None) -> Verdict:  # fmt: skip
+        """The verdict for one flow: a flow into a protected service by the access half
         (`agent.policy.access`, seen from its origin), every other flow seen from its local
-        side. `interfaces` and `processes`, when known (live mode), line up with `flows`."""
-        n = len(flows)
-        ifaces = interfaces or [None] * n
-        procs = processes or [None] * n
-        claims = [self.access.claim(f, i, p) for f, i, p in zip(flows, ifaces, procs, strict=True)]
-        flows = [f if c else orient(f, self._local) for f, c in zip(flows, claims, strict=True)]
-        whom = [c.view.dst if c else f.dst for f, c in zip(flows, claims, strict=True)]
-        answers = self.answers(whom)
-        return [
-            self.access.one(c, answers[w], i, p) if c else self.one(f, answers[w], i, p)
-            for f, c, w, i, p in zip(flows, claims, whom, ifaces, procs, strict=True)
-        ]
+        side."""
+        claim = self.access.claim(flow, iface, proc)
+        if claim:
+            origin = claim.view.dst
+            return self.access.one(claim, self.answers([origin])[origin], iface, proc)
+        flow = orient(flow, self._local)
+        return self.one(flow, self.answers([flow.dst])[flow.dst], iface, proc)
+
+    def heard(self, names: tuple[tuple[str, str], ...]) -> Hashable:
+        """What the policy reads of a flow's names: which rules' name globs they match, and
+        the names that name a provider region (a contradiction quotes them)."""
+        plain = tuple(name for _, name in names)
+        matched = tuple(_globs(g)(plain) for g in self._globbed)
+        return matched, tuple(x for x in names if _region_of(x[1]))
+
+    def decided(self, key: Hashable, decide: Callable[[], Any]) -> Any:
+        """The decision for a judging key, made once (`agent.policy.batch`)."""
+        return _kept(self._decided, key, decide)
+
+    def claimed(self, key: Hashable, claim: Callable[[], Any]) -> Any:
+        """The access claim for a claiming key, made once (`agent.policy.batch`)."""
+        return _kept(self._claimed, key, claim)
+
+    def shape(self, row: tuple[int, ...]) -> Answer:
+        """The answer for a segment row and IPv4-mapped flag, with no address text."""
+        return _kept(self._shapes, row, lambda: self.table.answer("", row[:4], bool(row[4])))  # type: ignore[no-any-return]
+
+    def known(self) -> dict[str, Answer]:
+        """The answers cache, emptied first when full: verdicts add to it as they are made."""
+        if len(self._answers) > ANSWER_CACHE:
+            self._answers.clear()
+        return self._answers
 
     def answers(self, addresses: Iterable[str]) -> dict[str, Answer]:
         """Lookup answers for addresses, one probe per new distinct address."""
@@ -141,7 +187,7 @@ class Judge:
                     w = rule.match.weak
                     return Verdict(flow, IN, APPROVED, rule, answer, w, "", odd, proc)
                 refused = refused or rule
-        day = datetime.fromtimestamp(flow.first_ns / 1e9, UTC).date()
+        day = day_of(flow.first_ns)
         expired: Exception_ | None = None
         for exc in p.exceptions:
             if facts.matches(exc.match):
@@ -165,6 +211,16 @@ class Judge:
         weak = answer.provider is None and answer.site is None
         note = "placed by country data only" if weak else abroad(answer, p.approve)
         return Verdict(flow, IN, VIOLATION, None, answer, weak, note, odd, proc)
+
+
+def _kept(memo: dict[Any, Any], key: Hashable, make: Callable[[], Any]) -> Any:
+    """memo[key], made by `make` when missing; the memo starts over past ANSWER_CACHE keys."""
+    if key in memo:
+        return memo[key]
+    if len(memo) >= ANSWER_CACHE:
+        memo.clear()
+    memo[key] = value = make()
+    return value
 
 
 def live(exc: Exception_, day: date) -> bool:
@@ -305,3 +361,8 @@ def contradictions(names: Sequence[tuple[str, str]], answer: Answer) -> tuple[st
                 )
                 break
     return tuple(out)
+
+
+def _region_of(name: str) -> bool:
+    """Whether a label of the name names a provider region (`contradictions` reads only these)."""
+    return any(label in REGION_PLACES for label in name.lower().split("."))

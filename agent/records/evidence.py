@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from agent.errors import CorruptRecords
-from agent.model import CaptureStats
+from agent.model import COLUMN, CaptureStats
+from agent.policy.batch import Verdicts
 from agent.policy.judge import IN, Verdict
 from agent.records.model import Counts
 
@@ -32,6 +36,13 @@ class SourceShare:
     in_scope_flows: int = 0
     in_scope_bytes: int = 0
 
+    def add_batch(self, verdicts: Verdicts) -> None:
+        """`add`, for verdicts as columns."""
+        size, inside = sizes(verdicts)
+        self.flows, self.bytes = self.flows + len(size), self.bytes + int(size.sum())
+        self.in_scope_flows += int(inside.sum())
+        self.in_scope_bytes += int(size[inside].sum())
+
     def add(self, verdicts: Sequence[Verdict]) -> None:
         for v in verdicts:
             size = v.flow.bytes_fwd + v.flow.bytes_rev
@@ -39,6 +50,13 @@ class SourceShare:
             if v.scope == IN:
                 self.in_scope_flows, self.in_scope_bytes = self.in_scope_flows + 1, (
                     self.in_scope_bytes + size)  # fmt: skip
+
+
+def sizes(verdicts: Verdicts) -> tuple[Any, Any]:
+    """Each flow's bytes (both ways), and whether it is in scope."""
+    c = verdicts.flows.columns
+    inside = np.array([d.scope == IN for d in verdicts.decisions], bool)[verdicts.decision]
+    return c[COLUMN["bytes_fwd"]] + c[COLUMN["bytes_rev"]], inside
 
 
 @dataclass(slots=True)

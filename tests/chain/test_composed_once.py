@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 
 AGENT = Path(__file__).resolve().parents[2] / "agent"
-JUDGE_CALL = re.compile(r"\b\w*judg\w*\.judge\(")
-"""A call of `Judge.judge` (through a name that says it is a judge: judge, judging ...)."""
+JUDGE_CALL = re.compile(r"\b\w*judg\w*\.judge(?:_batch)?\(")
+"""A call of `Judge.judge` or `judge_batch` (through a name that says it is a judge: judge,
+judging ...)."""
 TALLY_ADD = re.compile(r"\b\w*tally\.add\(")
 ONE_PLACE = AGENT / "chain" / "judging.py"
 
