@@ -31,6 +31,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from bench_lookup import load_files  # noqa: E402
 
+from agent.findings.tally import Tally  # noqa: E402
 from agent.intel.detect import detect_kind  # noqa: E402
 from agent.intel.parse import parse  # noqa: E402
 from agent.intel.table import RangeTable  # noqa: E402
@@ -107,7 +108,25 @@ def read_join(path: Path) -> int:
 
 def read_join_judge(path: Path, judge_with: Callable[[], Judge]) -> int:
     flows = read_records([str(path)]).joined.batch
-    return len(judge_with().judge(list(flows.records())))
+    verdicts = judge_with().judge_batch(flows)
+    Tally().add_batch(verdicts, path.name)
+    return len(verdicts)
+
+
+def judging(path: Path, judge_with: Callable[[], Judge], repeat: int) -> tuple[float, float]:
+    """The judging side alone (judge and tally) on the flows the file joins into: as columns
+    (`judge_batch`, `Tally.add_batch`), and flow by flow (`judge_one`, `Tally.add`) as the
+    reference; a fresh judge each run, so no decision is remembered from the last."""
+    flows = read_records([str(path)]).joined.batch
+
+    def columnar() -> None:
+        Tally().add_batch(judge_with().judge_batch(flows), path.name)
+
+    def per_flow() -> None:
+        judge = judge_with()
+        Tally().add([judge.judge_one(f) for f in flows.records()], path.name)
+
+    return median(columnar, repeat), median(per_flow, max(1, repeat // 2))
 
 
 def median(fn: Callable[[], object], repeat: int) -> float:
@@ -150,6 +169,11 @@ def main() -> None:
             rate = args.records / seconds
             print(f"  {what:<32} {seconds:7.3f} s  {rate:>12,.0f} records/s  "
                   f"{base / seconds:6.2f}x the plain reader")  # fmt: skip
+        if not args.no_judge:
+            cols, ref = judging(path, lambda: Judge(policy, table), args.repeat)
+            rate = args.records / cols
+            print(f"  {'judging only, as columns':<32} {cols:7.3f} s  {rate:>12,.0f} records/s  "
+                  f"{ref / cols:6.1f}x flow by flow ({args.records / ref:,.0f}/s)")
 
 
 def _prefixes(sets: list[object]) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from agent.cli.inputs import (
 )
 from agent.errors import PolicyError
 from agent.files import open_input
+from agent.findings import pretty
 from agent.findings.document import document
 from agent.findings.text import render
 from agent.intel.store import Store, utcnow
@@ -82,7 +82,7 @@ def analyze_command(
                    result.journals, dating, result.window, result.records)  # fmt: skip
     warn_ranges(doc)
     if as_json:
-        click.echo(json.dumps(doc, indent=1, sort_keys=True))
+        click.echo(pretty.dumps(doc))
     else:
         click.echo(render(doc))
     if result.damaged:
