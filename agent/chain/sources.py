@@ -1,7 +1,8 @@
 """Where the chain's flows come from, each as batches of `Flows`: captures read as one
 recording, a daemon's journal, flow record files (the fleet's lake units are in
-`agent.fleet.partial`). The sources that count what they gave are sinks too: handed to
-`Chain.run` beside it, they are told the verdicts of their own flows.
+`agent.fleet.partial`). What a source contributed is counted by a sink of its own
+(`CaptureShares`; `RecordFiles` is both), handed to `Chain.run` beside the chain's sinks so it
+is told the verdicts of that source's flows alone.
 """
 
 from __future__ import annotations
