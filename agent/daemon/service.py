@@ -125,6 +125,9 @@ class Agent:
         for r in self.records:
             print(f"collecting flow exports on {r.name}", file=sys.stderr, flush=True)
         warm_up(config)
+        self.metrics_address: tuple[str | bytes | bytearray, int] | None = None
+        """Where /metrics is served while the loop runs (port 0 in the configuration: the
+        kernel's pick)."""
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -143,6 +146,7 @@ class Agent:
         """Capture, judge, journal, poll and beat until `stopping` is set; then flush and stop.
         Any thread may set `stopping` (and `reloading`)."""
         server = serve(self.metrics, self.config.metrics) if self.config.metrics else None
+        self.metrics_address = server.server_address[:2] if server else None
         now = time.time_ns()
         self.writer.write([start_entry(now, {"version": __version__, "host": self.host,
                                        "interfaces": list(self.config.interfaces)}),
@@ -190,6 +194,7 @@ class Agent:
         self.alerts.close()
         if server:
             server.shutdown()
+            server.server_close()
         self.writer.close()
         return 0
 
