@@ -21,7 +21,7 @@ from agent.cli import main
 from agent.model import seconds
 from tests.truth import SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "rules" / "policy.yaml"
 """The default policy, its scope widened to every local address (`home / "policy.yaml"`), so
 these real captures' flows are in scope (else the answer is "nothing in scope", exit 12)."""
