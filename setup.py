@@ -30,6 +30,7 @@ KERNELS = (
     "agent/wire/decode.py",
     "agent/flows/hashing.py",
     "agent/flows/kernel.py",
+    "agent/flows/text.py",
     "agent/wire/sni.py",
     "agent/wire/http_host.py",
     "agent/names/repeat.py",

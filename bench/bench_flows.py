@@ -1,10 +1,13 @@
-"""Benchmark `residency flows` against a plain dpkt loop and tshark on one generated capture.
+"""Benchmark `residency flows` against a plain dpkt loop, tshark and tcpdump on one generated
+capture.
 
 Why this shape: a user waits for the whole process, so each tool is timed as a child process
-(wall clock, interpreter start and JIT included) and its peak RSS is read from wait4's rusage.
-residency runs --repeat times and the median is quoted; the references run --ref-repeat times
-(tshark is slow). residency also runs on a capture half the size, to show how its memory grows
-with the capture. Captures come from gen_capture.py into bench/out/ (gitignored).
+(wall clock, interpreter start included) and its CPU time and peak RSS are read from wait4's
+rusage; on a shared machine the CPU time moves less than the wall clock. residency runs
+--repeat times with names and as many without (`--no-names`), alternating, and the medians are
+quoted; the references run --ref-repeat times (tshark is slow). residency also runs on a
+capture half the size, to show how its memory grows with the capture. Captures come from
+gen_capture.py into bench/out/ (gitignored).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -36,6 +39,7 @@ class Result:
     seconds: list[float]
     rss_mb: float
     flows: int | None = None
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -44,8 +48,16 @@ class Result:
 
 def run(cmd: list[str], stdout: IO[bytes] | int = subprocess.DEVNULL) -> tuple[float, float]:
     """Run `cmd` to completion; (wall seconds, peak RSS MB of the child). Fails loudly."""
+    seconds, rss, _ = run_cpu(cmd, stdout)
+    return seconds, rss
+
+
+def run_cpu(
+    cmd: list[str], stdout: IO[bytes] | int = subprocess.DEVNULL
+) -> tuple[float, float, float]:
+    """`run`, and the child's CPU seconds (user + system)."""
     seconds, usage = child(cmd, stdout)
-    return seconds, usage.ru_maxrss / 1024  # Linux reports KiB
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # RSS in KiB
 
 
 def child(
@@ -106,17 +118,30 @@ def count_flows(text: str) -> int:
 
 
 def time_tool(tool: str, fmt: str, packets: int, cmd: list[str], repeat: int) -> Result:
-    times, peak, flows = [], 0.0, None
+    return time_tools([(tool, cmd)], fmt, packets, repeat)[0]
+
+
+def time_tools(
+    tools: list[tuple[str, list[str]]], fmt: str, packets: int, repeat: int
+) -> list[Result]:
+    """Each tool `repeat` times, the tools taking turns, so a change in the machine's load
+    falls on all of them alike."""
+    results = [Result(tool, fmt, packets, [], 0.0) for tool, _ in tools]
     for _ in range(repeat):
-        if tool == "residency":
-            seconds, rss = run(cmd)
-        else:
-            seconds, rss, text = run_output(cmd)
-            flows = parse_reference(tool, text)
-        times.append(seconds)
-        peak = max(peak, rss)
-        print(f"  {tool:9} {fmt:6} {seconds:8.2f} s {rss:8.0f} MB", flush=True)
-    return Result(tool, fmt, packets, times, peak, flows)
+        for (tool, cmd), r in zip(tools, results, strict=True):
+            if tool.startswith("residency") or tool == "tcpdump":
+                seconds, rss, cpu = run_cpu(cmd)
+            else:
+                with tempfile.TemporaryFile() as out:
+                    seconds, rss, cpu = run_cpu(cmd, out)
+                    out.seek(0)
+                    r.flows = parse_reference(tool, out.read().decode(errors="replace"))
+            r.seconds.append(seconds)
+            r.cpu.append(cpu)
+            r.rss_mb = max(r.rss_mb, rss)
+            print(f"  {tool:18} {fmt:6} {seconds:8.2f} s {cpu:6.2f} s CPU {rss:6.0f} MB",
+                  flush=True)  # fmt: skip
+    return results
 
 
 def parse_reference(tool: str, text: str) -> int | None:
@@ -125,27 +150,27 @@ def parse_reference(tool: str, text: str) -> int | None:
     return sum("<->" in line for line in text.splitlines())  # tshark: TCP + UDP only
 
 
+def compile_bytecode() -> None:
+    """Write the package's bytecode, as an install does: where the environment forbids writing
+    it (PYTHONDONTWRITEBYTECODE), every run would otherwise compile the package anew."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "agent"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+
+
 def table(results: list[Result]) -> str:
     base = {r.fmt: r.median for r in results if r.tool == "residency"}
-    head = (
-        "tool",
-        "format",
-        "packets",
-        "median s",
-        "packets/s",
-        "peak RSS MB",
-        "x residency",
-        "flows",
-    )
+    head = ("tool", "format", "packets", "median s", "CPU s", "packets/s", "peak RSS MB",
+            "x residency", "flows")  # fmt: skip
     rows = [head]
     for r in results:
-        ratio = f"{r.median / base[r.fmt]:.1f}" if r.fmt in base else "n/a"
+        ratio = f"{r.median / base[r.fmt]:.2f}" if r.fmt in base else "n/a"
         rows.append(
             (
                 r.tool,
                 r.fmt,
                 f"{r.packets:,}",
                 f"{r.median:.2f}",
+                f"{statistics.median(r.cpu):.2f}" if r.cpu else "",
                 f"{r.packets / r.median:,.0f}",
                 f"{r.rss_mb:.0f}",
                 ratio,
@@ -223,28 +248,34 @@ def main() -> None:
     ap.add_argument("--ref-repeat", type=int, default=1, help="runs of dpkt and tshark")
     ap.add_argument("--skip-tshark", action="store_true")
     ap.add_argument("--skip-dpkt", action="store_true")
+    ap.add_argument("--skip-tcpdump", action="store_true")
     ap.add_argument("--regenerate", action="store_true", help="rewrite the captures first")
     ap.add_argument("--skip-analyze", action="store_true",
                     help="leave out `analyze` with the real ranges and a policy")  # fmt: skip
     args = ap.parse_args()
 
     paths = capture(args.packets, args.regenerate)
+    compile_bytecode()
     residency = residency_cmd()
-    tshark = shutil.which("tshark")
+    tshark, tcpdump = shutil.which("tshark"), shutil.which("tcpdump")
     results: list[Result] = []
     for fmt, path in paths.items():
         size = path.stat().st_size / 1e6
         print(f"{path.relative_to(ROOT)}: {size:,.0f} MB", flush=True)
         if residency:
             cmd = [*residency, "flows", "--json", str(path)]
-            results.append(time_tool("residency", fmt, args.packets, cmd, args.repeat))
-            results[-1].flows = count_flows(run_output(cmd)[2])
+            pair = [("residency", cmd), ("residency --no-names", [*cmd, "--no-names"])]
+            results += time_tools(pair, fmt, args.packets, args.repeat)
+            results[-2].flows = count_flows(run_output(cmd)[2])
         if not args.skip_dpkt:
             cmd = [sys.executable, str(BENCH / "dpkt_flows.py"), str(path)]
             results.append(time_tool("dpkt", fmt, args.packets, cmd, args.ref_repeat))
         if tshark and not args.skip_tshark:
             cmd = [tshark, "-q", "-n", "-r", str(path), "-z", "conv,tcp", "-z", "conv,udp"]
             results.append(time_tool("tshark", fmt, args.packets, cmd, args.ref_repeat))
+        if tcpdump and not args.skip_tcpdump:  # reading and writing records: a floor
+            cmd = [tcpdump, "-r", str(path), "-w", "/dev/null"]
+            results.append(time_tool("tcpdump", fmt, args.packets, cmd, args.ref_repeat))
 
     print()
     print(table(results))
@@ -255,6 +286,7 @@ def main() -> None:
     if residency is None:
         print("residency: `residency flows` is not available yet; only references measured.")
         return
+    print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
     full = next(r for r in results if r.tool == "residency" and r.fmt == "pcap")
     memory(residency, args.packets, full.rss_mb, capture(args.packets // 2, args.regenerate))
     if not args.skip_analyze and RANGES.is_dir():

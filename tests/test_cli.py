@@ -45,7 +45,7 @@ def test_json_lines_are_the_records_as_dicts(pcaps: Path) -> None:
     pipe = FlowPipeline()
     with open_capture(str(pcaps / "cs_http_espn.pcapng")) as source:
         [*_, batch] = flows_from(source, pipe)
-    lines = json_lines(batch, 'c"{x}')
+    lines = json_lines(batch, 'c"{x}').splitlines()
     assert len(lines) == len(batch) == 39
     for line, flow in zip(lines, batch.records(), strict=True):
         assert json.loads(line) == {"capture": 'c"{x}', **flow.as_dict()}

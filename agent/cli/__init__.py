@@ -1,8 +1,6 @@
-"""The `residency` command: one module per group of commands, all on `main`."""
+"""The `residency` command: one module per group of commands, all on `main`, each imported
+when one of its commands is run (`agent.cli.base.COMMANDS`)."""
 
-from agent.cli import compliance, crosscheck, daemon, fleet, flows, ranges, report
-from agent.cli.base import accept_quiet, main
+from agent.cli.base import main
 
-accept_quiet(main)
-
-__all__ = ["compliance", "crosscheck", "daemon", "fleet", "flows", "main", "ranges", "report"]
+__all__ = ["main"]

@@ -12,6 +12,8 @@ any command) silences them all.
 from __future__ import annotations
 
 import contextlib
+import gc
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -47,9 +49,31 @@ INTERRUPTED, CLOSED_PIPE = 130, 141
 """As a shell reports a command ended by SIGINT or SIGPIPE."""
 
 
+COMMANDS = {
+    "analyze": "compliance", "policy": "compliance", "crosscheck": "crosscheck", "daemon": "daemon",
+    "watch": "daemon", "journal": "daemon", "lake": "fleet", "fleet": "fleet",
+    "export": "fleet", "flows": "flows", "names": "flows", "ranges": "ranges",
+    "lookup": "ranges", "report": "report", "keys": "report",
+}  # fmt: skip
+"""Each command's module under `agent.cli`, imported when the command is asked for: `residency
+flows` then loads only what listing flows needs, not the judge, the reports and the fleet."""
+
+
 class Command(click.Group):
-    """The root command: Ctrl-C and a closed pipe end it as Unix tools end, without a
-    traceback."""
+    """The root command: its commands load on demand (COMMANDS); Ctrl-C and a closed pipe end
+    it as Unix tools end, without a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"agent.cli.{COMMANDS[cmd_name]}")
+            gc.freeze()  # what the imports made lives as long as the process: not walked again
+        command = self.commands.get(cmd_name)
+        if command is not None:
+            accept_quiet(command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -86,13 +110,14 @@ def quiet_option() -> click.Option:
                         callback=_quiet, help="Print no warnings.")  # fmt: skip
 
 
-def accept_quiet(group: click.Group) -> None:
-    """Give every command under `group` the same `--quiet` as `residency --quiet`."""
-    for command in group.commands.values():
-        if not any(p.name == "quiet" for p in command.params):
-            command.params.append(quiet_option())
-        if isinstance(command, click.Group):
-            accept_quiet(command)
+def accept_quiet(command: click.Command) -> None:
+    """Give the command, and every command under it, the same `--quiet` as `residency
+    --quiet`."""
+    if not any(p.name == "quiet" for p in command.params):
+        command.params.append(quiet_option())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_quiet(sub)
 
 
 @click.group(cls=Command, params=[quiet_option()])

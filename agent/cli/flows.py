@@ -6,30 +6,22 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from agent.capture import open_capture
 from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.chain.recording import Recording, plan
-from agent.chain.sources import journaled
 from agent.cli.base import main, reports_errors, warn
 from agent.cli.inputs import aws_format, journal_window, ns, one_source
-from agent.cli.listing import (
-    stats_line,
-    stats_section,
-    write_csv,
-    write_jsonl,
-    write_table,
-    write_zeek,
-)  # fmt: skip
-from agent.findings.document import repeat_warning
-from agent.journal import Journal
+from agent.cli.listing import stats_line, stats_section, write_csv, write_jsonl, write_table
 from agent.model import CaptureStats, FlowBatch, clock, seconds
-from agent.records.netflow import Collector, ExportStats
-from agent.records.netflow.offline import exported_flows
-from agent.records.netflow.source import EXPORT_PORTS
-from agent.records.source import read_records, record_kind
+from agent.records.source import record_kind
+
+if TYPE_CHECKING:  # what only journals, exports and flow records need is imported for them
+    from agent.journal import Journal
+    from agent.records.netflow import ExportStats
 
 FORMATS = ("table", "json", "csv", "zeek", "zeek-json")
 
@@ -74,10 +66,14 @@ def flows(
     as_json, several = form == "json", len(set(captures)) > 1
     window = ns(since), ns(until)
     if decode_exports:
+        from agent.records.netflow.source import EXPORT_PORTS
+
         ports = EXPORT_PORTS | frozenset(export_ports)
         _write(_exported(captures, ports, window, as_json, stats), form, several)
         return
     if journal_path:
+        from agent.journal import Journal
+
         with Journal.open(journal_path) as journal:
             _write(((b, journal_path) for b in _journaled(journal, *window)), form)
         return
@@ -95,6 +91,8 @@ def flows(
         for read in recording.read:
             part = read.part
             if part.same_as:
+                from agent.findings.document import repeat_warning
+
                 warn(repeat_warning(part.path, part.same_as, part.sha256))
             else:
                 _report(read.part.path, read.stats, as_json, stats)
@@ -154,6 +152,8 @@ def _write(found: Iterable[tuple[FlowBatch, str]], form: str, several: bool = Fa
     elif form == "csv":
         write_csv(found, sys.stdout)
     elif form in ("zeek", "zeek-json"):
+        from agent.cli.listing import write_zeek
+
         write_zeek(found, sys.stdout, as_json=form == "zeek-json")
     else:
         write_table(found, sys.stdout, captures=several)
@@ -162,6 +162,8 @@ def _write(found: Iterable[tuple[FlowBatch, str]], form: str, several: bool = Fa
 def _records(
     paths: list[str], window: tuple[int | None, int | None], form: str, fields: list[str] | None
 ) -> None:
+    from agent.records.source import read_records
+
     read = read_records(paths, fields)
     j = read.joined
     per_file = [j.batch.take(j.tags == n).overlapping(*window) for n in range(len(paths))]
@@ -180,6 +182,8 @@ def _records(
 
 def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterator[FlowBatch]:
     """Journaled flows in batches, each serial its journal row."""
+    from agent.chain.sources import journaled
+
     for given in journaled(journal, str(journal.path), (since, until)):
         flows = given.flows
         yield flows if isinstance(flows, FlowBatch) else FlowBatch.of(list(flows))
@@ -189,6 +193,9 @@ def _exported(captures: tuple[str, ...], ports: frozenset[int],
               window: tuple[int | None, int | None], as_json: bool,
               full: bool) -> Iterator[tuple[FlowBatch, str]]:  # fmt: skip
     """The export datagrams' flows, one collector for all CAPTURES (templates carry over)."""
+    from agent.records.netflow import Collector, ExportStats
+    from agent.records.netflow.offline import exported_flows
+
     collector = Collector()
     for path in captures:
         collector.stats = ExportStats()

@@ -8,19 +8,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from agent.chain import period
 from agent.cli.base import warn
 from agent.errors import NothingInScope
 from agent.files import input_name
-from agent.findings.dating import Dating
-from agent.findings.document import CaptureInput, capture_warnings
-from agent.intel.store import Store, Stored
-from agent.policy.model import Policy
-from agent.records.aws import parse_format
+
+if TYPE_CHECKING:  # imported where used: `residency flows` loads none of them
+    from agent.findings.dating import Dating
+    from agent.findings.document import CaptureInput
+    from agent.intel.store import Store, Stored
+    from agent.policy.model import Policy
 
 
 def dating_of(
@@ -28,6 +28,8 @@ def dating_of(
     as_of: datetime | None,
 ) -> Dating:  # fmt: skip
     """When the traffic began (read before it is judged) and what `--as-of` overrides."""
+    from agent.chain import period
+
     if journal_path:
         return period.of_journal(journal_path, ns(since), ns(as_of))
     return period.of_captures(captures, ns(since), ns(as_of))
@@ -37,6 +39,8 @@ def range_inputs(dating: Dating) -> tuple[Store, list[Stored]]:
     """The store and, per slot, the range version in force when the traffic began (or at
     `--as-of`; with neither, the newest); warns when there are none, since every destination
     would then be unverified."""
+    from agent.intel.store import Store
+
     store = Store()
     at = dating.chosen_for
     chosen = store.in_force(at) if at else store.current()
@@ -65,6 +69,8 @@ def distinct_names(paths: tuple[str, ...]) -> None:
 
 def warn_repeats(captures: list[CaptureInput]) -> None:
     """That a capture given twice was read once, as the document says it."""
+    from agent.findings.document import capture_warnings
+
     for c in captures:
         if c.repeat:
             for warning in capture_warnings(c, captures):
@@ -79,6 +85,8 @@ def aws_format(fn: F) -> F:
     delivery, custom formats), as AWS writes it (`${version} ${srcaddr} ...`) or bare names."""
 
     def check(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+        from agent.records.aws import parse_format
+
         try:
             return None if value is None else parse_format(value)
         except ValueError as err:

@@ -9,6 +9,8 @@ from typing import TextIO, TypeVar
 
 import numpy as np
 
+from agent.flows import text
+from agent.flows.text import INT_FIELDS, STR_FIELDS
 from agent.model import (
     COLUMN,
     TCP_FLAGS_TEXT,
@@ -33,39 +35,25 @@ def endpoint(addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 
 
-JSON_LINE = (
-    '{{"capture": {capture}, "proto": {}, "src": "{}", "sport": {}, "dst": "{}", "dport": {}, '
-    '"depth": {}, "packets_fwd": {}, "bytes_fwd": {}, "frame_bytes_fwd": {}, "packets_rev": {}, '
-    '"bytes_rev": {}, "frame_bytes_rev": {}, "first_ns": {}, "last_ns": {}, '
-    '"tcp_flags_fwd": "{}", "tcp_flags_rev": "{}", "end": "{}", "serial": {}, "names": {}, '
-    '"direction": "{}", "first": "{}.{:09d}", "last": "{}.{:09d}"}}\n'
-)
-"""Built by hand, not with `json.dumps`, which was most of the run time for many flows. Times
-are decimal strings with all nine digits, as in the analysis document: a float would lose them."""
-
-
-def json_lines(batch: FlowBatch, capture: str) -> list[str]:
-    """The batch as JSON objects, one line each; whole columns are converted at once."""
-    cols = [c.tolist() for c in batch.columns]
-    for flags in (COLUMN["tcp_flags_fwd"], COLUMN["tcp_flags_rev"]):
-        cols[flags] = [TCP_FLAGS_TEXT[f] for f in cols[flags]]
-    names = COLUMN["names"]
-    cols[names] = [json.dumps([{"source": s, "name": n} for s, n in ns]) if ns else "[]"
-                   for ns in cols[names]]  # fmt: skip
-    times = [
-        x.tolist()
-        for ns in (batch.columns[COLUMN["first_ns"]], batch.columns[COLUMN["last_ns"]])
-        for x in np.divmod(ns, 1_000_000_000)
-    ]
-    line = JSON_LINE.replace("{capture}", json.dumps(capture).replace("{", "{{").replace("}", "}}"))
-    return [line.format(*row) for row in zip(*cols, *times, strict=True)]
+def json_lines(batch: FlowBatch, capture: str) -> str:
+    """The batch as JSON objects, one line each, written by compiled code (`flows.text`). Times
+    are also decimal seconds in strings with all nine digits, as in the analysis document: a
+    float would lose them."""
+    cols = batch.columns
+    ints = np.array([cols[COLUMN[f]] for f in INT_FIELDS], np.int64)
+    names = cols[COLUMN["names"]].tolist()
+    texts = {ns: json.dumps([{"source": s, "name": n} for s, n in ns]) for ns in set(names)}
+    names = [texts[ns] for ns in names]  # flows share names: each set is written once
+    strings = tuple(names if f == "names" else list(cols[COLUMN[f]]) for f in STR_FIELDS)
+    lines: str = text.json_lines(json.dumps(capture), ints, strings)
+    return lines
 
 
 def write_jsonl(batches: Iterable[tuple[FlowBatch, str]], out: TextIO) -> None:
     """Each batch with the capture (or journal) its flows came from."""
     for batch, capture in batches:
         for part in batch.slices(8192):
-            out.writelines(json_lines(part, capture))
+            out.write(json_lines(part, capture))
 
 
 def write_csv(batches: Iterable[tuple[FlowBatch, str]], out: TextIO) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import numpy as np
@@ -13,6 +11,7 @@ from agent.flows import columns as K
 from agent.flows.columns import EMPTY
 from agent.flows.hashing import rehash
 from agent.flows.kernel import account, expire
+from agent.flows.text import addresses
 from agent.model import FlowBatch
 from agent.wire.rows import Rows
 
@@ -102,17 +101,10 @@ class FlowTable:
         self._slots = rehash(self._slots, self._flows, 4 * old)
 
 
-@lru_cache(maxsize=1 << 16)
-def address(hi: int, lo: int, version: int) -> str:
-    if version == 4:
-        return str(IPv4Address(lo & 0xFFFF_FFFF))
-    return str(IPv6Address(hi << 64 | lo))
-
-
 def _addresses(hi: K.Cols, lo: K.Cols, version: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
-    """Formatted through `address`'s cache: a capture has far fewer addresses than flows."""
-    words = zip(hi.tolist(), lo.tolist(), version.tolist(), strict=True)
-    return np.array([address(*w) for w in words] or [""], dtype=object)[: len(hi)]
+    column = np.empty(len(hi), dtype=object)
+    column[:] = addresses(hi, lo, version)
+    return column
 
 
 def to_batch(c: K.Cols) -> FlowBatch:

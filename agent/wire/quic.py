@@ -12,13 +12,14 @@ import hmac
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from agent.wire.cursor import Cursor, DecodeError
 from agent.wire.tls import MAX_CLIENT_HELLO, ClientHello, parse_handshake
+
+if TYPE_CHECKING:  # cryptography loads at the first Initial, not with every command
+    from cryptography.hazmat.primitives.ciphers import CipherContext
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 LAYER = "quic"
 V1, V2 = 0x00000001, 0x6B3343CF
@@ -82,6 +83,9 @@ class _Decryptor:
 def _decryptor(dcid: bytes, version: int) -> _Decryptor:
     """The Initial keys of a Destination CID, kept: deriving them costs more than decrypting,
     and a client sends every Initial of a connection (and its retransmissions) to the same one."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     keys = client_initial_keys(dcid, version)
     hp = Cipher(algorithms.AES(keys.hp), modes.ECB()).encryptor()
     return _Decryptor(hp, AESGCM(keys.key), int.from_bytes(keys.iv, "big"))
@@ -125,6 +129,8 @@ def _frames(payload: bytes) -> tuple[tuple[int, bytes], ...]:
 
 def parse_initial(datagram: bytes) -> InitialPacket:
     """Decrypt the client Initial packet at the start of a UDP datagram."""
+    from cryptography.exceptions import InvalidTag
+
     c = Cursor(datagram, LAYER)
     first = c.u8("first byte")
     if first & 0xC0 != 0xC0:

@@ -19,7 +19,7 @@ from scapy.layers.ppp import PPP, PPPoE
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet, Raw
 
-from agent.flows.table import address
+from agent.flows.text import address
 from agent.wire import reasons as R
 from agent.wire import rows as D
 from agent.wire.decode import decode_records

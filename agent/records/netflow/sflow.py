@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.capture.batch import RecordBatch as Packets
-from agent.flows.table import address
+from agent.flows.text import address
 from agent.records.batch import RECORD, RecordBatch
 from agent.records.netflow.ies import PORTED
 from agent.wire import rows as D

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from agent.capture import PacketSource
-from agent.flows.table import address
+from agent.flows.text import address
 from agent.wire import rows as D
 from agent.wire.decode import Decoder
 from agent.wire.numbers import FRAG_NONE
