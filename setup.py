@@ -31,7 +31,7 @@ KERNELS = (
     "agent/flows/hashing.py",
     "agent/flows/kernel.py",
     "agent/flows/text.py",
-    "agent/wire/sni.py",
+    "agent/wire/tls_hello.py",
     "agent/wire/http_host.py",
     "agent/names/repeat.py",
     "agent/names/pick.py",
@@ -46,6 +46,7 @@ CONSTANTS = (
     "agent/wire/http.py",
     "agent/flows/columns.py",
     "agent/names/codes.py",
+    "agent/names/tcp.py",
 )
 """Not compiled: their module-level integers become C constants (a generated `.pxd`)."""
 

@@ -18,7 +18,29 @@ ctypedef (int, Py_ssize_t, int) Step
 ctypedef (int, Py_ssize_t, Py_ssize_t) Ip
 #   An IP parser's answer: (reason, transport header offset, end of the datagram's bytes).
 ctypedef (int, Py_ssize_t, Py_ssize_t, int) Hello
-#   `sni.hello_span`: (FOUND or UNSURE, server name offset, its length (0: none), ECH).
+#   `tls_hello.hello_span`, `pick.first_name`: (status, name offset, its length (0: none), ECH
+#   or the name's source).
+ctypedef struct HelloInfo:
+    # What `tls_hello` read: status HELLO_*; a refusal's TLS_* reason, offset and the number it
+    # names; else where the body starts (in the buffer, or in scratch when copied) and, from
+    # there, the parts' offsets and lengths (0: absent).
+    int status
+    int reason
+    Py_ssize_t offset
+    long long value
+    Py_ssize_t body_at
+    int copied
+    long long legacy
+    Py_ssize_t name_at
+    Py_ssize_t name_len
+    int ech
+    Py_ssize_t versions_at
+    Py_ssize_t versions_len
+    Py_ssize_t alpn_at
+    Py_ssize_t alpn_len
+ctypedef HelloInfo *Info
+ctypedef unsigned char[:] Scratch
+#   Room to copy a ClientHello that spans records into (MAX_CLIENT_HELLO + 4 bytes, or none).
 ctypedef (int, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) Head
 #   `http_host.read_head`: (HEAD_DONE/MORE/BAD, then offsets: see there).
 ctypedef const long long[:, :] ICols

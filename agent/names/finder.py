@@ -19,17 +19,17 @@ import numpy as np
 
 from agent.capture.batch import I64, RecordBatch
 from agent.capture.batch import U8 as Buf
-from agent.names.codes import DECIDED, HTTP, NAMED, SNI_ECH
+from agent.names.codes import COPIED, DECIDED, HTTP, NAMED, SNI_ECH
 from agent.names.dns import Bindings, DnsBinder, payload
-from agent.names.pick import PickState, pick
-from agent.names.tcp import FIRST_BYTES, TcpStart
+from agent.names.pick import PickState, first_name, pick
+from agent.names.tcp import TcpStart
 from agent.wire import rows as D
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import valid_hostname
-from agent.wire.http import host_text, normalize_host, parse_http_request
-from agent.wire.numbers import IP_UDP
+from agent.wire.http import host_text, normalize_host
+from agent.wire.numbers import FOUND, IP_UDP
 from agent.wire.quic import CryptoAssembler, parse_initial
-from agent.wire.tls import ascii_text, parse_client_hello
+from agent.wire.tls import MAX_CLIENT_HELLO, ascii_text
 
 Name = tuple[str, str]
 """(source, name): source is "dns", "sni", "sni-ech" (the outer name of an Encrypted Client
@@ -48,6 +48,8 @@ class NameFinder:
         """What compiled code keeps per flow: decided, held by Python, where its stream starts."""
         self._tcp: dict[int, TcpStart] = {}
         self._quic: dict[int, CryptoAssembler] = {}
+        self._scratch = np.empty(MAX_CLIENT_HELLO + 4, np.uint8)
+        """Where `first_name` copies a ClientHello that spans records."""
 
     def feed(self, batch: RecordBatch, rows: D.Rows) -> None:
         self._pick.grow(int(rows[:, D.SERIAL].max()) + 1 if len(rows) else 0)
@@ -124,18 +126,21 @@ class NameFinder:
         """The flows `pick` decided: (row, name offset, name length, source) rows."""
         view = data.data
         for serial, (_, at, size, source) in zip(serials.tolist(), named.tolist(), strict=True):
-            if not size:
-                continue
-            raw = view[at : at + size].tobytes()
-            if source != HTTP:  # ECH: only the outer, public name
-                self._found(serial, ("sni-ech" if source == SNI_ECH else "sni", ascii_text(raw)))
-                continue
-            try:
-                host = normalize_host(host_text(raw))
-            except DecodeError:
-                continue  # the parser refuses the request: the flow has no name
-            if host:
-                self._found(serial, ("http", host))
+            if size:
+                self._named(serial, view[at : at + size].tobytes(), source)
+
+    def _named(self, serial: int, raw: bytes, source: int) -> None:
+        """A decided flow's name as `first_name` found it: a SNI (with ECH, only the outer,
+        public name) or a Host, which must normalise."""
+        if source != HTTP:
+            self._found(serial, ("sni-ech" if source == SNI_ECH else "sni", ascii_text(raw)))
+            return
+        try:
+            host = normalize_host(host_text(raw))
+        except DecodeError:
+            return  # the parser refuses the request: the flow has no name
+        if host:
+            self._found(serial, ("http", host))
 
     def _first_bytes(self, batch: RecordBatch, row: list[int]) -> None:
         serial, data = row[D.SERIAL], payload(batch, row)
@@ -160,22 +165,16 @@ class NameFinder:
             self._decide(serial, None)
 
     def _tcp_start(self, serial: int, stream: bytes) -> bool:
-        """Read a TCP client's first bytes; -> whether the flow is decided."""
-        if stream[:1] == b"\x16":
-            hello = parse_client_hello(stream)
-            if hello is not None:
-                source = "sni-ech" if hello.ech else "sni"  # ECH: only the outer, public name
-                self._decide(serial, (source, hello.server_name) if hello.server_name else None)
-                return True
-        else:
-            request = parse_http_request(stream)
-            if request is not None:
-                self._decide(serial, ("http", request.host) if request.host else None)
-                return True
-        if len(stream) >= FIRST_BYTES:
-            self._decide(serial, None)
-            return True
-        return False
+        """Read a TCP client's first bytes as `pick` does; -> whether the flow is decided."""
+        view = np.frombuffer(stream, np.uint8)
+        found, at, size, source = first_name(view, 0, len(view), self._scratch)
+        if found != FOUND:
+            return False
+        self._decide(serial, None)
+        if size:
+            raw = self._scratch if source & COPIED else view
+            self._named(serial, raw[at : at + size].tobytes(), source & ~COPIED)
+        return True
 
     def _quic_initial(self, serial: int, datagram: bytes) -> None:
         if datagram[0] & 0xC0 != 0xC0:

@@ -3,8 +3,10 @@
 Why: a capture has millions of rows and a few thousand names. `pick` walks a block of rows once
 and sorts out the few that matter: DNS responses on port 53 (UDP with answers, and TCP), and
 the client's first bytes of each flow not yet decided. The common first bytes are settled here
-too: a QUIC short header (no name to come), a ClientHello whole in one record (`sni`) and an
-HTTP request head whole in one segment (`http_host`). The rest, in row order, is left to Python.
+too, by the one reader of each protocol: a QUIC short header (no name to come), a ClientHello
+whole in one record (`tls_hello`) and an HTTP request head whole in one segment (`http_host`),
+or first bytes that are neither. The rest, in row order, is left to Python, which reassembles
+what spans segments and reads it with the same `first_name`.
 
 What is kept between blocks (`PickState`) costs one byte per flow, as the decided flag alone did:
 - by flow serial, DECIDED (the flow gave its name, showed it has none, or ended: its rows are
@@ -21,15 +23,16 @@ from typing import NamedTuple
 
 import cython
 import numpy as np
-from cython.cimports.agent.cdefs import Bytes, Col, Flags, Pos, RowView, Table
+from cython.cimports.agent.cdefs import Bytes, Col, Flags, Hello, Pos, RowView, Scratch, Table
 from cython.cimports.agent.names import codes as P
+from cython.cimports.agent.names import tcp as S
 from cython.cimports.agent.wire import http as H
 from cython.cimports.agent.wire import numbers as N
 from cython.cimports.agent.wire import rows as D
 from cython.cimports.agent.wire import tls as T
 from cython.cimports.agent.wire.bytes import u16be
 from cython.cimports.agent.wire.http_host import read_head
-from cython.cimports.agent.wire.sni import hello_span
+from cython.cimports.agent.wire.tls_hello import hello_span
 
 from agent.capture.batch import I64, U8
 from agent.names.codes import SYN_SLOTS
@@ -85,6 +88,7 @@ def _pick(
     rows: RowView, data: Bytes, flags: Flags, syn_serial: Col, syn_next: Col
 ) -> tuple[I64, I64, I64, I64, I64]:
     handed = _syns(rows, flags, syn_serial, syn_next)
+    no_room: Scratch = np.empty(0, np.uint8)  # a hello over several records goes to Python
     n: Pos = rows.shape[0]
     dns, dns_tcp, python = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     named = np.empty((n, 4), np.int64)
@@ -135,7 +139,7 @@ def _pick(
                 seq = rows[i, D.TCP_SEQ]
                 first = syn_serial[slot] != s or syn_next[slot] == seq
                 if proto == N.IP_TCP and first:  # the stream's first bytes
-                    found, name_at, name_len, source = _first_name(data, at, at + size)
+                    found, name_at, name_len, source = first_name(data, at, at + size, no_room)
                     if found == N.FOUND:
                         flags[s] |= P.DECIDED
                         named_v[nn, 0], named_v[nn, 1] = i, name_at
@@ -184,20 +188,29 @@ def _syns(rows: RowView, flags: Flags, syn_serial: Col, syn_next: Col) -> I64:
     return handed[:n]
 
 
-@cython.cfunc
+@cython.ccall
 @cython.exceptval(check=False)
 @cython.nogil
-def _first_name(
-    data: Bytes, start: Pos, end: Pos
-) -> tuple[cython.int, cython.Py_ssize_t, cython.Py_ssize_t, cython.int]:
-    """A client stream's first bytes, read as TLS or HTTP as `NameFinder._tcp_start` does."""
+def first_name(data: Bytes, start: Pos, end: Pos, scratch: Scratch) -> Hello:
+    """A client stream's first bytes `data[start:end]` read as TLS (they begin with a handshake
+    record) or else as HTTP: (FOUND, name offset, its length (0: none), SNI/SNI_ECH/HTTP) once
+    the flow is decided (a name, none, or bytes that are neither), else UNSURE (more bytes
+    may come, up to FIRST_BYTES). An HTTP Host is the raw value, a SNI the raw name; COPIED in
+    the source: the name is in `scratch`."""
+    if end <= start:
+        return N.UNSURE, 0, 0, P.HTTP
     found: cython.int
     name_at: Pos
     name_len: Pos
-    ech: cython.int
+    flags: cython.int
     if data[start] == T.HANDSHAKE:
-        found, name_at, name_len, ech = hello_span(data, start, end)
-        return found, name_at, name_len, P.SNI_ECH if ech else P.SNI
+        found, name_at, name_len, flags = hello_span(data, start, end, scratch)
+        if found == T.HELLO_DONE or found == T.HELLO_BAD:
+            source: cython.int = P.SNI_ECH if flags & T.HAS_ECH else P.SNI
+            return N.FOUND, name_at, name_len, source | (P.COPIED if flags & T.IN_SCRATCH else 0)
+        if found == T.HELLO_MORE and end - start >= S.FIRST_BYTES:
+            return N.FOUND, 0, 0, P.SNI
+        return N.UNSURE, 0, 0, P.SNI
     kind: cython.int
     head_len: Pos
     line_end: Pos
@@ -205,10 +218,10 @@ def _first_name(
     host_at: Pos
     host_end: Pos
     kind, head_len, line_end, host_line, host_at, host_end = read_head(data, start, end)
-    if kind != H.HEAD_DONE:
-        return N.UNSURE, 0, 0, P.HTTP  # more to come, or refused: the Python path says which
-    if host_line < 0:
-        return N.FOUND, 0, 0, P.HTTP
+    if kind == H.HEAD_MORE and end - start < S.FIRST_BYTES:
+        return N.UNSURE, 0, 0, P.HTTP
+    if kind != H.HEAD_DONE or host_line < 0:
+        return N.FOUND, 0, 0, P.HTTP  # refused, too long, or no Host: no name
     return N.FOUND, start + host_at, host_end - host_at, P.HTTP
 
 

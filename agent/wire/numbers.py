@@ -48,5 +48,5 @@ TH_FIN, TH_SYN, TH_RST, TH_PSH, TH_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 VXLAN_PORT, GENEVE_PORT, TEREDO_PORT = 4789, 6081, 3544
 GRE_CSUM, GRE_KEY, GRE_SEQ, GRE_ACK = 0x8000, 0x2000, 0x1000, 0x0080
 
-# What the compiled name readers (`sni`, `http_host`) answer.
+# What `names.pick.first_name` answers.
 UNSURE, FOUND = 0, 1

@@ -4,15 +4,20 @@
 incremental: the ClientHello may span several records and segments, so it answers None until the
 whole handshake message is there. `parse_handshake` reads a bare handshake message, as QUIC's
 CRYPTO frames carry it. Both refuse a ClientHello claiming more than 64 KiB, so a buffer that
-waits for one is bounded.
+waits for one is bounded. The one reader of the bytes is compiled (`tls_hello`); this module
+names what it found, or why it refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from agent.wire.cursor import Cursor, DecodeError
+import numpy as np
+
+from agent.wire.cursor import DecodeError
 from agent.wire.dns import valid_hostname
+from agent.wire.tls_hello import client_hello, handshake
 
 LAYER = "tls"
 HANDSHAKE = 22
@@ -24,7 +29,39 @@ EXT_SERVER_NAME = 0x0000
 EXT_ALPN = 0x0010
 EXT_SUPPORTED_VERSIONS = 0x002B
 EXT_ECH = 0xFE0D
-READ = frozenset({EXT_SERVER_NAME, EXT_SUPPORTED_VERSIONS, EXT_ALPN})
+# What the compiled reader (`tls_hello`) answers, and why it refuses.
+HELLO_MORE, HELLO_DONE, HELLO_BAD, HELLO_UNSURE = range(4)
+HAS_ECH, IN_SCRATCH = 1, 2
+"""`tls_hello.hello_span` flags: the hello has ECH; its name was read from the caller's copy."""
+(TLS_OUTSIDE, TLS_SHORT, TLS_LEGACY, TLS_SESSION_ID, TLS_SUITES, TLS_AFTER, TLS_EXTENSION_HEADER,
+ TLS_EXTENSION_PAST, TLS_EXTENSION_TWICE, TLS_VERSIONS, TLS_ALPN, TLS_SERVER_NAME,
+ TLS_EMPTY_NAME, TLS_NOT_HELLO, TLS_TOO_BIG, TLS_RECORD_TYPE, TLS_RECORD_MAJOR,
+ TLS_RECORD_VERSION, TLS_RECORD_LENGTH) = range(19)  # fmt: skip
+FIELDS = ("legacy_version", "random", "session_id", "cipher_suites", "compression_methods",
+          "extensions length", "extensions")  # fmt: skip
+"""What a ClientHello body ran out in (TLS_SHORT), by F_* code."""
+(F_LEGACY_VERSION, F_RANDOM, F_SESSION_ID, F_SUITES, F_COMPRESSION, F_EXTENSIONS_LENGTH,
+ F_EXTENSIONS) = range(7)  # fmt: skip
+REFUSALS = {
+    TLS_OUTSIDE: "outside its buffer",
+    TLS_LEGACY: "legacy_version {:#06x} is not TLS",
+    TLS_SESSION_ID: "session_id of {} bytes",
+    TLS_SUITES: "cipher_suites length {}",
+    TLS_AFTER: "{} unexpected bytes after the ClientHello's extensions",
+    TLS_EXTENSION_HEADER: "extension header cut by the extensions length",
+    TLS_EXTENSION_PAST: "extension {:#06x} runs past the extensions",
+    TLS_EXTENSION_TWICE: "extension {:#06x} appears twice",
+    TLS_VERSIONS: "supported_versions extension of {} bytes is malformed",
+    TLS_ALPN: "alpn extension of {} bytes is malformed",
+    TLS_SERVER_NAME: "server_name list is malformed ({} bytes left)",
+    TLS_EMPTY_NAME: "empty host_name",
+    TLS_NOT_HELLO: "handshake type {} is not a ClientHello",
+    TLS_TOO_BIG: "ClientHello of {} bytes is over the 64 KiB limit",
+    TLS_RECORD_TYPE: "record type {} before the ClientHello ended",
+    TLS_RECORD_MAJOR: "record version major {} is not TLS",
+    TLS_RECORD_VERSION: "record version {:#06x} is not TLS",
+    TLS_RECORD_LENGTH: "record length {}",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +77,6 @@ class ClientHello:
     supported_versions: tuple[int, ...]
     alpn: tuple[str, ...]
     ech: bool
-    extensions: tuple[int, ...]
 
     @property
     def trusted_name(self) -> bool:
@@ -53,133 +89,44 @@ def ascii_text(raw: bytes) -> str:
     return raw.decode("ascii", "backslashreplace").lower()
 
 
-def _server_name(ext: Cursor) -> str | None:
-    names = ext.restrict_to(ext.u16("server_name_list length"), "server_name_list")
-    found = None
-    while not names.done():
-        kind = names.u8("name_type")
-        name = names.bytes(names.u16("name length"), "host_name")
-        if kind == 0 and found is None:
-            if not name:
-                raise names.error("empty host_name")
-            found = ascii_text(name)
-    ext.expect_end("server_name extension")
-    return found
-
-
-def _versions(ext: Cursor) -> tuple[int, ...]:
-    block = ext.restrict_to(ext.u8("versions length"), "supported_versions")
-    versions = tuple(block.u16("version") for _ in range(block.remaining // 2))
-    block.expect_end("supported_versions")
-    ext.expect_end("supported_versions extension")
-    return versions
-
-
-def _alpn(ext: Cursor) -> tuple[str, ...]:
-    block = ext.restrict_to(ext.u16("alpn length"), "alpn")
-    protocols = []
-    while not block.done():
-        protocols.append(ascii_text(block.bytes(block.u8("protocol length"), "protocol")))
-    ext.expect_end("alpn extension")
-    return tuple(protocols)
-
-
-def parse_client_hello_body(body: bytes | memoryview) -> ClientHello:
-    """The body of a ClientHello handshake message (after type and length)."""
-    c = Cursor(body, LAYER)
-    legacy_version = c.u16("legacy_version")
-    if legacy_version >> 8 != 3:
-        raise c.error(f"legacy_version {legacy_version:#06x} is not TLS", 0)
-    c.skip(32, "random")
-    session_id = c.u8("session_id length")
-    if session_id > 32:
-        raise c.error(f"session_id of {session_id} bytes")
-    c.skip(session_id, "session_id")
-    suites = c.u16("cipher_suites length")
-    if suites < 2 or suites % 2:
-        raise c.error(f"cipher_suites length {suites}")
-    c.skip(suites, "cipher_suites")
-    c.skip(c.u8("compression_methods length"), "compression_methods")
-    server_name: str | None = None
-    versions: tuple[int, ...] = ()
-    alpn: tuple[str, ...] = ()
-    types: list[int] = []
-    if not c.done():  # TLS 1.0 allows a ClientHello without extensions
-        size = c.u16("extensions length")
-        start = c.offset
-        c.skip(size, "extensions")
-        pos, end = start, start + size
-        while pos < end:  # walked by hand: most extensions are only stepped over
-            if pos + 4 > end:
-                raise DecodeError(LAYER, pos, "extension header cut by the extensions length")
-            kind, length = body[pos] << 8 | body[pos + 1], body[pos + 2] << 8 | body[pos + 3]
-            pos += 4
-            if pos + length > end:
-                raise DecodeError(LAYER, pos, f"extension {kind:#06x} runs past the extensions")
-            if kind in types:
-                raise DecodeError(LAYER, pos, f"extension {kind:#06x} appears twice")
-            types.append(kind)
-            if kind in READ:
-                ext = c.block(pos, length, "extension")
-                if kind == EXT_SERVER_NAME:
-                    server_name = _server_name(ext)
-                elif kind == EXT_SUPPORTED_VERSIONS:
-                    versions = _versions(ext)
-                else:
-                    alpn = _alpn(ext)
-            pos += length
-    c.expect_end("ClientHello")
-    return ClientHello(legacy_version, server_name, versions, alpn, EXT_ECH in types, tuple(types))
-
-
-def _handshake_header(data: bytes | bytearray | memoryview) -> int | None:
-    """Length of the ClientHello body, or None when fewer than 4 bytes are there."""
-    if data and data[0] != CLIENT_HELLO:
-        raise DecodeError(LAYER, 0, f"handshake type {data[0]} is not a ClientHello")
-    if len(data) < 4:
-        return None
-    length = (data[1] << 16) | (data[2] << 8) | data[3]
-    if length > MAX_CLIENT_HELLO:
-        raise DecodeError(LAYER, 1, f"ClientHello of {length} bytes is over the 64 KiB limit")
-    return length
-
-
-def parse_handshake(data: bytes | bytearray | memoryview) -> ClientHello | None:
-    """A bare ClientHello handshake message (QUIC CRYPTO stream); None = need more bytes."""
-    length = _handshake_header(data)
-    if length is None or len(data) < 4 + length:
-        return None
-    return parse_client_hello_body(memoryview(data)[4 : 4 + length])
-
-
 def parse_client_hello(data: bytes) -> ClientHello | None:
     """The ClientHello at the start of a TLS client stream; None = need more bytes.
 
     Only complete records are used. Anything but handshake records, or a first handshake
     message that is not a ClientHello, is a `DecodeError`: the stream is not TLS.
     """
-    c = Cursor(data, LAYER)
-    handshake = bytearray()
-    while c.remaining:
-        start = c.offset
-        kind = c.bytes(1, "content type")[0]
-        if kind != HANDSHAKE:
-            raise c.error(f"record type {kind} before the ClientHello ended", start)
-        if c.remaining < 4:
-            major = data[start + 1] if c.remaining else 3
-            if major != 3:
-                raise c.error(f"record version major {major} is not TLS", start + 1)
-            return None
-        version = c.u16("record version")
-        if version >> 8 != 3:
-            raise c.error(f"record version {version:#06x} is not TLS", start + 1)
-        length = c.u16("record length")
-        if length == 0 or length > MAX_RECORD:
-            raise c.error(f"record length {length}", start + 3)
-        if c.remaining < length:
-            return None
-        handshake += c.bytes(length, "record")
-        need = _handshake_header(handshake)
-        if need is not None and len(handshake) >= 4 + need:
-            return parse_handshake(handshake)
-    return None
+    view = np.frombuffer(data, np.uint8)
+    scratch = np.empty(MAX_CLIENT_HELLO + 4, np.uint8)  # a hello over records is copied here
+    info = client_hello(view, 0, len(view), scratch)
+    return _named(info, scratch if info["copied"] else view)
+
+
+def parse_handshake(data: bytes | bytearray | memoryview) -> ClientHello | None:
+    """A bare ClientHello handshake message (QUIC CRYPTO stream); None = need more bytes."""
+    view = np.frombuffer(data, np.uint8)
+    return _named(handshake(view, 0, len(view)), view)
+
+
+def _named(info: dict[str, Any], buf: np.ndarray[Any, Any]) -> ClientHello | None:
+    """The reader's answer as a ClientHello, None, or the refusal as a `DecodeError`."""
+    if info["status"] == HELLO_MORE:
+        return None
+    if info["status"] != HELLO_DONE:
+        why = info["reason"]
+        text = f"block too short: {FIELDS[info['value']]}" if why == TLS_SHORT else REFUSALS[why]
+        raise DecodeError(LAYER, info["offset"], text.format(info["value"]))
+    body = info["body_at"]
+
+    def part(at: int, n: int) -> bytes:
+        return bytes(buf[body + at : body + at + n])
+
+    name, versions_raw = part(info["name_at"], info["name_len"]), part(info["versions_at"],
+                                                                       info["versions_len"])
+    versions = tuple(versions_raw[i] << 8 | versions_raw[i + 1] for i in range(0,
+                                                                           len(versions_raw), 2))
+    raw, alpn, at = part(info["alpn_at"], info["alpn_len"]), [], 0
+    while at < len(raw):  # checked whole by the reader: here only split
+        alpn.append(ascii_text(raw[at + 1 : at + 1 + raw[at]]))
+        at += 1 + raw[at]
+    server_name = ascii_text(name) if info["name_len"] else None
+    return ClientHello(info["legacy"], server_name, versions, tuple(alpn), bool(info["ech"]))

@@ -1,5 +1,6 @@
-"""TLS ClientHello parser against tshark on real captures, byte at a time, and under hypothesis;
-its compiled fast path (`sni.hello_span`) against the parser."""
+"""The one TLS ClientHello reader (compiled: `tls_hello`) against tshark on real captures, byte at
+a time, and under hypothesis; read in place from one record by the name picker
+(`pick.first_name`) as through its Python face, which copies a hello over several records."""
 
 from __future__ import annotations
 
@@ -12,10 +13,17 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from agent.names.codes import COPIED, SNI_ECH
+from agent.names.pick import first_name
 from agent.wire.cursor import DecodeError
 from agent.wire.numbers import FOUND, UNSURE
-from agent.wire.sni import hello_span
-from agent.wire.tls import ClientHello, ascii_text, parse_client_hello, parse_handshake
+from agent.wire.tls import (
+    MAX_CLIENT_HELLO,
+    ClientHello,
+    ascii_text,
+    parse_client_hello,
+    parse_handshake,
+)
 from tests.truth import PCAPS, truth
 from tests.wire.payloads import streams
 
@@ -113,6 +121,13 @@ def test_split_across_records_and_ech() -> None:
         for i in range(0, len(message), 7)
     )
     assert parse_client_hello(chopped) == base
+    # The picker leaves a hello over records to Python, which reads it from its copy.
+    assert compiled(chopped)[0] == UNSURE
+    scratch = np.empty(MAX_CLIENT_HELLO + 4, np.uint8)
+    found, at, size, source = first_name(np.frombuffer(chopped, np.uint8), 0, len(chopped),
+                                         scratch)  # fmt: skip
+    assert found == FOUND and source & COPIED
+    assert scratch[at : at + size].tobytes() == b"httpbin.org"
     # Append an encrypted_client_hello extension (0xfe0d): the SNI is now only the outer name.
     body = bytearray(message[4:])
     ext = b"\xfe\x0d\x00\x04\x00\x00\x01\x00"
@@ -158,29 +173,41 @@ def test_mutated_hellos_only_decode_or_fail_cleanly(data: st.DataObject) -> None
             pass
 
 
-def compiled(raw: bytes) -> tuple[int, str | None, bool]:
-    """`hello_span` on `raw` inside junk of two kinds, which must not change the answer."""
+NO_ROOM = np.empty(0, np.uint8)
+
+
+def compiled(raw: bytes, room: int = 0) -> tuple[int, str | None, bool]:
+    """`first_name` on `raw` inside junk of two kinds, which must not change the answer; by
+    default with no room to copy, as the picker reads a segment."""
     answers = set()
+    scratch = np.empty(room, np.uint8)
     for fill in (0x00, 0xFF):
         buf = np.full(len(raw) + 14, fill, np.uint8)
         buf[7 : 7 + len(raw)] = np.frombuffer(raw, np.uint8)
-        found, at, size, ech = hello_span(buf, 7, 7 + len(raw))
-        name = ascii_text(buf[at : at + size].tobytes()) if size else None
-        answers.add((int(found), name, bool(ech)))
+        found, at, size, source = first_name(buf, 7, 7 + len(raw), scratch)
+        where = scratch if source & COPIED else buf
+        name = ascii_text(where[at : at + size].tobytes()) if size else None
+        answers.add((int(found), name, source & ~COPIED == SNI_ECH))
     [answer] = answers
     return answer
 
 
-def python(raw: bytes) -> ClientHello | None:
-    try:
-        return parse_client_hello(raw)
-    except DecodeError:
-        return None
+def whole_in_first_record(raw: bytes) -> bool:
+    return len(raw) >= 9 and int.from_bytes(raw[3:5], "big") >= 4 + int.from_bytes(raw[6:9], "big")
+
+
+def agree(raw: bytes) -> tuple[int, str | None, bool]:
+    """The picker (in place, no room) and Python's copy say the same; the picker leaves only a
+    hello that is not whole in its first record to Python."""
+    said = parsed(raw)
+    assert compiled(raw, MAX_CLIENT_HELLO + 4) == said
+    answer = compiled(raw)
+    assert answer == said or (answer[0] == UNSURE and not whole_in_first_record(raw))
+    return answer
 
 
 def test_compiled_reads_whole_hellos_as_the_parser_does() -> None:
-    """A ClientHello whole in its first record is read by compiled code; any prefix of it is
-    left to the Python parser."""
+    """A ClientHello whole in its first record is read in place; any prefix of it needs more."""
     for stream in hello_streams():
         hello = parse_client_hello(stream)
         assert hello is not None
@@ -189,17 +216,25 @@ def test_compiled_reads_whole_hellos_as_the_parser_does() -> None:
         assert all(compiled(stream[:n])[0] == UNSURE for n in range(end))
 
 
+def parsed(raw: bytes) -> tuple[int, str | None, bool]:
+    """What the Python face says, as `first_name` says it."""
+    try:
+        hello = parse_client_hello(raw)
+    except DecodeError:
+        return FOUND, None, False
+    if hello is None:
+        return UNSURE, None, False
+    return FOUND, hello.server_name, hello.ech
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
-def test_compiled_is_sure_only_when_the_parser_agrees(data: st.DataObject) -> None:
+def test_in_place_and_through_python_agree(data: st.DataObject) -> None:
     raw = bytearray(data.draw(st.sampled_from(hello_streams())))
     for _ in range(data.draw(st.integers(0, 4))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
     raw = raw[: data.draw(st.integers(0, len(raw)))]
-    found, name, ech = compiled(bytes(raw))
-    if found == FOUND:
-        hello = python(bytes(raw))
-        assert hello is not None and (hello.server_name, hello.ech) == (name, ech)
+    agree(bytes(raw))
 
 
 KINDS = [0x0000] * 3 + [0x0010, 0x002B, 0xFE0D, 0x0005, 0x0033]
@@ -236,8 +271,8 @@ def extension(data: st.DataObject, kind: int) -> bytes:
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_compiled_reads_one_record_hellos_exactly_as_the_parser(data: st.DataObject) -> None:
-    """Built ClientHellos in one record, their lengths now and then lying: compiled code is sure
-    exactly when the parser gives a hello, and then gives the same name."""
+    """Built ClientHellos in one record, their lengths now and then lying: read in place by the
+    picker as through the Python face (a hello, or a refusal that decides the flow)."""
     body = data.draw(st.sampled_from([b"\x03\x03"] * 8 + [b"\x03\x01", b"\x02\x00"])) + bytes(32)
     body += vec(data, data.draw(st.binary(max_size=33)), 1)  # session_id
     body += vec(
@@ -250,8 +285,5 @@ def test_compiled_reads_one_record_hellos_exactly_as_the_parser(data: st.DataObj
         body += vec(data, b"".join(extension(data, kind) for kind in kinds), 2)
     handshake = b"\x01" + vec(data, body, 3)
     raw = b"\x16\x03\x01" + vec(data, handshake, 2) + data.draw(st.binary(max_size=3))
-    hello, (found, name, ech) = python(raw), compiled(raw)
-    event(f"found={found == FOUND} name={name is not None}")
-    assert (found == FOUND) == (hello is not None)
-    if hello is not None:
-        assert (name, ech) == (hello.server_name, hello.ech)
+    answer = agree(raw)
+    event(f"found={answer[0] == FOUND} name={answer[1] is not None}")
