@@ -18,14 +18,6 @@ TCP_FLAGS_TEXT = tuple(
 """`SA` style rendering of every OR of TCP flag bits, in header order."""
 
 
-PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 58: "icmp6", 132: "sctp"}
-
-
-def proto_name(number: int) -> str:
-    """An IP protocol number as people write it (`tcp`), else the number."""
-    return PROTO_NAMES.get(number, str(number))
-
-
 def clock(ns: int) -> str:
     """ns since the epoch as a UTC time a person reads, to the millisecond (`Z`: UTC)."""
     stamp = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
-from agent.intel.store import Store, read_bytes, utcnow
+from agent.cli.base import utcnow
+from agent.intel.store import Store, read_bytes
 from tests.truth import PCAPS, SHARED
 
 PROVIDERS = ("aws-ip-ranges.json", "gcp-cloud.json", "oci-public_ip_ranges.json",

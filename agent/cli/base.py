@@ -17,6 +17,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
@@ -28,6 +29,11 @@ from agent.errors import ResidencyError
 NOT_RERUN = 13
 """`report verify`: the signature is good, but the inputs were not found to re-run it."""
 QUIET = "residency.quiet"
+
+
+def utcnow() -> datetime:
+    """The wall clock, read here at the edge and passed in to whatever needs the date."""
+    return datetime.now(UTC)
 
 
 def reports_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,7 +12,7 @@ import click
 
 from agent.chain.offline import analyze, analyze_journal
 from agent.chain.recording import Progress
-from agent.cli.base import main, quiet, reports_errors
+from agent.cli.base import main, quiet, reports_errors, utcnow
 from agent.cli.inputs import (
     aws_format,
     dating_of,
@@ -30,8 +30,9 @@ from agent.errors import PolicyError
 from agent.files import open_input
 from agent.findings import pretty
 from agent.findings.document import document
+from agent.findings.headline import plural
 from agent.findings.text import render
-from agent.intel.store import Store, utcnow
+from agent.intel.store import Store
 from agent.policy.check import Known, check
 from agent.policy.load import load_policy, parse_policy
 from agent.policy.model import Policy
@@ -150,4 +151,4 @@ def policy_check(files: tuple[str, ...]) -> None:
                        f"{len(parsed.exceptions)} exception rules{_access(parsed)}")  # fmt: skip
     if errors:
         raise PolicyError(files[0] if len(files) == 1 else "policy", 0, 0,
-                          f"{errors} error{'s' if errors > 1 else ''} found")  # fmt: skip
+                          f"{plural(errors, 'error')} found")  # fmt: skip

@@ -14,10 +14,11 @@ from agent.cli.base import main, reports_errors, warn
 from agent.cli.inputs import aws_format
 from agent.files import open_input
 from agent.journal import Journal
-from agent.model import Flow, proto_name, seconds
+from agent.model import Flow, seconds
 from agent.records.crosscheck import Crosscheck, Seen, crosscheck, summarize
 from agent.records.join import join_batches
 from agent.records.source import read_record_file, record_kind
+from agent.wire.keywords import proto_name
 
 SQLITE = b"SQLite format 3\x00"
 

@@ -18,10 +18,10 @@ from agent.model import (
     Flow,
     FlowBatch,
     clock,
-    proto_name,
     seconds,
 )  # fmt: skip
 from agent.records.zeek import CONN_HEADER, ZEEK_PROTOS, conn_json, conn_row, conn_tsv
+from agent.wire.keywords import proto_name
 
 T = TypeVar("T")
 

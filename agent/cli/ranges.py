@@ -11,12 +11,12 @@ from itertools import islice
 
 import click
 
-from agent.cli.base import main, reports_errors, warn
+from agent.cli.base import main, reports_errors, utcnow, warn
 from agent.errors import ResidencyError
 from agent.intel.fetch import OFFICIAL, download
 from agent.intel.lookup import lookup as lookup_addresses
 from agent.intel.lookup import lookup_network, unmapped
-from agent.intel.store import Store, read_bytes, stale, utcnow
+from agent.intel.store import Store, read_bytes, stale
 from agent.intel.table import Answer
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from agent.chain.offline import analyze
-from agent.cli.base import NOT_RERUN, main, reports_errors, warn
+from agent.cli.base import NOT_RERUN, main, reports_errors, utcnow, warn
 from agent.cli.inputs import (
     dating_of,
     distinct_names,
@@ -27,7 +27,7 @@ from agent.errors import ReportError, SetupError
 from agent.files import open_input
 from agent.findings.analysis import Analysis
 from agent.findings.dating import Dating
-from agent.intel.store import Store, utcnow
+from agent.intel.store import Store
 from agent.policy.load import load_policy
 from agent.policy.model import Policy
 from agent.report import envelope
@@ -164,7 +164,8 @@ def verify(path: str, more: tuple[str, ...], key_path: str, roots: tuple[str, ..
     signer = check(env, load_public(_read(key_path), key_path))
     click.echo(f"{path}: {kind} report, signature good (ed25519, key sha256:{signer[:16]})")
     here = [os.path.dirname(path) or ".", "."]
-    outcome = rerun(env["report"], Store(), [*roots, *more] or sorted(set(here), key=here.index))
+    folders = [*roots, *more] or sorted(set(here), key=here.index)
+    outcome = rerun(env["report"], Store(), folders, utcnow())
     if not outcome.done:
         click.echo(f"{path}: signature checked, analysis not re-run: {outcome.why}")
         sys.exit(NOT_RERUN)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent.analysis.headline import plural
 from agent.intel.store import STALE_AFTER, UNDATED_KINDS
 from agent.model import seconds
 
@@ -88,16 +89,12 @@ def notices(ranges: list[dict[str, Any]], dating: Dating) -> list[str]:
     for r in ranges:
         what = f"{r['slot']} data ({r['version']}, published {(r['published'] or '')[:10]})"
         if r["later_than_traffic"]:
-            out.append(f"{what} is {_days(r['days_after_period'])} later than the traffic, "
+            out.append(f"{what} is {plural(r['days_after_period'], 'day')} later than the traffic, "
                        f"which began {day}: it may place addresses where they were not then")
         elif r["stale"]:
-            out.append(f"{what} is {_days(r['days_before_period'])} older than the traffic, "
-                       f"which began {day}; import a version published nearer to it")
+            out.append(f"{what} is {plural(r['days_before_period'], 'day')} older than the "
+                       f"traffic, which began {day}; import a version published nearer to it")
     return out
-
-
-def _days(n: int) -> str:
-    return f"{n} day{'' if n == 1 else 's'}"
 
 
 def _parse(created: str) -> datetime | None:

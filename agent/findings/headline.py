@@ -85,4 +85,5 @@ def share(h: dict[str, Any]) -> str:
 
 
 def plural(count: int, noun: str) -> str:
+    """`1 flow`, `2 flows`, `1,024 flows`: every count in the project's sentences."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -20,7 +20,7 @@ from agent.intel.table import Answer
 from agent.model import COLUMN, INFERRED, Flow
 from agent.policy.access import ACCESS, label
 from agent.policy.batch import Verdicts
-from agent.policy.judge import APPROVED, EXCLUDED, OUT, VERDICTS, Verdict
+from agent.policy.judge import APPROVED, EXCLUDED, OUT, UNVERIFIED, VERDICTS, VIOLATION, Verdict
 from agent.policy.keys import factorize
 from agent.policy.model import Rule
 
@@ -198,7 +198,7 @@ class Tally:
         if v.process is None:
             self.unattributed.add(f)
         self.contradictions.update(v.contradictions)
-        if kind in ("violation", "unverified"):
+        if kind in (VIOLATION, UNVERIFIED):
             key = (kind, a.address)
             dest = self.destinations.get(key) or self.destinations.setdefault(key, Destination(a))
             dest.add(v, where)
@@ -235,9 +235,9 @@ class Tally:
         proves nothing."""
         if not self.in_scope.flows and not self.access.sessions.sessions:
             return False
-        bad = self.totals["violation"].flows + self.access.bad(allow_unverified)
+        bad = self.totals[VIOLATION].flows + self.access.bad(allow_unverified)
         if not allow_unverified:
-            bad += self.totals["unverified"].flows
+            bad += self.totals[UNVERIFIED].flows
         return bad == 0
 
     def used(self, kind: str) -> list[RuleUse]:
@@ -307,7 +307,7 @@ class _Batch:
             t.unattributed.merge(_whole(self, alone))
         for d in np.unique(v.decision[rows]).tolist():
             t.contradictions.update(v.decisions[d].contradictions)
-        bad = [kinds.index(k) for k in ("violation", "unverified") if k in kinds]
+        bad = [kinds.index(k) for k in (VIOLATION, UNVERIFIED) if k in kinds]
         dest = rows[np.isin(kind, bad)]
         if len(dest):
             self.destinations(dest)

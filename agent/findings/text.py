@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from agent.findings.headline import pct, plural, sentence
-from agent.model import clock, proto_name
+from agent.model import clock
+from agent.policy.access import ACCESS_VIOLATION, ALLOWED
+from agent.policy.judge import APPROVED, EXEMPT, UNVERIFIED, VIOLATION
+from agent.wire.keywords import proto_name
 
-VERDICT_ROWS = ("approved", "exempt", "violation", "unverified")
+VERDICT_ROWS = (APPROVED, EXEMPT, VIOLATION, UNVERIFIED)
 RULE_SECTIONS = (
     ("approvals", "Approved by"),
     ("exemptions", "Exceptions used"),
@@ -178,8 +181,8 @@ def _clock(text: str) -> str:
 
 
 
-ACCESS_ROWS = (("allowed", "allowed"), ("exempt", "exempt"),
-               ("access-violation", "violation"), ("unverified", "unverified"))  # fmt: skip
+ACCESS_ROWS = ((ALLOWED, "allowed"), (EXEMPT, "exempt"), (ACCESS_VIOLATION, "violation"),
+               (UNVERIFIED, "unverified"))  # fmt: skip
 
 
 def access_lines(doc: dict[str, Any]) -> list[str]:

@@ -12,8 +12,9 @@ from typing import IO, Any
 
 from agent import __version__
 from agent.flows.community import community_id
-from agent.model import Flow, proto_name
+from agent.model import Flow
 from agent.policy.judge import VIOLATION, Verdict
+from agent.wire.keywords import proto_name
 
 EXTENSION = {"name": "residency", "uid": "999", "version": "1"}
 """How an OCSF event names the `residency` attributes it carries (999: a private extension)."""

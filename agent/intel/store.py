@@ -172,7 +172,3 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

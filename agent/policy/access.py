@@ -43,12 +43,15 @@ from agent.policy.judge import (
 from agent.policy.keys import day_of
 from agent.policy.model import Exception_, Policy, Rule
 from agent.policy.orient import local_networks, turned, within
+from agent.policy.verdicts import AccessVerdict, Scope
 
-ACCESS = "access"
+ACCESS = Scope.ACCESS
 """The scope of a flow into a protected service."""
-ALLOWED, ACCESS_VIOLATION = "allowed", "access-violation"
-ACCESS_VERDICTS = (ALLOWED, EXEMPT, UNVERIFIED, ACCESS_VIOLATION)
-LABELS = {v: v if v.startswith("access-") else f"access-{v}" for v in ACCESS_VERDICTS}
+ALLOWED, ACCESS_VIOLATION = AccessVerdict.ALLOWED, AccessVerdict.ACCESS_VIOLATION
+ACCESS_VERDICTS = tuple(AccessVerdict)
+LABELS: dict[str, str] = {
+    v: v if v.startswith("access-") else f"access-{v}" for v in ACCESS_VERDICTS
+}
 
 
 def label(v: Verdict) -> str:

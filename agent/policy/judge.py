@@ -40,13 +40,14 @@ from agent.model import Flow, FlowBatch, Process
 from agent.policy.keys import Reads, day_of
 from agent.policy.model import Exception_, Match, Policy, Rule
 from agent.policy.orient import local_networks, orient
+from agent.policy.verdicts import OutboundVerdict, Scope
 
 if TYPE_CHECKING:
     from agent.policy.batch import Verdicts
 
-APPROVED, VIOLATION, EXEMPT, UNVERIFIED = "approved", "violation", "exempt", "unverified"
-VERDICTS = (APPROVED, VIOLATION, EXEMPT, UNVERIFIED)
-IN, OUT, EXCLUDED = "in", "out", "excluded"
+APPROVED, VIOLATION, EXEMPT, UNVERIFIED = OutboundVerdict
+VERDICTS = tuple(OutboundVerdict)
+IN, OUT, EXCLUDED = Scope.IN, Scope.OUT, Scope.EXCLUDED
 ANSWER_CACHE = 200_000
 """Distinct remote addresses whose answers are kept; past this the cache starts over, so a
 long-running daemon stays bounded."""

@@ -21,7 +21,6 @@ from agent.errors import PolicyError
 from agent.files import input_name, open_input
 from agent.intel.cidr import Cidr, parse_address, parse_cidr
 from agent.policy.model import (
-    PROTOCOLS,
     PROVIDERS,
     Access,
     Exception_,
@@ -30,6 +29,7 @@ from agent.policy.model import (
     Rule,
     Spot,
 )
+from agent.wire.keywords import RULE_PROTOCOLS, protocol_number
 
 SCHEMA_VERSION = 1
 TRAFFIC = ("local", "remote", "ports", "protocols", "interfaces", "classes", "sites", "names",
@@ -304,11 +304,10 @@ def _port(node: yaml.Node) -> tuple[int, int]:
 
 def _protocol(node: yaml.Node) -> int:
     text = _text(node).lower()
-    if text.isdigit() and int(text) < 256:
-        return int(text)
-    if text not in PROTOCOLS:
-        raise _Bad(node, f"unknown protocol {text!r} (use {', '.join(PROTOCOLS)} or a number)")
-    return PROTOCOLS[text]
+    number = protocol_number(text)
+    if number is None:
+        raise _Bad(node, f"unknown protocol {text!r} (use {', '.join(RULE_PROTOCOLS)} or a number)")
+    return number
 
 
 def _provider(node: yaml.Node) -> str:

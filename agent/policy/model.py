@@ -11,8 +11,6 @@ from typing import NamedTuple
 
 from agent.intel.cidr import Cidr
 
-PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132}
-"""Protocol names a policy may use, with their IP protocol numbers."""
 PROVIDERS = ("oci", "aws", "azure", "gcp")
 LIVE_ONLY = ("interfaces", "processes", "executables", "users")
 """Keys only the live agent can see: in a capture they match nothing."""

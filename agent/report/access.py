@@ -7,11 +7,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from agent.model import proto_name
 from agent.policy.access import ACCESS_VIOLATION, ALLOWED
 from agent.policy.judge import APPROVED, EXEMPT, UNVERIFIED, VIOLATION
 from agent.report import svg
 from agent.report.markup import NONE, cell, num, plural, table
+from agent.wire.keywords import proto_name
 
 COLOUR_OF = {ALLOWED: APPROVED, EXEMPT: EXEMPT, UNVERIFIED: UNVERIFIED, ACCESS_VIOLATION: VIOLATION}
 """An access verdict drawn in the colour of its outbound counterpart."""

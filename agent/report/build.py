@@ -20,17 +20,17 @@ from agent.intel.cidr import Cidr
 from agent.intel.table import prefix_text
 from agent.model import seconds
 from agent.policy.judge import VERDICTS
-from agent.policy.model import PROTOCOLS, Match, Policy, Rule
+from agent.policy.model import Match, Policy, Rule
 from agent.report.coverage import Watch, coverage, vantage_points
 from agent.report.method import method
 from agent.report.times import utc
+from agent.wire.keywords import proto_name
 
 SCHEMA = "residency.report/2"
 DIMENSIONS = ("provider", "region", "country", "site")
 REGION = ("provider", "region", "border_group", "country")
 """The keys of a `breakdown.region` row."""
 RULES = ("approvals", "exemptions", "exceptions_not_in_force", "exclusions")
-PROTOCOL_NAMES = {number: name for name, number in reversed(PROTOCOLS.items())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,5 +181,5 @@ def _ports(p: tuple[int, int]) -> str:
 
 _TEXT: dict[str, Callable[[Any], str]] = {
     "local": _cidr, "remote": _cidr, "ports": _ports,
-    "protocols": lambda n: PROTOCOL_NAMES.get(n, str(n)),
+    "protocols": proto_name,
 }  # fmt: skip

@@ -15,13 +15,7 @@ from typing import Any
 from agent.findings.document import CaptureInput, JournalInput, capture_error, capture_warnings
 from agent.model import seconds
 from agent.report.times import span
-
-LINK_TYPES = {
-    0: "BSD loopback", 1: "Ethernet", 101: "raw IP", 105: "IEEE 802.11", 108: "OpenBSD loopback",
-    113: "Linux cooked (SLL)", 127: "802.11 radiotap", 228: "raw IPv4", 229: "raw IPv6",
-    276: "Linux cooked v2 (SLL2)",
-}  # fmt: skip
-"""Names for the common pcap link types (tcpdump.org/linktypes.html)."""
+from agent.wire.keywords import LINK_TYPES
 
 DROPS = ("not known: the captures carry no drop counters (classic pcap never does, pcapng "
          "only in interface statistics blocks); packets the recorder dropped are in no "

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from agent.chain import period
 from agent.chain.offline import analyze
 from agent.errors import ReportError
 from agent.findings.analysis import Analysis
-from agent.intel.store import Store, Stored, read_bytes, utcnow
+from agent.intel.store import Store, Stored, read_bytes
 from agent.journal import Head
 from agent.policy.load import load_policy
 from agent.report.build import Options, build
@@ -34,9 +35,10 @@ class Rerun:
     """What was run again, or which inputs were not found."""
 
 
-def rerun(report: dict[str, Any], store: Store, roots: Sequence[str]) -> Rerun:
+def rerun(report: dict[str, Any], store: Store, roots: Sequence[str], now: datetime) -> Rerun:
     """Analyse the report's inputs, found in `roots` (and the store), again; ReportError if the
-    result differs in any value, or if a file bears an input's name but not its content."""
+    result differs in any value, or if a file bears an input's name but not its content. `now`
+    dates the versions a scratch store imports."""
     try:
         i, o = report["inputs"], report["options"]
         captures = [(c["file"], c["sha256"]) for c in i["captures"]]
@@ -55,7 +57,7 @@ def rerun(report: dict[str, Any], store: Store, roots: Sequence[str]) -> Rerun:
     missing = _missing(i, found, have)
     if missing:
         return Rerun(False, f"not found in {', '.join(roots)} or the store: {'; '.join(missing)}")
-    with _ranges(store, i["ranges"], found) as (ranges, chosen):
+    with _ranges(store, i["ranges"], found, now) as (ranges, chosen):
         policy = load_policy(found.paths[i["policy"]["sha256"]], i["policy"]["file"])
         since = window[0] if window else None
         if journals:
@@ -121,7 +123,7 @@ def _missing(inputs: dict[str, Any], found: Found, have: set[str]) -> list[str]:
 
 @contextmanager
 def _ranges(
-    store: Store, named: list[dict[str, Any]], found: Found
+    store: Store, named: list[dict[str, Any]], found: Found, now: datetime
 ) -> Iterator[tuple[Store, list[Stored]]]:
     """The store and the versions the report names: the user's store when it holds them all,
     else a scratch store of them (from the store and the files found), gone afterwards."""
@@ -136,7 +138,7 @@ def _ranges(
             digest = r["sha256"]
             path = str(store.objects / digest) if digest in stored else found.paths[digest]
             name = stored[digest].name if digest in stored else Path(path).name
-            chosen.append(scratch.add(read_bytes(path), name, utcnow())[0])
+            chosen.append(scratch.add(read_bytes(path), name, now)[0])
         yield scratch, sorted(chosen, key=lambda v: v.slot)
 
 

@@ -8,14 +8,15 @@ from typing import Any
 
 from agent.findings.headline import WEAK, kind, sentence
 from agent.findings.text import place
-from agent.model import proto_name
+from agent.policy.judge import APPROVED, EXEMPT, UNVERIFIED, VIOLATION
 from agent.report import provenance, svg
 from agent.report.build import REGION
 from agent.report.markup import NONE, cell, code, num, pct, plural, table
 from agent.report.times import utc
+from agent.wire.keywords import proto_name
 
-VERDICT_ROWS = (("approved", "approved"), ("exempt", "exempt (live exception)"),
-                ("violation", "violation"), ("unverified", "unverified"))  # fmt: skip
+VERDICT_ROWS = ((APPROVED, "approved"), (EXEMPT, "exempt (live exception)"),
+                (VIOLATION, "violation"), (UNVERIFIED, "unverified"))  # fmt: skip
 
 
 def verdict_text(r: dict[str, Any]) -> tuple[str, str]:

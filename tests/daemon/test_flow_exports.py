@@ -22,10 +22,11 @@ import pytest
 
 from agent.capture import open_capture
 from agent.chain.pipeline import FlowPipeline, flows_from
+from agent.cli.base import utcnow
 from agent.daemon.config import load_config
 from agent.daemon.exports import ExportSocket
 from agent.errors import ConfigError
-from agent.intel.store import Store, read_bytes, utcnow
+from agent.intel.store import Store, read_bytes
 from agent.records import Counts, FlowRecord
 from tests.truth import PCAPS, SHARED
 

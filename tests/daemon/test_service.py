@@ -25,7 +25,8 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
-from agent.intel.store import Store, read_bytes, utcnow
+from agent.cli.base import utcnow
+from agent.intel.store import Store, read_bytes
 from agent.journal import Journal, JournalFlow, verify_journal
 from tests.support import deadline
 from tests.truth import SHARED

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agent.cli import main
-from agent.intel.store import utcnow
+from agent.cli.base import utcnow
 
 
 def cli(home: Path, *args: str) -> Result:

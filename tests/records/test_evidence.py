@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
-from agent.intel.store import Store, read_bytes, utcnow
+from agent.cli.base import utcnow
+from agent.intel.store import Store, read_bytes
 from agent.report.sign import generate
 from tests.truth import FLOWLOGS, SHARED
 
