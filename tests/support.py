@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.capture import open_capture
-from agent.intel.store import Store, read_bytes, utcnow
+from agent.cli.base import utcnow
+from agent.intel.store import Store, read_bytes
 from agent.model import Flow
 from tests.truth import SHARED, analyze
 

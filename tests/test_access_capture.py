@@ -24,7 +24,8 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
-from agent.intel.store import Store, read_bytes, utcnow
+from agent.cli.base import utcnow
+from agent.intel.store import Store, read_bytes
 from tests.truth import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]

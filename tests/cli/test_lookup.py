@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
-from agent.intel.store import Store, read_bytes, utcnow
+from agent.cli.base import utcnow
+from agent.intel.store import Store, read_bytes
 from tests.truth import SHARED
 
 FILES = ("aws-ip-ranges.json", "oci-public_ip_ranges.json")
