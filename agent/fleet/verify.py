@@ -8,7 +8,8 @@ from typing import Any
 
 
 def first_difference(want: Any, got: Any, path: str = "") -> str | None:
-    """The path of the first value (in sorted key order) that differs, None when equal."""
+    """The path of the first value (in sorted key order) that differs, None when equal: `1`,
+    `1.0` and `true` differ, a name and the same `StrEnum` member do not."""
     if isinstance(want, dict) and isinstance(got, dict):
         for key in sorted(set(want) | set(got)):
             where = f"{path}.{key}" if path else key
@@ -24,4 +25,7 @@ def first_difference(want: Any, got: Any, path: str = "") -> str | None:
             if found:
                 return found
         return None if len(want) == len(got) else f"{path}[{min(len(want), len(got))}]"
-    return None if want == got and type(want) is type(got) else path or "(document)"
+    same = want == got and (
+        type(want) is type(got) or isinstance(want, str) and isinstance(got, str)
+    )
+    return None if same else path or "(document)"

@@ -151,7 +151,8 @@ def _window(given: Any) -> tuple[int | None, int | None] | None:
 
 
 def first_difference(a: Any, b: Any, path: str = "report") -> str:
-    """Where two documents first differ, for a message; "" when they are equal."""
+    """Where two documents first differ, for a message; "" when they are equal (`1`, `1.0` and
+    `true` differ, a name and the same `StrEnum` member do not)."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):
             if k not in a or k not in b:
@@ -168,7 +169,7 @@ def first_difference(a: Any, b: Any, path: str = "report") -> str:
         if len(a) == len(b):
             return ""
         return f"{path} has {len(a)} entries in the report, {len(b)} in the re-run"
-    if a == b and type(a) is type(b):
+    if a == b and (type(a) is type(b) or isinstance(a, str) and isinstance(b, str)):
         return ""
     return f"{path}: the report says {_short(a)}, the re-run gives {_short(b)}"
 
