@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from agent.wire.keywords import LINK_TYPES
 
 TCP_FLAG_LETTERS = "FSRPAUEC"  # bit 0 (FIN) .. bit 7 (CWR), as in the TCP header
 TCP_FLAGS_TEXT = tuple(
@@ -173,6 +175,11 @@ class CaptureWarning:
         return f"{self.path}: offset {self.offset}: {self.reason}"
 
 
+STATS_KEYS = ("records", "decoded", "skipped", "anomalies", "snaplen_cut", "link_types", "drops",
+              "untrusted_names", "warnings")  # fmt: skip
+"""`CaptureStats.as_dict` whole, in order."""
+
+
 @dataclass(slots=True)
 class CaptureStats:
     """What was read and what could not be used, by named reason; filled in by the pipeline."""
@@ -194,14 +201,20 @@ class CaptureStats:
     """Names seen but not trusted (not valid host names, malformed DNS), by where they came from."""
     warnings: list[CaptureWarning] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
+    def as_dict(self, keys: Sequence[str] = STATS_KEYS) -> dict[str, Any]:
+        """The one JSON form (docs/report-schema.md), of `keys` in their order: `flows --stats
+        --json` writes it whole, the analysis document and the report the keys they document."""
+        every = {
             "records": self.records,
             "decoded": self.decoded,
             "skipped": dict(sorted(self.skipped.items())),
             "anomalies": dict(sorted(self.anomalies.items())),
             "snaplen_cut": self.snaplen_cut,
-            "link_types": {str(k): v for k, v in sorted(self.link_types.items())},
+            "link_types": [{"number": n, "name": LINK_TYPES.get(n), "records": k}
+                           for n, k in sorted(self.link_types.items())],
+            "drops": self.drops,
             "untrusted_names": dict(sorted(self.untrusted_names.items())),
             "warnings": [str(w) for w in self.warnings],
-        }
+        }  # fmt: skip
+        return {k: every[k] for k in keys}
+

@@ -30,6 +30,7 @@ def outcome(path: Path) -> Outcome:
     flows, stats, err = analyze(path)
     summary = stats.as_dict()
     del summary["warnings"]
+    summary["link_types"] = {str(t["number"]): t["records"] for t in summary["link_types"]}
     return Outcome(
         sorted((f._replace(serial=0) for f in flows), key=repr),  # serials count per capture
         summary,

@@ -224,9 +224,8 @@ def _range(r: RangeInput, dating: Dating) -> dict[str, Any]:
 
 def _capture(c: CaptureInput, captures: list[CaptureInput]) -> dict[str, Any]:
     s, first = c.stats, _first(c, captures)
-    return {"file": c.file, "sha256": c.sha256, "size": c.size, "records": s.records,
-            "decoded": s.decoded, "skipped": dict(sorted(s.skipped.items())), "drops": s.drops,
-            "untrusted_names": dict(sorted(s.untrusted_names.items())),
+    return {"file": c.file, "sha256": c.sha256, "size": c.size,
+            **s.as_dict(("records", "decoded", "skipped", "drops", "untrusted_names")),
             "warnings": capture_warnings(c, captures), "error": capture_error(c),
             "same_as": first.file if c.repeat else None}  # fmt: skip
 

@@ -15,7 +15,6 @@ from typing import Any
 from agent.findings.document import CaptureInput, JournalInput, capture_error, capture_warnings
 from agent.model import seconds
 from agent.report.times import span
-from agent.wire.keywords import LINK_TYPES
 
 DROPS = ("not known: the captures carry no drop counters (classic pcap never does, pcapng "
          "only in interface statistics blocks); packets the recorder dropped are in no "
@@ -106,7 +105,7 @@ def vantage_points(
     """Where the packets were seen, as far as the inputs say: each capture and its links; each
     journal (by file name) with the hosts and interfaces the agent named when it started."""
     return [
-        *({"capture": c.file, "link_types": _links(c.stats.link_types)} for c in captures
+        *({"capture": c.file, **c.stats.as_dict(("link_types",))} for c in captures
           if not c.repeat),
         *({"journal": file, "hosts": list(w.hosts), "interfaces": list(w.interfaces)}
           for file, w in watches),
@@ -140,15 +139,7 @@ def _journal(j: JournalInput, w: Watch) -> dict[str, Any]:
 
 
 def _capture(c: CaptureInput, captures: list[CaptureInput]) -> dict[str, Any]:
-    s = c.stats
-    return {
-        "file": c.file, "records": s.records, "decoded": s.decoded,
-        "skipped": dict(sorted(s.skipped.items())), "anomalies": dict(sorted(s.anomalies.items())),
-        "snaplen_cut": s.snaplen_cut, "link_types": _links(s.link_types),
-        "untrusted_names": dict(sorted(s.untrusted_names.items())),
-        "warnings": capture_warnings(c, captures), "error": capture_error(c),
-    }  # fmt: skip
-
-
-def _links(counts: Counter[int]) -> list[dict[str, Any]]:
-    return [{"number": n, "name": LINK_TYPES.get(n), "records": counts[n]} for n in sorted(counts)]
+    keys = ("records", "decoded", "skipped", "anomalies", "snaplen_cut", "link_types",
+            "untrusted_names")  # fmt: skip
+    return {"file": c.file, **c.stats.as_dict(keys), "warnings": capture_warnings(c, captures),
+            "error": capture_error(c)}  # fmt: skip
