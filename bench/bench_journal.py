@@ -1,7 +1,7 @@
 """Benchmark the journal: appending flow rows in batches of --batch, and verifying the chain,
 against plain sqlite3 doing the same work without the chain, in the same run.
 
-The reference appends the same rows with the same canonical JSON, schema and settings (WAL,
+The reference appends the same rows with the same canonical_body JSON, schema and settings (WAL,
 synchronous=FULL, one transaction per batch) through `executemany`, without hashing; its
 verify line only reads every row back. A second reference with synchronous=NORMAL shows what
 the fsync per batch costs. Each figure is the median of --repeat runs on a fresh file.
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.journal import Entry, Journal, flow_entry  # noqa: E402
-from agent.journal.chain import canonical  # noqa: E402
+from agent.journal.chain import canonical_body  # noqa: E402
 from agent.journal.sqlite import CREATE  # noqa: E402
 from agent.model import Flow, Process  # noqa: E402
 
@@ -80,7 +80,7 @@ def reference(rows: list[Entry], batch: int, synchronous: str) -> Callable[[Path
         for i in range(0, len(rows), batch):
             part = rows[i : i + batch]
             values = [
-                (seq + j + 1, e.kind, e.ts_ns, e.end, canonical(e.body), b"")
+                (seq + j + 1, e.kind, e.ts_ns, e.end, canonical_body(e.body), b"")
                 for j, e in enumerate(part)
             ]
             seq += len(part)
@@ -103,7 +103,9 @@ def main() -> None:
     rows = make_rows(args.rows, seed=7)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)
-        encoded = median_seconds(lambda _: [canonical(e.body) for e in rows], args.repeat, folder)
+        encoded = median_seconds(
+            lambda _: [canonical_body(e.body) for e in rows], args.repeat, folder
+        )
         appended = median_seconds(ours(rows, args.batch), args.repeat, folder)
         plain = median_seconds(reference(rows, args.batch, "FULL"), args.repeat, folder)
         normal = median_seconds(reference(rows, args.batch, "NORMAL"), args.repeat, folder)
@@ -121,7 +123,7 @@ def main() -> None:
         (f"residency append, batches of {args.batch:,}", appended, plain),
         ("sqlite3 executemany, no chain (reference)", plain, plain),
         ("sqlite3 executemany, no chain, synchronous=NORMAL", normal, plain),
-        ("canonical JSON alone (part of both appends)", encoded, plain),
+        ("canonical_body JSON alone (part of both appends)", encoded, plain),
         ("residency verify", verified, read),
         ("sqlite3 read every row, no hashing (reference)", read, read),
     ]  # fmt: skip

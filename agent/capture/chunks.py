@@ -16,7 +16,7 @@ from agent.errors import CorruptCapture
 
 CHUNK_BYTES = 8 << 20
 """Small enough that a chunk walked by the record walker is still in cache when it is decoded."""
-MAX_RECORD = 16 << 20
+MAX_CAPTURE_RECORD = 16 << 20
 """The longest record (pcap) or block (pcapng) the readers accept; the window always holds one."""
 
 
@@ -24,16 +24,16 @@ class ChunkReader:
     """A window `buf[:n]` onto the stream at file offset `base`, double-buffered.
 
     While the caller decodes one buffer, a thread reads the next `size` bytes into the other.
-    `refill(keep)` then puts the unread tail `[keep:n]` of the window in front of that data (each
-    buffer keeps MAX_RECORD bytes of room before its data for this), so a record cut by the end
-    of one read is whole in the next window. Buffers are anonymous mmaps: page-aligned, and
-    filled by `readinto` without copies.
+    `refill(keep)` then puts the unread tail `[keep:n]` of the window in front of that data
+    (each buffer keeps MAX_CAPTURE_RECORD bytes of room before its data for this), so a record
+    cut by the end of one read is whole in the next window. Buffers are anonymous mmaps:
+    page-aligned, and filled by `readinto` without copies.
     """
 
     def __init__(self, path: str, stream: BinaryIO, start: int, size: int | None = None) -> None:
         self.path, self._stream, self.size = path, stream, size or CHUNK_BYTES
         self._arrays = [
-            np.frombuffer(mmap.mmap(-1, MAX_RECORD + self.size), np.uint8) for _ in range(2)
+            np.frombuffer(mmap.mmap(-1, MAX_CAPTURE_RECORD + self.size), np.uint8) for _ in range(2)
         ]
         self._cur = 0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="capture-read")
@@ -54,7 +54,7 @@ class ChunkReader:
 
     def _read(self, which: int) -> int:
         """Fill buffer `which` after its reserve; -> bytes read (fewer than size: end of file)."""
-        view = self._arrays[which].data[MAX_RECORD:]
+        view = self._arrays[which].data[MAX_CAPTURE_RECORD:]
         got = 0
         while got < self.size:
             n = self._stream.readinto(view[got:])  # type: ignore[attr-defined]
@@ -75,9 +75,9 @@ class ChunkReader:
             raise CorruptCapture(self.path, self.base + self.n, f"{why}: {err}") from err
         other = self._arrays[1 - self._cur] if self.n else self._arrays[self._cur]
         if self.n:
-            other[MAX_RECORD - tail : MAX_RECORD] = self.buf[keep : self.n]
+            other[MAX_CAPTURE_RECORD - tail : MAX_CAPTURE_RECORD] = self.buf[keep : self.n]
             self._cur = 1 - self._cur
-        self.buf = other[MAX_RECORD - tail : MAX_RECORD + got]
+        self.buf = other[MAX_CAPTURE_RECORD - tail : MAX_CAPTURE_RECORD + got]
         self.base += keep
         self.n = tail + got
         self.eof = got < self.size

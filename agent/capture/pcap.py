@@ -13,7 +13,7 @@ from cython.cimports.agent.cdefs import Bytes, Col
 from cython.cimports.agent.wire.bytes import u32
 
 from agent.capture.batch import RecordBatch
-from agent.capture.chunks import MAX_RECORD, ChunkReader
+from agent.capture.chunks import MAX_CAPTURE_RECORD, ChunkReader
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import CaptureWarning
 
@@ -89,7 +89,7 @@ class PcapReader:
         chunk.refill(0)
         cols = [np.empty(BATCH_RECORDS, np.int64) for _ in range(5)]
         off, caplen, origlen, ts, where = cols
-        max_caplen = min(max(self.snaplen, LARGEST_PACKET), MAX_RECORD - self.hdr_len)
+        max_caplen = min(max(self.snaplen, LARGEST_PACKET), MAX_CAPTURE_RECORD - self.hdr_len)
         pos = 0
         while True:
             pos, n, status = walk_records(

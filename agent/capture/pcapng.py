@@ -14,7 +14,7 @@ from cython.cimports.agent.cdefs import Bytes, Col
 from cython.cimports.agent.wire.bytes import u16, u32
 
 from agent.capture.batch import I64, RecordBatch
-from agent.capture.chunks import MAX_RECORD, ChunkReader
+from agent.capture.chunks import MAX_CAPTURE_RECORD, ChunkReader
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import CaptureWarning
 
@@ -22,7 +22,7 @@ SHB, IDB, PB, SPB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 5, 6
 ISB_IFDROP, ISB_OSDROP = 5, 7
 """Interface Statistics Block options: packets dropped by the interface, and by the OS."""
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
-MAX_BLOCK = MAX_RECORD
+MAX_BLOCK = MAX_CAPTURE_RECORD
 """Larger than any sane block; a longer length field means the file is corrupt."""
 BATCH_RECORDS = 65536
 NO_TS = -1

@@ -60,7 +60,7 @@ def locate(
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class RangeEntry:
     """A range a segment points at: what it says, its text, and the source that said it."""
 
     label: Label
@@ -195,11 +195,11 @@ class RangeTable:
         """Segment rows (special, site, provider, country) for many addresses at once."""
         return self.a["ids"][locate(self.a["starts_hi"], self.a["starts_lo"], hi, lo)]  # type: ignore[no-any-return]
 
-    def entry(self, i: int) -> Entry:
+    def entry(self, i: int) -> RangeEntry:
         a = self.a
         first = int(a["e_first_hi"][i]) << 64 | int(a["e_first_lo"][i])
         last = int(a["e_last_hi"][i]) << 64 | int(a["e_last_lo"][i])
-        return Entry(
+        return RangeEntry(
             self.labels[int(a["e_label"][i])],
             prefix_text(first, last, int(a["e_prefix_len"][i])),
             self.sources[int(a["e_source"][i])],

@@ -17,10 +17,10 @@ What the chain proves, and what it does not:
   `unwatched` period up to the time of the report; and a known head past the end fails.
 """
 
-from agent.journal.chain import Entry, Head, Stored, Verification
+from agent.journal.chain import Entry, Head, StoredRow, Verification
 from agent.journal.kinds import (
     Heartbeat,
-    Inputs,
+    InputsRow,
     JournalFlow,
     flow_entry,
     heartbeat_entry,
@@ -35,10 +35,10 @@ __all__ = [
     "Entry",
     "Head",
     "Heartbeat",
-    "Inputs",
+    "InputsRow",
     "Journal",
     "JournalFlow",
-    "Stored",
+    "StoredRow",
     "Verification",
     "flow_entry",
     "heartbeat_entry",

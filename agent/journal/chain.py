@@ -55,7 +55,7 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
-class Stored:
+class StoredRow:
     """A row as read back."""
 
     seq: int
@@ -112,8 +112,10 @@ class Verification:
         return f"ok: {self.rows} rows, {span}, head {self.last_seq}:{self.head}, {end}"
 
 
-def canonical(body: Mapping[str, Any]) -> str:
-    """One text per value, so the hash depends on the data and not on how it was written. ASCII:
+def canonical_body(body: Mapping[str, Any]) -> str:
+    """A row body's stored text (not `analysis.document.canonical`, the UTF-8 bytes that reports
+    are signed over). One text per value, so the hash depends on the data and not on how it was
+    written. ASCII:
     a lone surrogate in a hostile name cannot fail the write, and stored bytes are hashed bytes."""
     return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
 

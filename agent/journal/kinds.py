@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.errors import JournalError
-from agent.journal.chain import Entry, Stored
+from agent.journal.chain import Entry, StoredRow
 from agent.model import Flow, Process
 
 FLOW, HEARTBEAT, INPUTS = "flow", "heartbeat", "inputs"
@@ -42,7 +42,7 @@ class Heartbeat:
 
 
 @dataclass(frozen=True, slots=True)
-class Inputs:
+class InputsRow:
     """The policy and range files in force from `at_ns` until the next `inputs` row."""
 
     at_ns: int
@@ -87,7 +87,7 @@ def stop_entry(at_ns: int, reason: str) -> Entry:
     return Entry(STOP, at_ns, {"reason": reason})
 
 
-def read_flow(row: Stored) -> JournalFlow:
+def read_flow(row: StoredRow) -> JournalFlow:
     try:
         fields = dict(row.body["flow"])
         fields["names"] = tuple((source, name) for source, name in fields["names"])
@@ -98,17 +98,17 @@ def read_flow(row: Stored) -> JournalFlow:
         raise JournalError(f"seq {row.seq}: not a readable flow row ({err!r})") from err
 
 
-def read_heartbeat(row: Stored) -> Heartbeat:
+def read_heartbeat(row: StoredRow) -> Heartbeat:
     try:
         return Heartbeat(row.ts_ns, row.end_ns, dict(row.body["counters"]), row.seq)
     except (KeyError, TypeError, ValueError) as err:
         raise JournalError(f"seq {row.seq}: not a readable heartbeat row ({err!r})") from err
 
 
-def read_inputs(seq: int, ts_ns: int, body: Mapping[str, Any]) -> Inputs:
+def read_inputs(seq: int, ts_ns: int, body: Mapping[str, Any]) -> InputsRow:
     try:
         ranges = dict(body["ranges"])
-        return Inputs(ts_ns, body["policy_sha256"], ranges, body.get("policy_path", ""), seq)
+        return InputsRow(ts_ns, body["policy_sha256"], ranges, body.get("policy_path", ""), seq)
     except (KeyError, TypeError, ValueError) as err:
         raise JournalError(f"seq {seq}: not a readable inputs row ({err!r})") from err
 

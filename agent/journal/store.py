@@ -27,9 +27,9 @@ from agent.journal.chain import (
     Entry,
     Head,
     RawRow,
-    Stored,
+    StoredRow,
     Verification,
-    canonical,
+    canonical_body,
     check_chain,
     row_hash,
 )
@@ -39,7 +39,7 @@ from agent.journal.kinds import (
     HEARTBEAT,
     INPUTS,
     Heartbeat,
-    Inputs,
+    InputsRow,
     JournalFlow,
     read_flow,
     read_heartbeat,
@@ -87,7 +87,7 @@ class Journal:
     def append(self, entries: Sequence[Entry]) -> int:
         """Commit `entries` in one transaction, chained after the last row; the last seq.
         On `JournalError` nothing was written: keep the rows and call again later."""
-        bodies = [canonical(e.body) for e in entries]  # a caller's bad value fails before writing
+        bodies = [canonical_body(e.body) for e in entries]  # a bad value fails before writing
         with self._transaction("cannot append") as db:
             seq, prev = _head(db)
             _insert(db, seq, prev, entries, bodies)
@@ -95,7 +95,7 @@ class Journal:
 
     def entries(
         self, kind: str, since_ns: int | None = None, until_ns: int | None = None
-    ) -> Iterator[Stored]:
+    ) -> Iterator[StoredRow]:
         """Rows of `kind` overlapping [since_ns, until_ns) (their ts_ns..end_ns span), by time."""
         sql = (
             f"SELECT {COLUMNS} FROM entries WHERE kind = ? AND end_ns >= ? AND ts_ns < ?"
@@ -108,7 +108,7 @@ class Journal:
         )
         try:
             for seq, k, ts_ns, end_ns, body in self._db.execute(sql, args):
-                yield Stored(seq, k, ts_ns, end_ns, json.loads(body))
+                yield StoredRow(seq, k, ts_ns, end_ns, json.loads(body))
         except sqlite3.Error as err:
             raise failure(self.path, "cannot read", err) from err
 
@@ -123,7 +123,7 @@ class Journal:
     ) -> Iterator[Heartbeat]:
         return map(read_heartbeat, self.entries(HEARTBEAT, since_ns, until_ns))
 
-    def inputs_at(self, seq: int) -> Inputs | None:
+    def inputs_at(self, seq: int) -> InputsRow | None:
         """The policy and range versions in force when row `seq` was written."""
         with self._transaction("cannot read", "DEFERRED") as db:
             found = _inputs_before(db, seq + 1)
@@ -164,7 +164,7 @@ class Journal:
                 "inputs": _inputs_before(db, cut),
             }
             db.execute("DELETE FROM entries WHERE seq < ?", (cut,))
-            _insert(db, seq, prev, [Entry(ANCHOR, before_ns, anchor)], [canonical(anchor)])
+            _insert(db, seq, prev, [Entry(ANCHOR, before_ns, anchor)], [canonical_body(anchor)])
         with suppress(sqlite3.Error):
             self._db.execute("PRAGMA incremental_vacuum")  # give the pages back; harmless if not
         return check.rows

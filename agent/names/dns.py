@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from agent.capture.batch import RecordBatch
-from agent.names.repeat import UNSETTLED, Answer, AnswerIndex, Found, next_unsettled
+from agent.names.repeat import UNSETTLED, AnswerIndex, CachedResponse, Found, next_unsettled
 from agent.names.tcp import TcpStart
 from agent.wire import rows as D
 from agent.wire.cursor import DecodeError
@@ -34,7 +34,7 @@ class DnsBinder:
     def __init__(self, untrusted: Counter[str]) -> None:
         self.bindings: Bindings = {}
         self.untrusted = untrusted
-        self._answers: dict[bytes, Answer] = {}
+        self._answers: dict[bytes, CachedResponse] = {}
         """DNS responses by their bytes after the query id, oldest first."""
         self._index = AnswerIndex(2 * ANSWER_CACHE)
         self._rebound = self._evicted = 0
@@ -63,7 +63,7 @@ class DnsBinder:
         cache, bindings, key = self._answers, self.bindings, message[2:]
         known = cache.get(key)
         if known is None:
-            known = cache[key] = Answer(self._read_answers(message))
+            known = cache[key] = CachedResponse(self._read_answers(message))
             if len(cache) > ANSWER_CACHE:
                 self._index.drop(cache.pop(next(iter(cache))))
                 self._evicted += 1

@@ -36,7 +36,7 @@ Found = list[tuple[str, tuple[str, ...]]]
 
 
 @dataclass(slots=True)
-class Answer:
+class CachedResponse:
     """A DNS response read once, as the answer cache keeps it."""
 
     found: Found
@@ -70,7 +70,7 @@ class AnswerIndex:
         found: I64 = _find(data, at, size, self.table, self.hash, self.arena, self.start, self.size)
         return found
 
-    def settle(self, answer: Answer, key: bytes, settled: tuple[int, int]) -> None:
+    def settle(self, answer: CachedResponse, key: bytes, settled: tuple[int, int]) -> None:
         """Note when `answer` (with bytes `key`) was settled, adding it if it has no entry."""
         if answer.generation != self.generation:
             if self.count == self.capacity:
@@ -80,7 +80,7 @@ class AnswerIndex:
         if answer.entry >= 0:
             self.settled[answer.entry] = settled
 
-    def drop(self, answer: Answer) -> None:
+    def drop(self, answer: CachedResponse) -> None:
         """`answer` left the cache: its entry matches nothing from now on."""
         if answer.generation == self.generation and answer.entry >= 0:
             self.size[answer.entry] = GONE

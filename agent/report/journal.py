@@ -18,7 +18,7 @@ from agent.findings.document import JournalInput
 from agent.findings.tally import Count
 from agent.intel.store import Store, Stored
 from agent.journal import Head, Heartbeat, Journal, verify_journal
-from agent.journal import Stored as Row
+from agent.journal import StoredRow as Row
 from agent.journal.kinds import START
 from agent.policy.model import Policy
 from agent.report.coverage import Watch

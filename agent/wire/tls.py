@@ -23,7 +23,7 @@ LAYER = "tls"
 HANDSHAKE = 22
 CLIENT_HELLO = 1
 MAX_CLIENT_HELLO = 64 * 1024
-MAX_RECORD = (1 << 14) + 2048  # TLSCiphertext limit, the largest any version allows
+MAX_TLS_RECORD = (1 << 14) + 2048  # TLSCiphertext limit, the largest any version allows
 
 EXT_SERVER_NAME = 0x0000
 EXT_ALPN = 0x0010

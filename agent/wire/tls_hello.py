@@ -240,7 +240,7 @@ def read_records(buf: Bytes, pos: Pos, end: Pos, scratch: Scratch, info: Info) -
         if buf[at + 1] != 3:
             return _bad(info, T.TLS_RECORD_VERSION, at + 1 - pos, u16be(buf, at + 1))
         size = u16be(buf, at + 3)
-        if size == 0 or size > T.MAX_RECORD:
+        if size == 0 or size > T.MAX_TLS_RECORD:
             return _bad(info, T.TLS_RECORD_LENGTH, at + 3 - pos, size)
         if end - at - 5 < size:
             break
