@@ -14,8 +14,9 @@
     ├── NothingInScope              exit 12  no flow was in scope: the answer proves nothing
     ├── LakeError                   exit 14  the evidence lake cannot be read or written, or a
     │                                        sealed host-day would change
-    ├── SetupError                  exit 15  what making or checking a report needs is missing
-    │                                        or unusable: Chromium, a key file, an output path
+    ├── SetupError                  exit 15  what a command needs of the machine is missing or
+    │                                        unusable: Chromium, a key file, an output path, the
+    │                                        privilege to capture on an interface
     └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
 
 Exit 1 is not an error: `analyze` uses it to say "violations found", as `diff` and `grep` say
@@ -117,7 +118,8 @@ class ReportError(ResidencyError):
 
 
 class ConfigError(ResidencyError):
-    """The daemon's configuration file cannot be used."""
+    """The daemon's configuration cannot be used: a setting, a capture filter, an interface
+    that does not exist or cannot be captured on."""
 
     exit_code = 11
 
@@ -136,8 +138,9 @@ class NothingInScope(ResidencyError):
 
 
 class SetupError(ResidencyError):
-    """What making or checking a report needs is missing or unusable (Chromium to print, a
-    key file, a writable output path): nothing about the report itself, which exit 10 says."""
+    """What a command needs of the machine is missing or unusable (Chromium to print, a key
+    file, a writable output path, a packet socket on an interface): nothing about the inputs
+    themselves, which their own codes say (a report 10, a capture 4)."""
 
     exit_code = 15
 

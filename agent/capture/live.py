@@ -26,7 +26,7 @@ from cython.cimports.agent.cdefs import Bytes, Col, Pos
 from cython.cimports.agent.wire.bytes import u16le, u32le
 
 from agent.capture.batch import RecordBatch
-from agent.errors import CaptureError, ConfigError
+from agent.errors import ConfigError, SetupError
 from agent.model import CaptureWarning
 
 SOL_PACKET, PACKET_RX_RING, PACKET_VERSION, PACKET_STATISTICS = 263, 5, 10, 6
@@ -88,17 +88,20 @@ class LiveSource:
         self.path = f"live:{self.interface}"
         kind = _arphrd(self.interface)
         if kind not in ARPHRD_LINKTYPE:
-            raise CaptureError(self.path, 0, f"unsupported interface type {kind}")
+            raise ConfigError(f"{self.path}: unsupported interface type {kind}")
         self.linktype, self.loopback = ARPHRD_LINKTYPE[kind], kind == ARPHRD_LOOPBACK
         # Protocol 0: nothing is received until `bind` names the interface and the protocol,
         # after the ring and the filter are in place; an ETH_P_ALL socket would queue packets
         # of every interface, unfiltered, from its first moment.
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        try:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        except OSError as err:  # no CAP_NET_RAW, most often
+            raise SetupError(f"{self.path}: cannot capture: {err.strerror or err}") from err
         try:
             self._setup()
         except OSError as err:
             self.sock.close()
-            raise CaptureError(self.path, 0, f"cannot capture: {err.strerror or err}") from err
+            raise SetupError(f"{self.path}: cannot capture: {err.strerror or err}") from err
 
     def _setup(self) -> None:
         s = self.sock
@@ -154,7 +157,7 @@ def _arphrd(interface: str) -> int:
     try:
         return int(Path(f"/sys/class/net/{interface}/type").read_text())
     except (OSError, ValueError) as err:
-        raise CaptureError(f"live:{interface}", 0, "no such network interface") from err
+        raise ConfigError(f"live:{interface}: no such network interface") from err
 
 
 def _attach_filter(sock: socket.socket, expr: str, interface: str, where: str) -> None:
