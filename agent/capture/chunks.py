@@ -10,9 +10,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from agent.capture.batch import U8
 from agent.capture.compressed import DAMAGE, compression_of
 from agent.errors import CorruptCapture
+from agent.wire.batch import U8
 
 CHUNK_BYTES = 8 << 20
 """Small enough that a chunk walked by the record walker is still in cache when it is decoded."""

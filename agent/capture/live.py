@@ -25,9 +25,9 @@ import numpy as np
 from cython.cimports.agent.cdefs import Bytes, Col, Pos
 from cython.cimports.agent.wire.bytes import u16le, u32le
 
-from agent.capture.batch import RecordBatch
 from agent.errors import ConfigError, SetupError
 from agent.model import CaptureWarning
+from agent.wire.batch import RecordBatch
 
 SOL_PACKET, PACKET_RX_RING, PACKET_VERSION, PACKET_STATISTICS = 263, 5, 10, 6
 TPACKET_V3 = 2

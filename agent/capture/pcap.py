@@ -12,10 +12,10 @@ import numpy as np
 from cython.cimports.agent.cdefs import Bytes, Col
 from cython.cimports.agent.wire.bytes import u32
 
-from agent.capture.batch import RecordBatch
 from agent.capture.chunks import MAX_CAPTURE_RECORD, ChunkReader
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import CaptureWarning
+from agent.wire.batch import RecordBatch
 
 MAGICS = {
     # magic as read little-endian -> (big-endian file, nanosecond stamps, record header length)

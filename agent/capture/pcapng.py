@@ -13,10 +13,10 @@ import numpy as np
 from cython.cimports.agent.cdefs import Bytes, Col
 from cython.cimports.agent.wire.bytes import u16, u32
 
-from agent.capture.batch import I64, RecordBatch
 from agent.capture.chunks import MAX_CAPTURE_RECORD, ChunkReader
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import CaptureWarning
+from agent.wire.batch import I64, RecordBatch
 
 SHB, IDB, PB, SPB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 5, 6
 ISB_IFDROP, ISB_OSDROP = 5, 7

@@ -10,13 +10,13 @@ from contextlib import contextmanager
 from io import BufferedReader
 from typing import BinaryIO, Protocol, cast
 
-from agent.capture.batch import RecordBatch
 from agent.capture.compressed import DAMAGE, decompressed
 from agent.capture.pcap import MAGICS, PcapReader
 from agent.capture.pcapng import SHB, PcapngReader
 from agent.errors import CaptureError, InputError
 from agent.files import open_input
 from agent.model import CaptureWarning
+from agent.wire.batch import RecordBatch
 
 
 class PacketSource(Protocol):

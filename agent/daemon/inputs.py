@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.capture.batch import RecordBatch
 from agent.chain.pipeline import FlowPipeline
 from agent.daemon.config import Config
 from agent.errors import ConfigError
@@ -15,6 +14,7 @@ from agent.intel.store import Store, Stored
 from agent.policy.judge import Judge
 from agent.policy.load import load_policy
 from agent.policy.model import Policy
+from agent.wire.batch import RecordBatch
 
 
 @dataclass(frozen=True, slots=True)

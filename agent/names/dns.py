@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from agent.capture.batch import RecordBatch
 from agent.names.repeat import UNSETTLED, AnswerIndex, CachedResponse, Found, next_unsettled
 from agent.names.tcp import TcpStart
 from agent.wire import rows as D
+from agent.wire.batch import RecordBatch
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import AAAA, CNAME, A, DnsMessage, dns_over_tcp, parse_dns
 

@@ -17,13 +17,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from agent.capture.batch import I64, RecordBatch
-from agent.capture.batch import U8 as Buf
 from agent.names.codes import COPIED, DECIDED, HTTP, NAMED, SNI_ECH
 from agent.names.dns import Bindings, DnsBinder, payload
 from agent.names.pick import PickState, first_name, pick
 from agent.names.tcp import TcpStart
 from agent.wire import rows as D
+from agent.wire.batch import I64, RecordBatch
+from agent.wire.batch import U8 as Buf
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import valid_hostname
 from agent.wire.http import host_text, normalize_host

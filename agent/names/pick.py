@@ -34,8 +34,8 @@ from cython.cimports.agent.wire.bytes import u16be
 from cython.cimports.agent.wire.http_host import read_head
 from cython.cimports.agent.wire.tls_hello import hello_span
 
-from agent.capture.batch import I64, U8
 from agent.names.codes import SYN_SLOTS
+from agent.wire.batch import I64, U8
 from agent.wire.rows import Rows
 
 SEQ_MODULUS = cython.declare(cython.ulonglong, 1 << 32)

@@ -20,8 +20,8 @@ import cython
 import numpy as np
 from cython.cimports.agent.cdefs import Bytes, Col, ICol, ICols, Pos, U64Col, U64s
 
-from agent.capture.batch import I64
-from agent.capture.batch import U8 as Buf
+from agent.wire.batch import I64
+from agent.wire.batch import U8 as Buf
 
 FNV_OFFSET = cython.declare(cython.ulonglong, 0xCBF29CE484222325)
 FNV_PRIME = cython.declare(cython.ulonglong, 0x100000001B3)

@@ -21,7 +21,7 @@ from cython.cimports.agent.wire.link import parse_ether, parse_link, parse_ppp
 from cython.cimports.agent.wire.transport import parse_transport, payload_span
 from cython.cimports.agent.wire.tunnel import inner_layer
 
-from agent.capture.batch import RecordBatch
+from agent.wire.batch import RecordBatch
 from agent.wire.rows import N_COLUMNS, Rows
 
 

@@ -7,9 +7,9 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 
-from agent.capture.batch import RecordBatch
 from agent.chain.pipeline import FlowPipeline
 from agent.model import Flow
+from agent.wire.batch import RecordBatch
 
 SEC = 1_000_000_000
 CLIENT, SERVER = "10.0.0.1", "129.213.0.10"

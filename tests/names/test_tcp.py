@@ -13,9 +13,9 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from agent.capture.batch import RecordBatch
 from agent.chain.pipeline import FlowPipeline
 from agent.names.tcp import FIRST_BYTES, HELD_BYTES, TcpStart
+from agent.wire.batch import RecordBatch
 
 ISN = 1_000_000
 SEGMENT = 1400

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent.capture.batch import RecordBatch as Packets
 from agent.flows.text import address
 from agent.records.batch import RECORD, RecordBatch
 from agent.records.netflow.ies import PORTED
 from agent.wire import rows as D
+from agent.wire.batch import RecordBatch as Packets
 from agent.wire.cursor import Cursor
 from agent.wire.decode import Decoder
 from agent.wire.numbers import LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6

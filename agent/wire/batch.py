@@ -1,4 +1,6 @@
-"""The unit every reader yields: many records at once, as columns, not an object per packet."""
+"""The unit every capture reader yields and the decoder reads: many records at once, as columns,
+not an object per packet. It lives with the decoder, below the readers, so that `capture` imports
+`wire` and never the other way round."""
 
 from __future__ import annotations
 
