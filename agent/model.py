@@ -151,6 +151,12 @@ class FlowBatch:
         return map(Flow._make, zip(*(c.tolist() for c in self.columns), strict=True))
 
 
+PROCESS_KEYS = ("pid", "name", "exe", "user", "cmdline", "started_ns")
+"""`Process.as_dict` whole, in order."""
+OWNER_KEYS = PROCESS_KEYS[:4]
+"""Who a process is, without what it was told: for rows and alerts that leave the flow out."""
+
+
 @dataclass(frozen=True, slots=True)
 class Process:
     """The process that owned a connection (live mode), as the kernel reported it."""
@@ -161,6 +167,13 @@ class Process:
     user: str = ""
     cmdline: tuple[str, ...] = ()
     started_ns: int = 0
+
+    def as_dict(self, keys: Sequence[str] = PROCESS_KEYS) -> dict[str, Any]:
+        """The one JSON form, of `keys` in their order: a flow row keeps it whole; connection
+        rows and alerts keep who ran it (`OWNER_KEYS`), not its command line."""
+        every = {"pid": self.pid, "name": self.name, "exe": self.exe, "user": self.user,
+                 "cmdline": list(self.cmdline), "started_ns": self.started_ns}  # fmt: skip
+        return {k: every[k] for k in keys}
 
 
 @dataclass(frozen=True, slots=True)

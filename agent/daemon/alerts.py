@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from agent.model import seconds
+from agent.model import OWNER_KEYS, seconds
 from agent.policy.access import ACCESS_VIOLATION
 from agent.policy.judge import IN, VIOLATION, Verdict
 
@@ -37,9 +37,7 @@ def alert_of(v: Verdict, host: str) -> dict[str, Any]:
         "bytes": f.bytes_fwd + f.bytes_rev, "names": [n for _, n in f.names],
         "provider": a.provider, "region": a.region, "country": a.country, "site": a.site,
         "source": a.source, "rule": v.rule.name if v.rule else None, "note": v.note,
-        "process": None if v.process is None else
-        {"pid": v.process.pid, "name": v.process.name, "exe": v.process.exe,
-         "user": v.process.user},
+        "process": None if v.process is None else v.process.as_dict(OWNER_KEYS),
     }  # fmt: skip
 
 

@@ -37,7 +37,7 @@ from agent.daemon.writer import JournalWriter
 from agent.errors import ResidencyError
 from agent.journal import Journal, heartbeat_entry, inputs_entry, start_entry, stop_entry
 from agent.journal.chain import Entry
-from agent.model import Flow, FlowBatch, Process
+from agent.model import OWNER_KEYS, Flow, FlowBatch, Process
 from agent.policy.batch import Verdicts
 from agent.policy.judge import Verdict
 
@@ -53,8 +53,7 @@ def connection_entry(e: ConnectionEvent) -> Entry:
     even for connections whose packets were not captured."""
     c, p = e.connection, e.process
     body = {"event": e.kind, "was": e.was, "connection": c._asdict(),
-            "process": None if p is None else {"pid": p.pid, "name": p.name, "exe": p.exe,
-                                               "user": p.user}}  # fmt: skip
+            "process": None if p is None else p.as_dict(OWNER_KEYS)}
     return Entry(CONNECTION, e.at_ns, body)
 
 

@@ -8,7 +8,7 @@ daemon writes and what `flows --journal` and reports read back cannot drift apar
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.errors import JournalError
@@ -60,7 +60,7 @@ def flow_entry(flow: Flow, verdict: Mapping[str, Any], process: Process | None =
         k: v if isinstance(v, str) else int(v) for k, v in flow._asdict().items() if k != "names"
     }
     fields["names"] = [[str(source), str(name)] for source, name in flow.names]
-    proc = None if process is None else {**asdict(process), "cmdline": list(process.cmdline)}
+    proc = None if process is None else process.as_dict()
     body = {"flow": fields, "verdict": dict(verdict), "process": proc}
     return Entry(FLOW, int(flow.first_ns), body, int(flow.last_ns))
 
