@@ -40,10 +40,13 @@ def make_rows(n: int, seed: int) -> list[Entry]:
     for i in range(n):
         first = 1_700_000_000 * S + i * 1_000_000
         n = rng.randrange
-        flow = Flow(6, f"10.0.{n(256)}.{n(256)}", n(1024, 65536), f"192.0.2.{n(256)}", 443, 0,
-                    n(1, 500), n(10**6), n(10**6), n(1, 500), n(10**6), n(10**6),
-                    first, first + n(10 * S), 0x1B, 0x1B, "eof", i,
-                    (("sni", f"host{n(1000)}.example.com"),))  # fmt: skip
+        flow = Flow(proto=6, src=f"10.0.{n(256)}.{n(256)}", sport=n(1024, 65536),
+                    dst=f"192.0.2.{n(256)}", dport=443, depth=0, packets_fwd=n(1, 500),
+                    bytes_fwd=n(10**6), frame_bytes_fwd=n(10**6), packets_rev=n(1, 500),
+                    bytes_rev=n(10**6), frame_bytes_rev=n(10**6), first_ns=first,
+                    last_ns=first + n(10 * S), tcp_flags_fwd=0x1B, tcp_flags_rev=0x1B,
+                    end="eof", serial=i,
+                    names=(("sni", f"host{n(1000)}.example.com"),))  # fmt: skip
         verdict = {"decision": "allow", "rule": "rules/policy.yaml:12",
                    "evidence": {"provider": "oci", "region": "eu-frankfurt-1"}}  # fmt: skip
         rows.append(flow_entry(flow, verdict, rng.choice(procs)))

@@ -12,8 +12,11 @@ from agent.model import Flow
 
 def flow(rng: random.Random, at: int) -> Flow:
     first = at + rng.randrange(1_000_000)
-    return Flow(6, "10.0.0.1", rng.randrange(1024, 65536), "192.0.2.7", 443, 0, 3, 180, 222,
-                2, 120, 148, first, first + rng.randrange(10**9), 0x12, 0x12, "eof")  # fmt: skip
+    return Flow(proto=6, src="10.0.0.1", sport=rng.randrange(1024, 65536), dst="192.0.2.7",
+                dport=443, depth=0, packets_fwd=3, bytes_fwd=180, frame_bytes_fwd=222,
+                packets_rev=2, bytes_rev=120, frame_bytes_rev=148, first_ns=first,
+                last_ns=first + rng.randrange(10**9), tcp_flags_fwd=0x12, tcp_flags_rev=0x12,
+                end="eof")  # fmt: skip
 
 
 def main(path: str, seed: int) -> None:

@@ -38,8 +38,11 @@ S = 1_000_000_000
 
 def flow(first_s: int, last_s: int, serial: int = 0) -> Flow:
     names = (("sni", "example.com"), ("dns", "é.example"))
-    return Flow(6, "10.0.0.1", 40000 + serial, "192.0.2.7", 443, 0, 3, 180, 222, 2, 120, 148,
-                first_s * S, last_s * S, 0x1B, 0x12, "eof", serial, names)  # fmt: skip
+    return Flow(proto=6, src="10.0.0.1", sport=40000 + serial, dst="192.0.2.7", dport=443,
+                depth=0, packets_fwd=3, bytes_fwd=180, frame_bytes_fwd=222, packets_rev=2,
+                bytes_rev=120, frame_bytes_rev=148, first_ns=first_s * S, last_ns=last_s * S,
+                tcp_flags_fwd=0x1B, tcp_flags_rev=0x12, end="eof", serial=serial,
+                names=names)  # fmt: skip
 
 
 def flows(n: int, start_s: int = 0) -> list[Entry]:

@@ -126,11 +126,12 @@ class FlowRecord:
     def as_flow(self, serial: int = 0) -> Flow:
         """The `Flow` this record alone describes (frame lengths are unknown: 0; `end` is
         `record`)."""
-        return Flow(
-            self.proto, self.src, self.sport, self.dst, self.dport, 0,
-            self.packets, self.bytes, 0, self.packets_rev, self.bytes_rev, 0,
-            self.first_ns, self.last_ns, self.tcp_flags, self.tcp_flags_rev, "record", serial,
-        )  # fmt: skip
+        return Flow(proto=self.proto, src=self.src, sport=self.sport, dst=self.dst,
+                    dport=self.dport, depth=0, packets_fwd=self.packets, bytes_fwd=self.bytes,
+                    frame_bytes_fwd=0, packets_rev=self.packets_rev, bytes_rev=self.bytes_rev,
+                    frame_bytes_rev=0, first_ns=self.first_ns, last_ns=self.last_ns,
+                    tcp_flags_fwd=self.tcp_flags, tcp_flags_rev=self.tcp_flags_rev,
+                    end="record", serial=serial)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -336,8 +336,11 @@ def test_a_full_disk_keeps_the_verdicts_in_memory_until_writing_works(home: Path
     path = config.journal_path
     writer.journal.close()
     writer.journal = Journal.open(path, max_bytes=path.stat().st_size + 8192)
-    flows = [Flow(6, "10.20.0.15", 40000 + i, ASHBURN, 443, 0, 5, 600, 700, 4, 3000, 3100,
-                  10**18 + i, 10**18 + i + 10**9, 0x1B, 0x1B, "idle", i) for i in range(500)]
+    flows = [Flow(proto=6, src="10.20.0.15", sport=40000 + i, dst=ASHBURN, dport=443, depth=0,
+                  packets_fwd=5, bytes_fwd=600, frame_bytes_fwd=700, packets_rev=4,
+                  bytes_rev=3000, frame_bytes_rev=3100, first_ns=10**18 + i,
+                  last_ns=10**18 + i + 10**9, tcp_flags_fwd=0x1B, tcp_flags_rev=0x1B,
+                  end="idle", serial=i) for i in range(500)]
     verdicts = agent.judge(flows)
     assert {v.verdict for v in verdicts} == {"approved"}
     writer.flush()  # refused: the rows stay pending

@@ -80,9 +80,13 @@ def flows(host_no: int) -> list[Flow]:
         for src, dst in zip(sources, dests, strict=True):
             serial += 1
             first = at + serial * 60 * SEC
-            out.append(Flow(6, src, 40000 + serial, dst, 443, 0, 10, 1000 + serial, 1100 + serial,
-                            8, 5000 + host_no, 5100, first, first + 30 * SEC, 0x1B, 0x1B, "eof",
-                            serial, (("sni", f"h{serial}.example.com"),)))  # fmt: skip
+            out.append(Flow(proto=6, src=src, sport=40000 + serial, dst=dst, dport=443, depth=0,
+                            packets_fwd=10, bytes_fwd=1000 + serial,
+                            frame_bytes_fwd=1100 + serial, packets_rev=8,
+                            bytes_rev=5000 + host_no, frame_bytes_rev=5100, first_ns=first,
+                            last_ns=first + 30 * SEC, tcp_flags_fwd=0x1B, tcp_flags_rev=0x1B,
+                            end="eof", serial=serial,
+                            names=(("sni", f"h{serial}.example.com"),)))  # fmt: skip
     return out
 
 

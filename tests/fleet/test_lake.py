@@ -236,9 +236,12 @@ def test_accesses_are_carried_beside_outbound_flows(fleet: Fleet) -> None:
     """Rows journaled as accesses into the demo policy's protected database (from Oracle's
     Singapore region: violations; from the operator's Virginia site: allowed) are judged as
     accesses in the fleet report too, by origin, with the bytes the database sent back."""
-    rows = [Flow(6, origin, 41000 + i, "10.20.0.10", 5432, 0, 12, 900, 980, 40, 61_000 + i,
-                 63_000, DAY1 + 11 * 3600 * 10**9 + i * 10**9, DAY1 + 11 * 3600 * 10**9 + i *
-                 10**9 + 5 * 10**9, 0x1B, 0x1B, "eof", i, (), "syn")
+    rows = [Flow(proto=6, src=origin, sport=41000 + i, dst="10.20.0.10", dport=5432, depth=0,
+                 packets_fwd=12, bytes_fwd=900, frame_bytes_fwd=980, packets_rev=40,
+                 bytes_rev=61_000 + i, frame_bytes_rev=63_000,
+                 first_ns=DAY1 + 11 * 3600 * 10**9 + i * 10**9,
+                 last_ns=DAY1 + 11 * 3600 * 10**9 + i * 10**9 + 5 * 10**9, tcp_flags_fwd=0x1B,
+                 tcp_flags_rev=0x1B, end="eof", serial=i, names=(), direction="syn")
             for i, origin in enumerate([SINGAPORE, SINGAPORE, "198.51.100.150"], 1)]  # fmt: skip
     path = fleet.root / "db-1.sqlite"
     with Journal.open(path, create=True) as journal:

@@ -86,8 +86,10 @@ def ns(when: datetime) -> int:
 def flow(src: str, dst: str, dport: int, sport: int = 50000, how: str = "syn",
          at: datetime = DAY, names: tuple[tuple[str, str], ...] = ()) -> Flow:  # fmt: skip
     t = ns(at)
-    return Flow(6, src, sport, dst, dport, 0, 10, 1_000, 1_400, 8, 50_000, 50_320, t, t + 10**9,
-                0x1B, 0x1B, "eof", 0, names, how)  # fmt: skip
+    return Flow(proto=6, src=src, sport=sport, dst=dst, dport=dport, depth=0, packets_fwd=10,
+                bytes_fwd=1_000, frame_bytes_fwd=1_400, packets_rev=8, bytes_rev=50_000,
+                frame_bytes_rev=50_320, first_ns=t, last_ns=t + 10**9, tcp_flags_fwd=0x1B,
+                tcp_flags_rev=0x1B, end="eof", serial=0, names=names, direction=how)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

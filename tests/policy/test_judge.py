@@ -101,8 +101,10 @@ def ns(when: datetime) -> int:
 def flow(src: str, dst: str, dport: int = 443, proto: int = 6, at: datetime = DAY,
          names: tuple[tuple[str, str], ...] = ()) -> Flow:  # fmt: skip
     t = ns(at)
-    return Flow(proto, src, 50000, dst, dport, 0, 3, 300, 342, 2, 200, 228, t, t + 10**9,
-                0x1B, 0x1B, "eof", 0, names)  # fmt: skip
+    return Flow(proto=proto, src=src, sport=50000, dst=dst, dport=dport, depth=0, packets_fwd=3,
+                bytes_fwd=300, frame_bytes_fwd=342, packets_rev=2, bytes_rev=200,
+                frame_bytes_rev=228, first_ns=t, last_ns=t + 10**9, tcp_flags_fwd=0x1B,
+                tcp_flags_rev=0x1B, end="eof", serial=0, names=names)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

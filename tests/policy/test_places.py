@@ -50,8 +50,10 @@ def judge(table: RangeTable, *rules: str) -> Judge:
 
 def flow(dst: str, name: str = "app.example") -> Flow:
     t = 1_772_460_000_000_000_000
-    return Flow(6, "10.20.0.15", 50000, dst, 443, 0, 3, 300, 342, 2, 200, 228, t, t + 10**9,
-                0x1B, 0x1B, "eof", 0, (("sni", name),))  # fmt: skip
+    return Flow(proto=6, src="10.20.0.15", sport=50000, dst=dst, dport=443, depth=0,
+                packets_fwd=3, bytes_fwd=300, frame_bytes_fwd=342, packets_rev=2, bytes_rev=200,
+                frame_bytes_rev=228, first_ns=t, last_ns=t + 10**9, tcp_flags_fwd=0x1B,
+                tcp_flags_rev=0x1B, end="eof", serial=0, names=(("sni", name),))  # fmt: skip
 
 
 PLACES = [
