@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.analysis.headline import plural
+from agent.findings.headline import plural
 from agent.intel.store import STALE_AFTER, UNDATED_KINDS
 from agent.model import seconds
 
