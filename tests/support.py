@@ -8,10 +8,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from scapy.packet import Packet
+
 from agent.capture import open_capture
 from agent.cli.base import utcnow
 from agent.intel.store import Store, read_bytes
 from agent.model import Flow
+from agent.wire.batch import RecordBatch
 from tests.truth import SHARED, analyze
 
 
@@ -91,3 +95,18 @@ def real_store(root: Path, files: Sequence[str] = PROVIDER_FILES, geo: bool = Tr
     for path in paths:
         store.add(read_bytes(str(path)), str(path), utcnow())
     return store
+
+
+SEC = 1_000_000_000
+
+
+def batch_of(packets: list[tuple[float, Packet | bytes]]) -> RecordBatch:
+    """Frames, each at its time in seconds, as one batch of Ethernet records: what a capture
+    reader yields, without a file."""
+    frames = [bytes(p) for _, p in packets]
+    data = np.frombuffer(b"".join(frames) or b"\0", np.uint8)
+    lengths = np.array([len(f) for f in frames], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    ts = np.array([int(t * SEC) for t, _ in packets], np.int64)
+    ones = np.ones(len(frames), np.int64)
+    return RecordBatch(data, offsets, lengths, lengths.copy(), ts, ones, offsets)

@@ -1,9 +1,10 @@
 """The agent's logic as a normal process, no root: the demo capture (pcaps/demo.pcapng, made
 against the demo world's real-format range files) replayed as an interface's packets, a real
 SQLite journal in a temporary folder, and a real HTTP webhook on 127.0.0.1. Its journal, alerts
-and metrics must tell what `analyze` tells of the same capture (tests/test_analyze.py proves that
-against a count by hand); the webhook's failure and queue-full paths are counted and never stall
-the judging. The real sockets (AF_PACKET, sock_diag, namespaces) stay in test_service.py."""
+and metrics must tell what `analyze` tells of the same capture
+(tests/findings/test_analyze.py proves that against a count by hand); the webhook's failure and
+queue-full paths are counted and never stall the judging. The real sockets (AF_PACKET, sock_diag,
+namespaces) stay in test_service.py."""
 
 from __future__ import annotations
 

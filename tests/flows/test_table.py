@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 
 from agent.chain.pipeline import FlowPipeline
 from agent.model import Flow
-from agent.wire.batch import RecordBatch
+from tests.support import SEC, batch_of
 
-SEC = 1_000_000_000
 CLIENT, SERVER = "10.0.0.1", "129.213.0.10"
-
-
-def batch_of(packets: list[tuple[float, Packet | bytes]]) -> RecordBatch:
-    frames = [bytes(p) for _, p in packets]
-    data = np.frombuffer(b"".join(frames) or b"\0", np.uint8)
-    lengths = np.array([len(f) for f in frames], np.int64)
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    ts = np.array([int(t * SEC) for t, _ in packets], np.int64)
-    ones = np.ones(len(frames), np.int64)
-    return RecordBatch(data, offsets, lengths, lengths.copy(), ts, ones, offsets)
 
 
 def run(packets: list[tuple[float, Packet | bytes]], **timeouts: float) -> list[Flow]:

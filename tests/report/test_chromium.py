@@ -15,7 +15,7 @@ from agent.report.chromium import find_chromium, headless
 from agent.report.pdf import print_pdf
 from agent.report.sign import check
 from tests.report.conftest import ROOT, Demo
-from tests.report.test_html import Page
+from tests.report.pages import Page
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(

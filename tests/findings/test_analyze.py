@@ -235,7 +235,7 @@ def test_policy_check_cli(home: Path, tmp_path: Path) -> None:
         "no region table") in run.stdout  # fmt: skip
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_WORLD = ROOT / "pcaps" / "demo-world"
 
 

@@ -32,7 +32,7 @@ from agent.journal import (
 from agent.journal.chain import row_hash
 from agent.model import Flow, Process
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 S = 1_000_000_000
 
 
@@ -343,7 +343,7 @@ def test_kill_9_at_random_moments_loses_nothing_committed(tmp_path: Path) -> Non
     reported: list[int] = []
     for round_ in range(20):
         writer = subprocess.Popen(
-            [sys.executable, "-m", "tests.journal_writer", str(path), str(round_)],
+            [sys.executable, "-m", "tests.journal.writer", str(path), str(round_)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""A journal writer to kill: `python -m tests.journal_writer PATH SEED` appends batches of
+"""A journal writer to kill: `python -m tests.journal.writer PATH SEED` appends batches of
 flows forever and prints each committed batch's last seq, flushed, after its commit returns."""
 
 from __future__ import annotations

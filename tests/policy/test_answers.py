@@ -277,7 +277,7 @@ def test_terminal_and_report_round_shares_down_alike(home: Path, tmp_path: Path)
     assert '<span class="big">97.6%</span> of in-scope bytes' in page and "97.7%" not in page
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_any_name_does_not_approve_what_aws_places_in_singapore(tmp_path: Path) -> None:

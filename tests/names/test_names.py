@@ -27,7 +27,7 @@ from agent.names.dns import ANSWER_CACHE, bound
 from agent.names.pick import PickState
 from agent.wire.cursor import DecodeError
 from agent.wire.dns import parse_dns
-from tests.flows.test_table import SEC, batch_of
+from tests.support import SEC, batch_of
 from tests.truth import PCAPS, analyze, truth
 
 CAPTURES = sorted(

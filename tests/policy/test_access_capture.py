@@ -28,7 +28,7 @@ from agent.cli.base import utcnow
 from agent.intel.store import Store, read_bytes
 from tests.truth import SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DB = "10.20.0.10"
 START_NS = int(datetime(2026, 9, 1, 12, tzinfo=UTC).timestamp()) * 10**9
 """After the stored AWS file's own date (2026-08-22), so it is the version in force."""
