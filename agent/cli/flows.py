@@ -17,7 +17,7 @@ from agent.cli.base import main, reports_errors, warn
 from agent.cli.inputs import aws_format, journal_window, ns, one_source
 from agent.cli.listing import stats_line, stats_section, write_csv, write_jsonl, write_table
 from agent.model import CaptureStats, FlowBatch, clock, seconds
-from agent.records.source import record_kind
+from agent.records.source import EXPORTS, record_kind
 
 if TYPE_CHECKING:  # what only journals, exports and flow records need is imported for them
     from agent.journal import Journal
@@ -77,7 +77,7 @@ def flows(
         with Journal.open(journal_path) as journal:
             _write(((b, journal_path) for b in _journaled(journal, *window)), form)
         return
-    record_files = [p for p in captures if record_kind(p)]
+    record_files = [p for p in captures if record_kind(p) not in (None, EXPORTS)]
     if record_files:
         _records(record_files, window, form, fields)
         captures = tuple(p for p in captures if p not in record_files)

@@ -20,6 +20,7 @@ NAMES = {
     "azure-nsg": "an Azure NSG flow log (version 2)",
     "zeek-tsv": "a Zeek conn.log (TSV)",
     "zeek-json": "a Zeek conn.log (JSON lines)",
+    "exports": "a capture of NetFlow, IPFIX or sFlow export datagrams",
 }
 _JSON_MARKS = (  # in order: the first kind with a mark in the head wins
     ("azure-vnet", (b'"flowRecords"', b'"flowLogVersion"')),

@@ -1,5 +1,7 @@
 """Opening a flow record file: the edge that reads bytes (gzip, xz and zstd seen through, as
-for captures), finds the kind by content and hands the bytes to the sans-IO parsers."""
+for captures), finds the kind by content and hands the bytes to the sans-IO parsers. A capture
+that holds only NetFlow, IPFIX or sFlow export datagrams is a record file too (`exports`): its
+datagrams go to one collector for all the files read together, so templates carry over."""
 
 from __future__ import annotations
 
@@ -9,13 +11,19 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
 from agent.capture.compressed import DAMAGE, decompressed
-from agent.errors import CorruptRecords, InputError
+from agent.errors import CaptureError, CorruptCapture, CorruptRecords, InputError
 from agent.files import open_input
 from agent.records.batch import RecordBatch
 from agent.records.detect import HEAD, detect_records
 from agent.records.join import Joined, join_batches
 from agent.records.model import CoverageGap
+from agent.records.netflow import Collector
+from agent.records.netflow.offline import export_ports, exported_records
+from agent.records.netflow.source import EXPORT_PORTS
 from agent.records.parse import parse_records
+
+EXPORTS = "exports"
+"""The kind of a capture of export datagrams."""
 
 
 @dataclass(slots=True)
@@ -47,7 +55,8 @@ class RecordRead:
 
 
 def read_records(paths: Sequence[str], fields: Sequence[str] | None = None) -> RecordRead:
-    files = [read_record_file(p, fields) for p in paths]
+    collector = Collector()
+    files = [read_record_file(p, fields, collector) for p in paths]
     tagged = [(n, b) for n, f in enumerate(files) for b in f.batches]
     joined = join_batches([b for _, b in tagged], [n for n, _ in tagged],
                           (g for f in files for g in f.gaps))  # fmt: skip
@@ -59,8 +68,16 @@ def record_kind(path: str) -> str | None:
     if path == "-":
         return None
     try:
-        return detect_records(_read(path, HEAD))
+        kind = detect_records(_read(path, HEAD))
     except (CorruptRecords, InputError):
+        return None
+    return kind or (EXPORTS if _exports(path) else None)
+
+
+def _exports(path: str) -> frozenset[int] | None:
+    try:
+        return export_ports(path)
+    except (CaptureError, InputError):
         return None
 
 
@@ -74,9 +91,13 @@ def records_first_ns(path: str) -> int | None:
     return min((int(b.rows["first_ns"].min()) for b in got.batches if len(b)), default=None)
 
 
-def read_record_file(path: str, fields: Sequence[str] | None = None) -> RecordFile:
+def read_record_file(path: str, fields: Sequence[str] | None = None,
+                     collector: Collector | None = None) -> RecordFile:  # fmt: skip
     data = _read(path)
     kind = detect_records(data)
+    ports = None if kind else _exports(path)
+    if ports:
+        return _exported(path, len(data), ports | EXPORT_PORTS, collector or Collector())
     if kind is None:
         raise CorruptRecords(path, "offset 0", "not a flow record file residency reads")
     out = RecordFile(path, kind, len(data), sha256=_sha256(path))
@@ -85,6 +106,15 @@ def read_record_file(path: str, fields: Sequence[str] | None = None) -> RecordFi
             (out.gaps if isinstance(item, CoverageGap) else out.batches).append(item)  # type: ignore[arg-type]
     except CorruptRecords as err:
         out.error = err
+    return out
+
+
+def _exported(path: str, size: int, ports: frozenset[int], collector: Collector) -> RecordFile:
+    out = RecordFile(path, EXPORTS, size, sha256=_sha256(path))
+    try:
+        out.batches.extend(exported_records(path, collector, ports))
+    except CorruptCapture as err:
+        out.error = CorruptRecords(path, f"offset {err.offset}", err.reason, err.offset)
     return out
 
 

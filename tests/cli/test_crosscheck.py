@@ -7,6 +7,7 @@ import json
 import struct
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -14,6 +15,9 @@ from agent.capture import open_capture
 from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.cli import main
 from agent.journal import Journal, flow_entry
+from agent.records.join import join_batches
+from agent.records.source import read_record_file
+from tests.truth import SHARED
 
 
 def first_packets(capture: Path, n: int, out: Path) -> Path:
@@ -85,3 +89,27 @@ def test_flow_logs_of_the_same_interface(flowlogs: Path, tmp_path: Path) -> None
     assert (differ["a"]["bytes"], differ["b"]["bytes"]) == (
         [63388 + 632, 100701 + 23294588], [63388 + 632, 100601 + 23294588],
     )  # fmt: skip
+
+
+def test_netflow_exports_against_a_journal_of_the_same_flows(tmp_path: Path) -> None:
+    """A capture of NetFlow v5 exports (to akvorado's port 9990) is read as flow records,
+    found by content; against a journal of the same flows with one changed and one left out,
+    each is found."""
+    exports = SHARED / "flowlogs" / "netflow-ipfix" / "akvorado__netflow__nfv5.pcap"
+    if not exports.exists():
+        pytest.skip(f"needs {exports}")
+    got_file = read_record_file(str(exports))
+    assert (got_file.kind, got_file.records, got_file.error) == ("exports", 29, None)
+    records = list(join_batches(got_file.batches, [0]).batch.records())
+    changed = records[3]._replace(bytes_fwd=records[3].bytes_fwd + 1000)
+    journal = tmp_path / "j.db"
+    with Journal.open(str(journal), create=True) as j:
+        j.append([flow_entry(f, {"decision": "allow"})
+                  for f in [*records[:3], changed, *records[5:]]])  # fmt: skip
+    code, got = run(exports, journal)
+    (only,) = got["only_a"]  # type: ignore[misc]
+    (differ,) = got["differ"]  # type: ignore[misc]
+    assert (code, got["flows"], got["matched"]) == (1, [len(records), len(records) - 1],
+                                                    len(records) - 1)  # fmt: skip
+    assert (only["src"], only["sport"]) == (records[4].src, records[4].sport)
+    assert sum(differ["b"]["bytes"]) - sum(differ["a"]["bytes"]) == 1000

@@ -138,3 +138,44 @@ def test_report_verify_reruns_a_report_made_from_flow_logs(home: Path, tmp_path:
     code, said, err = run(home, "report", "verify", str(out), "--key", str(tmp_path / "k.pub"),
                           "--inputs", str(FLOWLOGS), str(home))  # fmt: skip
     assert code == 0, err
+
+
+EVERYWHERE = """\
+version: 1
+scope:
+  include:
+    - local: [0.0.0.0/0, "::/0"]
+approve:
+  - name: aws-us
+    provider: aws
+    regions: [us-east-1]
+"""
+
+
+def test_analyze_reads_captures_of_export_datagrams_as_flow_records(home: Path) -> None:
+    """IPFIX templates and data in two captures (one collector: the data decodes) and an sFlow
+    capture; each found by content; sFlow's sampled counts make the headline estimated."""
+    samples = SHARED / "flowlogs" / "netflow-ipfix"
+    policy = home / "everywhere.yaml"
+    policy.write_text(EVERYWHERE)
+    ipfix = [samples / f"akvorado__netflow__ipfixprobe-{n}.pcap" for n in ("templates", "data")]
+    sflow = samples / "akvorado__sflow__data-1140.pcap"
+    code, out, _ = run(home, "analyze", "--json", "--policy", str(policy),
+                       *map(str, ipfix), str(sflow))  # fmt: skip
+    doc = json.loads(out)
+    assert [f["kind"] for f in doc["inputs"]["record_files"]] == ["exports"] * 3
+    (ipfix_share,) = [s for s in doc["inputs"]["sources"] if s["source"] == "ipfix"]
+    assert (ipfix_share["counts"], ipfix_share["records"], ipfix_share["flows"]) == (
+        "exact", 4, 4)  # fmt: skip
+    sflow_shares = [(s["vantage"], s["counts"], s["records"], s["flows"], s["in_scope"]["bytes"])
+                    for s in doc["inputs"]["sources"] if s["source"] == "sflow"]  # fmt: skip
+    # tshark: five samples at 1 in 1024; three of one SSH connection, two on interface 28
+    # (one flow, 2 x 1024 x 1500 bytes) and one on 27: the same connection at a second
+    # vantage point, counted once
+    assert sorted(sflow_shares) == [
+        ("172.16.0.3/0.25", "estimated", 1, 1, 1024 * 421),
+        ("172.16.0.3/0.27", "estimated", 1, 0, 0),
+        ("172.16.0.3/0.28", "estimated", 3, 2, 2 * 1024 * 1500 + 1024 * 40),
+    ]
+    assert doc["inputs"]["records_merged"] == {"directions": 1, "duplicates": 1}
+    assert doc["headline"]["estimated_counts"] is True and code in (0, 1)

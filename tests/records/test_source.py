@@ -5,6 +5,7 @@ import pytest
 
 from agent.errors import CorruptRecords
 from agent.records.source import read_record_file, read_records, record_kind
+from tests.truth import SHARED
 
 
 def test_gzipped_logs_of_two_interfaces_give_each_connection_once(
@@ -37,3 +38,23 @@ def test_a_capture_is_not_a_record_file(pcaps: Path, tmp_path: Path) -> None:
     cut.write_bytes(gzip.compress(b"version srcaddr dstaddr\n2 1.1.1.1 2.2.2.2\n")[:-12])
     with pytest.raises(CorruptRecords, match="gzip stream is damaged"):
         read_record_file(str(cut))
+
+
+def test_a_capture_of_export_datagrams_is_found_by_content(pcaps: Path) -> None:
+    samples = SHARED / "flowlogs" / "netflow-ipfix"
+    if not samples.exists():
+        pytest.skip(f"needs {samples}")
+    found = {record_kind(str(p)) for p in samples.glob("akvorado__*.pcap")}
+    assert found == {"exports"}  # NetFlow v5/v9, IPFIX and sFlow, at their own ports
+    assert {record_kind(str(p)) for p in pcaps.glob("*.pcap*") if ".json" not in p.name} == {None}
+
+
+def test_a_dns_message_with_id_5_is_not_netflow_v5() -> None:
+    """A query with ID 5 begins 00 05 as a v5 export does (a part of zeek's multi-interface
+    capture holds one): its lengths do not add up."""
+    from agent.records.netflow.offline import looks_exported
+
+    query = bytes.fromhex("000501000001000000000000") + b"\x07example\x03com\x00\x00\x01\x00\x01"
+    assert not looks_exported(query) and not looks_exported(query[:2] + b"\x00\x01" + query[4:])
+    v5 = b"\x00\x05\x00\x01" + bytes(20) + bytes(48)
+    assert looks_exported(v5) and not looks_exported(v5 + b"\x00")
