@@ -19,7 +19,7 @@ from agent.policy.judge import APPROVED, EXCLUDED, EXEMPT, OUT, UNVERIFIED, VERD
 from agent.policy.model import Exception_, Policy
 from agent.records.evidence import RecordEvidence
 
-SCHEMA = "residency.analysis/2"
+SCHEMA = "residency.analysis/3"
 PLACE = ("provider", "region", "border_group", "country", "site")
 """A breakdown row's place, in the order of `Tally.places` keys."""
 
@@ -124,10 +124,7 @@ def document(
              **c.as_dict()}
             for k, c in sorted(tally.places.items())
         ],  # fmt: skip
-        "timeline": [
-            {"hour": _hour(ns), "verdict": kind, **c.as_dict()}
-            for (ns, kind), c in sorted(tally.hours.items())
-        ],
+        "timeline": _timeline(tally),
         "contradictions": sorted(tally.contradictions),
         "access": section(tally.access, policy, names) if policy.access.protect else None,
         "inputs": {
@@ -284,5 +281,11 @@ def _time(ns: int | None) -> str | None:
     return seconds(ns) if ns is not None else None
 
 
-def _hour(ns: int) -> str:
-    return datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:00:00Z")
+def _timeline(tally: Tally) -> dict[str, Any]:
+    """In scope over time, in the bin width the period calls for (`findings.timeline`)."""
+    if tally.first_ns is None or tally.last_ns is None:
+        return {"bin": None, "rows": []}
+    width, rows = tally.timeline.rows(tally.first_ns, tally.last_ns)
+    return {"bin": width.name, "rows": [
+        {"start": datetime.fromtimestamp(s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "verdict": k,
+         "flows": flows, "bytes": nbytes} for s, k, flows, nbytes in rows]}  # fmt: skip

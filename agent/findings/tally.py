@@ -1,5 +1,5 @@
 """Verdicts -> the numbers a regulator asks for: totals by verdict, destinations behind each
-violation, exceptions and exclusions used, breakdowns by place and by hour.
+violation, exceptions and exclusions used, breakdowns by place and over time.
 
 Pure and order-free: the same verdicts in any order give the same tally, so two runs over the
 same inputs agree to the byte.
@@ -15,6 +15,7 @@ import numpy as np
 
 from agent.findings.access import AccessTally
 from agent.findings.groups import Groups, distinct
+from agent.findings.timeline import WIDTHS, Timeline
 from agent.intel.records import I64
 from agent.intel.table import Answer
 from agent.model import COLUMN, INFERRED, Flow
@@ -24,7 +25,6 @@ from agent.policy.judge import APPROVED, EXCLUDED, OUT, UNVERIFIED, VERDICTS, VI
 from agent.policy.keys import factorize
 from agent.policy.model import Rule
 
-HOUR_NS = 3600 * 1_000_000_000
 FIRST, LAST = COLUMN["first_ns"], COLUMN["last_ns"]
 EVIDENCE_FLOWS = 50
 """Flow serials kept per destination and capture as pointers into the evidence."""
@@ -137,8 +137,8 @@ class Tally:
     the traffic ends, so a region whose zones lie in two countries gives two keys."""
     approved_weak: Count = field(default_factory=Count)
     """Approved on weak evidence only (a rule on names or countries)."""
-    hours: dict[tuple[int, str], Count] = field(default_factory=lambda: defaultdict(Count))
-    """In scope, by (hour start ns, verdict), counted at each flow's first packet."""
+    timeline: Timeline = field(default_factory=Timeline)
+    """In scope, by bin and verdict, counted at each flow's first packet."""
     directions: dict[str, Count] = field(default_factory=lambda: defaultdict(Count))
     """In scope, by how the local side was decided (`Flow.direction`)."""
     contradictions: set[str] = field(default_factory=set)
@@ -193,7 +193,7 @@ class Tally:
         self.places[(kind, *place)].add(f)
         if kind == APPROVED and v.weak:
             self.approved_weak.add(f)
-        self.hours[(f.first_ns - f.first_ns % HOUR_NS, kind)].add(f)
+        self.timeline.add(f.first_ns, kind, 1, f.bytes_fwd + f.bytes_rev)
         self.directions[f.direction].add(f)
         if v.process is None:
             self.unattributed.add(f)
@@ -294,10 +294,10 @@ class _Batch:
             approved = rows[weak & (kind == kinds.index(APPROVED))]
             if len(approved):
                 t.approved_weak.merge(_whole(self, approved))
-        hour = self.first - self.first % HOUR_NS
-        hours = np.unique(hour[rows], return_inverse=True)[1].astype(np.int64)
-        for row, c in self.counts(Groups([hours, kind]), rows):
-            t.hours[(int(hour[row]), kinds[self.kind[row]])].merge(c)
+        w, sec = WIDTHS[t.timeline.level], self.first[rows] // 1_000_000_000
+        bins = np.unique(sec - (sec - w.offset) % w.seconds, return_inverse=True)[1]
+        for row, c in self.counts(Groups([bins.astype(np.int64), kind]), rows):
+            t.timeline.add(int(self.first[row]), kinds[self.kind[row]], c.flows, c.bytes)
         how = factorize(col[COLUMN["direction"]][rows].tolist())[0]
         for row, c in self.counts(Groups([how]), rows):
             t.directions[col[COLUMN["direction"]][row]].merge(c)

@@ -1,4 +1,4 @@
-"""An analysis and its inputs -> the report document, schema "residency.report/2"
+"""An analysis and its inputs -> the report document, schema "residency.report/3"
 (docs/report-schema.md): the analysis document regrouped for a reader, with the policy's text,
 the scope, the coverage and the method.
 
@@ -26,7 +26,7 @@ from agent.report.method import method
 from agent.report.times import utc
 from agent.wire.keywords import proto_name
 
-SCHEMA = "residency.report/2"
+SCHEMA = "residency.report/3"
 DIMENSIONS = ("provider", "region", "country", "site")
 REGION = ("provider", "region", "border_group", "country")
 """The keys of a `breakdown.region` row."""

@@ -60,7 +60,7 @@ def charts(r: dict[str, Any]) -> str:
         '<section id="charts"><h2>Where in-scope traffic ended</h2>', svg.legend(),
         svg.bars("In-scope bytes by region or site", _regions(r["breakdown"]["places"])),
         svg.bars("In-scope bytes by country", countries),
-        svg.timeline(r["timeline"]), "</section>",
+        svg.timeline(r["timeline"], r["period"]["first"], r["period"]["last"]), "</section>",
     ])  # fmt: skip
 
 

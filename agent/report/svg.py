@@ -6,10 +6,11 @@ policy can forbid inline styles."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from agent.findings.timeline import BY_NAME, Width
 from agent.policy.judge import APPROVED, EXEMPT, UNVERIFIED, VIOLATION
 
 ORDER = (APPROVED, EXEMPT, VIOLATION, UNVERIFIED)
@@ -18,8 +19,6 @@ COLORS: dict[str, str] = {
 }
 WIDTH = 720
 BAR_ROWS = 12
-HOURS_MAX = 96
-"""A timeline longer than this many hours is drawn by day."""
 
 Row = tuple[str, Mapping[str, int]]
 """A label and its bytes by verdict."""
@@ -53,25 +52,25 @@ def bars(title: str, rows: Sequence[Row]) -> str:
     return "".join(parts) + "</svg>"
 
 
-def timeline(rows: Sequence[Mapping[str, Any]]) -> str:
-    """In-scope bytes over time, stacked by verdict: by hour, or by day for long periods."""
+def timeline(t: Mapping[str, Any], first: str | None, last: str | None) -> str:
+    """In-scope bytes over the period [first, last] (decimal epoch seconds), stacked by
+    verdict, one bar per bin of the document's width (`findings.timeline`)."""
     title = "In-scope bytes over time (UTC)"
-    if not rows:
+    if not t["rows"] or first is None or last is None:
         return _empty(title)
-    hours = [datetime.strptime(r["hour"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) for r in rows]
-    daily = (max(hours) - min(hours)) > timedelta(hours=HOURS_MAX)
-    step = timedelta(days=1) if daily else timedelta(hours=1)
-    start = min(hours).replace(hour=0) if daily else min(hours)
-    n = (max(hours) - start) // step + 1
-    buckets: list[dict[str, int]] = [{} for _ in range(n)]
-    for when, r in zip(hours, rows, strict=True):
-        b = buckets[(when - start) // step]
+    width = BY_NAME[t["bin"]]
+    starts = _bins(width, int(first.partition(".")[0]), int(last.partition(".")[0]))
+    at = {s: i for i, s in enumerate(starts)}
+    buckets: list[dict[str, int]] = [{} for _ in starts]
+    for r in t["rows"]:
+        b = buckets[at[_epoch(r["start"])]]
         b[r["verdict"]] = b.get(r["verdict"], 0) + r["bytes"]
-    top = max(sum(b.values()) for b in buckets) or 1
+    n, top = len(starts), max(sum(b.values()) for b in buckets) or 1
     left, plot_w, plot_h, base = 70.0, WIDTH - 80.0, 150.0, 180.0
     slot = plot_w / n
     bar = max(min(slot * 0.8, 60.0), 1.0)
-    fmt = "%Y-%m-%d" if daily else "%m-%d %H:00"
+    fmt = _TICKS[width.name]
+    title += f", by {width.name} from {_stamp(starts[0], '%Y-%m-%d %H:%M:%S')}"
     parts = [_open(title, 220), _text(0, 16, title, 'font-weight="bold"')]
     for frac in (0.0, 0.5, 1.0):
         y = base - plot_h * frac
@@ -80,15 +79,40 @@ def timeline(rows: Sequence[Mapping[str, Any]]) -> str:
         parts.append(_text(left - 6, y + 4, human(int(top * frac)), 'text-anchor="end"'))
     for i, b in enumerate(buckets):
         x, y = left + i * slot + (slot - bar) / 2, base
-        label = (start + i * step).strftime(fmt)
+        label = _stamp(starts[i], fmt)
         for kind in ORDER:
             h = plot_h * b.get(kind, 0) / top
             if h > 0:
                 y -= h
-                parts.append(_rect(x, y, bar, h, kind, f"{label}: {kind} {b[kind]:,} bytes"))
+                tip = f"{_stamp(starts[i], '%Y-%m-%d %H:%M:%S')} ({width.name}): {kind}"
+                parts.append(_rect(x, y, bar, h, kind, f"{tip} {b[kind]:,} bytes"))
         if i % max(1, -(-n // 8)) == 0:
             parts.append(_text(x + bar / 2, base + 16, label, 'text-anchor="middle"'))
     return "".join(parts) + "</svg>"
+
+
+_TICKS = {"1 s": "%H:%M:%S", "10 s": "%H:%M:%S", "1 min": "%H:%M", "10 min": "%H:%M",
+          "1 h": "%m-%d %H:00", "6 h": "%m-%d %H:00", "1 day": "%Y-%m-%d",
+          "1 week": "%Y-%m-%d", "1 month": "%Y-%m", "3 months": "%Y-%m",
+          "1 year": "%Y"}  # fmt: skip
+"""How a bin's start is written under the axis, by width."""
+
+
+def _bins(width: Width, first: int, last: int) -> list[int]:
+    """The starts of every bin from the one holding `first` to the one holding `last`."""
+    out, s = [], width.floor(first)
+    while s <= last:
+        out.append(s)
+        s = width.after(s)
+    return out
+
+
+def _epoch(stamp: str) -> int:
+    return int(datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+
+
+def _stamp(sec: int, fmt: str) -> str:
+    return datetime.fromtimestamp(sec, UTC).strftime(fmt)
 
 
 def legend() -> str:

@@ -57,7 +57,8 @@ def test_breakdowns_add_up_to_the_in_scope_traffic(demo: Demo) -> None:
             assert g["bytes"] == sum(v["bytes"] for v in g["verdicts"].values())
         by = [g["bytes"] for g in r["breakdown"][dim]]
         assert by == sorted(by, reverse=True)
-    assert sum(t["bytes"] for t in r["timeline"]) == inside["bytes"]
+    assert sum(t["bytes"] for t in r["timeline"]["rows"]) == inside["bytes"]
+    assert r["timeline"]["bin"] == "1 s"  # the demo capture lasts seconds
 
 
 def test_every_violation_points_at_its_flows_in_the_capture(demo: Demo) -> None:

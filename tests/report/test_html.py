@@ -87,7 +87,8 @@ def test_an_empty_report_renders(demo: Demo) -> None:
     for k in ("in_scope", "approved", "exempt", "violation", "unverified"):
         report["headline"][k] = zero
     report["headline"]["destinations"] = {"violation": 0, "unverified": 0}
-    report["violations"] = report["unverified"] = report["timeline"] = []
+    report["violations"] = report["unverified"] = []
+    report["timeline"] = {"bin": None, "rows": []}
     report["breakdown"] = {k: [] for k in report["breakdown"]}
     report["compliant"] = False
     report["nothing_in_scope"] = "none of the 26 flows read matched scope.include (p.yaml:3)"

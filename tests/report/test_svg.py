@@ -39,21 +39,34 @@ def test_many_bars_end_in_one_row_of_the_rest() -> None:
 
 
 def test_empty_charts_say_so() -> None:
-    for text in (svg.bars("t", []), svg.timeline([])):
+    for text in (svg.bars("t", []), svg.timeline({"bin": None, "rows": []}, None, None)):
         assert "no in-scope traffic" in [t.text for t in parse(text).findall(f"{NS}text")]
     parse(svg.bars("t", [("zero", {"approved": 0})]))
 
 
-def test_timeline_by_hour_then_by_day() -> None:
-    hourly = [{"hour": "2026-03-02T14:00:00Z", "verdict": "approved", "bytes": 5, "flows": 1},
-              {"hour": "2026-03-02T16:00:00Z", "verdict": "violation", "bytes": 7, "flows": 1}]
-    root = parse(svg.timeline(hourly))
-    assert len(rects(root)) == 2
-    assert "03-02 14:00" in [t.text for t in root.findall(f"{NS}text")]
-    daily = [{**hourly[0], "hour": "2026-01-01T00:00:00Z"},
-             {**hourly[1], "hour": "2026-03-02T16:00:00Z"}]
-    root = parse(svg.timeline(daily))
-    assert "2026-01-01" in [t.text for t in root.findall(f"{NS}text")]
+def test_a_short_capture_is_drawn_by_the_second() -> None:
+    """12 seconds: 13 one-second slots, the empty ones left empty, ticks to the second."""
+    t = {"bin": "1 s", "rows": [
+        {"start": "2026-03-02T14:00:05Z", "verdict": "approved", "bytes": 5, "flows": 1},
+        {"start": "2026-03-02T14:00:05Z", "verdict": "violation", "bytes": 3, "flows": 1},
+        {"start": "2026-03-02T14:00:17Z", "verdict": "violation", "bytes": 7, "flows": 1}]}
+    root = parse(svg.timeline(t, "1772460005.25", "1772460017.5"))
+    bars = rects(root)
+    assert len(bars) == 3
+    xs = sorted({float(r.get("x") or 0) for r in bars})
+    assert len(xs) == 2 and (xs[1] - xs[0]) == pytest.approx(12 * (svg.WIDTH - 80) / 13, abs=0.2)
+    labels = [t.text for t in root.findall(f"{NS}text")]
+    assert "14:00:05" in labels and any("by 1 s" in (x or "") for x in labels)
+
+
+def test_a_ten_year_archive_is_drawn_by_the_quarter() -> None:
+    t = {"bin": "3 months", "rows": [
+        {"start": "2016-01-01T00:00:00Z", "verdict": "approved", "bytes": 5, "flows": 1},
+        {"start": "2026-01-01T00:00:00Z", "verdict": "exempt", "bytes": 9, "flows": 2}]}
+    root = parse(svg.timeline(t, "1458000000", "1773500000"))  # 2016-03-15 .. 2026-03-14
+    labels = [t.text for t in root.findall(f"{NS}text")]
+    assert "2016-01" in labels and len(rects(root)) == 2
+    assert "by 3 months from 2016-01-01 00:00:00" in labels[0]
 
 
 def test_the_same_numbers_give_the_same_chart() -> None:
