@@ -20,7 +20,7 @@ from agent.policy.model import Exception_, Policy
 from agent.records.evidence import RecordEvidence
 
 SCHEMA = "residency.analysis/3"
-PLACE = ("provider", "region", "border_group", "country", "site")
+PLACE = ("provider", "region", "border_group", "country", "site", "city")
 """A breakdown row's place, in the order of `Tally.places` keys."""
 
 

@@ -133,8 +133,8 @@ class Tally:
     """Exclusions, approvals and exceptions used, by (rule name, verdict or scope): an expired
     exception shows under "violation", a live one under "exempt"."""
     places: dict[tuple[str, ...], Count] = field(default_factory=lambda: defaultdict(Count))
-    """In scope, by (verdict, provider, region, border group, country, site): a place is where
-    the traffic ends, so a region whose zones lie in two countries gives two keys."""
+    """In scope, by (verdict, provider, region, border group, country, site, city): a place is
+    where the traffic ends, so a region whose zones lie in two countries gives two keys."""
     approved_weak: Count = field(default_factory=Count)
     """Approved on weak evidence only (a rule on names or countries)."""
     timeline: Timeline = field(default_factory=Timeline)
@@ -189,7 +189,7 @@ class Tally:
         if v.scope == OUT or v.scope == EXCLUDED:
             return
         place = (a.provider or "", a.region or "", a.border_group or "", a.country or "",
-                 a.site or "")  # fmt: skip
+                 a.site or "", a.city or "")  # fmt: skip
         self.places[(kind, *place)].add(f)
         if kind == APPROVED and v.weak:
             self.approved_weak.add(f)

@@ -159,13 +159,19 @@ def place(d: dict[str, Any]) -> str:
     return " ".join(x for x in (d["provider"], d["region"], zone) if x)
 
 
+def place_label(d: dict[str, Any]) -> str:
+    """`place`, or, where no range placed the traffic, what did: country data alone, or
+    nothing."""
+    return place(d) or ("country data only" if d["country"] else "no range or country data")
+
+
 def _places(doc: dict[str, Any]) -> list[str]:
     """In-scope bytes by place (provider, region, zone, country, site) and verdict."""
     if not doc["breakdown"]:
         return []
     lines = ["", "In scope, by place:"]
     for b in sorted(doc["breakdown"], key=lambda b: (-b["bytes"], place(b), b["verdict"])):
-        where = place(b) or ("(no range data)" if not b["country"] else "(country data)")
+        where = place_label(b)
         lines.append(f"  {where:<40} {b['country'] or '??':<3} {b['verdict']:<11}"
                      f"{b['bytes']:>16,} B {plural(b['flows'], 'flow'):>11}")  # fmt: skip
     return lines

@@ -7,9 +7,9 @@ from html import escape
 from typing import Any
 
 from agent.findings.headline import WEAK, kind, sentence
-from agent.findings.text import place
+from agent.findings.text import place, place_label
 from agent.policy.judge import APPROVED, EXEMPT, UNVERIFIED, VIOLATION
-from agent.report import provenance, svg
+from agent.report import provenance, svg, worldmap
 from agent.report.build import REGION
 from agent.report.markup import NONE, cell, code, num, pct, plural, table
 from agent.report.times import utc
@@ -56,9 +56,12 @@ def headline(r: dict[str, Any]) -> str:
 def charts(r: dict[str, Any]) -> str:
     countries = [(g["country"] or "(unknown)", {k: v["bytes"] for k, v in g["verdicts"].items()})
                  for g in r["breakdown"]["country"]]  # fmt: skip
+    places = [{**p, "label": place_label(p)} for p in r["breakdown"]["places"]]
     return "".join([
         '<section id="charts"><h2>Where in-scope traffic ended</h2>', svg.legend(),
-        svg.bars("In-scope bytes by region or site", _regions(r["breakdown"]["places"])),
+        worldmap.draw(places, "In-scope bytes by where they ended (a region's or site's city, "
+                              "else the country)"),
+        svg.bars("In-scope bytes by region or site", _regions(places)),
         svg.bars("In-scope bytes by country", countries),
         svg.timeline(r["timeline"], r["period"]["first"], r["period"]["last"]), "</section>",
     ])  # fmt: skip
@@ -190,8 +193,7 @@ def _regions(places: list[dict[str, Any]]) -> list[svg.Row]:
     country: a region whose zones lie in two countries is two bars), most first."""
     out: dict[str, dict[str, int]] = {}
     for p in places:
-        label = _where(p) or "(unplaced)"
-        label += f" ({p['country']})" if p["country"] else ""
+        label = p["label"] + (f" ({p['country']})" if p["country"] else "")
         by = out.setdefault(label, {})
         by[p["verdict"]] = by.get(p["verdict"], 0) + p["bytes"]
     return sorted(out.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))

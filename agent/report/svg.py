@@ -71,7 +71,8 @@ def timeline(t: Mapping[str, Any], first: str | None, last: str | None) -> str:
     bar = max(min(slot * 0.8, 60.0), 1.0)
     fmt = _TICKS[width.name]
     title += f", by {width.name} from {_stamp(starts[0], '%Y-%m-%d %H:%M:%S')}"
-    parts = [_open(title, 220), _text(0, 16, title, 'font-weight="bold"')]
+    parts = [_open(title, 220).replace("<svg ", '<svg id="timeline" ', 1),
+             _text(0, 16, title, 'font-weight="bold"')]
     for frac in (0.0, 0.5, 1.0):
         y = base - plot_h * frac
         parts.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + plot_w:.1f}" '

@@ -96,3 +96,15 @@ def test_an_empty_report_renders(demo: Demo) -> None:
     assert ('<div class="banner empty" id="verdict">NOTHING IN SCOPE of policy us-user-traffic: '
             "none of the 26 flows read matched scope.include (p.yaml:3)</div>") in text
     assert "COMPLIANT" not in text
+
+
+def test_country_placed_traffic_is_labelled_so(demo: Demo) -> None:
+    """A flow approved by a country rule is placed by country data, not "(unplaced)"."""
+    report = copy.deepcopy(demo.report)
+    report["breakdown"]["places"].append({
+        "verdict": "approved", "provider": None, "region": None, "border_group": None,
+        "country": "CA", "site": None, "city": None, "flows": 1, "bytes": 999_999})  # fmt: skip
+    text = page(demo, report)
+    assert "country data only (CA)" in text and "CA (country data)" in text  # bars and map
+    assert "(unplaced)" not in text
+    assert "no range or country data" in text  # the demo's address in no range and no country
