@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import signal
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from scapy.packet import Packet
@@ -17,6 +20,18 @@ from agent.intel.store import Store, read_bytes
 from agent.model import Flow
 from agent.wire.batch import RecordBatch
 from tests.truth import SHARED, analyze
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def generator() -> ModuleType:
+    """pcaps/make_demo.py as a module: the demo's packet helpers and capture writers."""
+    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "pcaps" / "make_demo.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_demo"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ table.sortable th[aria-sort=descending]::after { content: " \\25BC"; }
 .mono, code, pre { font-family: ui-monospace, "DejaVu Sans Mono", "Liberation Mono", monospace;
   font-size: 12px; }
 td.mono { word-break: break-all; }
+td.evidence { word-break: normal; }
+.place, .file { white-space: nowrap; }
 .small { font-size: 11px; color: var(--muted); }
 pre { background: #f6f6f6; border: 1px solid var(--line); padding: 10px; overflow-x: auto;
   white-space: pre-wrap; }

@@ -5,10 +5,10 @@ here, where it meets markup."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
 
-from agent.findings.text import dated
 from agent.report.markup import NONE, num, pairs, plural, table
 from agent.report.times import utc
 
@@ -102,7 +102,7 @@ def inputs(r: dict[str, Any]) -> str:
     i, tool = r["inputs"], r["tool"]
     pol = i["policy"]
     ranges = [[escape(x["slot"]), escape(x["version"]), escape(x["published"] or "") or NONE,
-               escape(dated(x)), _mono(x["sha256"])] for x in i["ranges"]]  # fmt: skip
+               escape(age(x, r["period"])), _mono(x["sha256"])] for x in i["ranges"]]  # fmt: skip
     if i["journals"]:
         rows = [[_mono(x["file"]), _mono(x["head"]), num(x["rows"]),
                  escape(f"{x['since_utc']} to {x['until_utc']}")] for x in i["journals"]]
@@ -115,12 +115,48 @@ def inputs(r: dict[str, Any]) -> str:
         '<section id="inputs"><h2>Inputs</h2>',
         f"<p><b>Tool:</b> {escape(tool['name'])} {escape(tool['version'])}.</p>", read,
         "<h3>Range data</h3>" + _chosen(i["ranges_chosen"])
-        + (table("ranges", ["source", "version", "published", "against the traffic", "sha256"],
-                 ranges) if ranges else f"<p>{NONE}: no destination could be placed</p>"),
+        + (table("ranges", ["source", "version", "published", "age at the traffic's time",
+                            "sha256"], ranges)
+           if ranges else f"<p>{NONE}: no destination could be placed</p>"),
         f"<h3>Policy {escape(pol['name'])}</h3><p><span class=\"mono\">{escape(pol['file'])}"
         f"</span>, sha256 <span class=\"mono\">{escape(pol['sha256'])}</span></p>",
         f"<pre>{escape(pol['text'])}</pre></section>",
     ])  # fmt: skip
+
+
+def age(x: dict[str, Any], period: dict[str, Any]) -> str:
+    """How old a range version was when the traffic began and when it ended (once when the
+    same), from its own publication date; a version later than the traffic says so."""
+    if x["published"] is None:
+        return "not known: the file does not say when it was published"
+    if not period["first"]:
+        return "no traffic to measure it against"
+    published = datetime.fromisoformat(x["published"])
+    ages = [_old(_at(period[k]) - published) for k in ("first", "last")]
+    said = ages[0] if ages[0] == ages[1] else f"{ages[0]} at the start, {ages[1]} at the end"
+    return said + (" (stale)" if x["stale"] else "")
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromtimestamp(int(text.partition(".")[0]), UTC)
+
+
+def _old(d: timedelta) -> str:
+    """A version's age in words: days, then months, then years."""
+    if d < timedelta(0):
+        return f"published {_length(-d)} later"
+    return f"{_length(d)} old"
+
+
+def _length(d: timedelta) -> str:
+    days = d.days
+    if days < 1:
+        return "under a day"
+    if days < 61:
+        return plural(days, "day")
+    if days < 730:
+        return plural(days * 12 // 365, "month")
+    return f"{days / 365.25:.1f} years"
 
 
 def range_notice(r: dict[str, Any]) -> str:

@@ -68,25 +68,33 @@ def charts(r: dict[str, Any]) -> str:
 
 
 def destinations(r: dict[str, Any], key: str, title: str) -> str:
+    """One row per destination; the process column only when some flow of the report has a
+    process (a journal's), since a capture never says."""
+    processes = any(d["processes"] for k in ("violations", "unverified") for d in r[k])
     heads = ["address", "names", "place", "country", "bytes", "flows", "seen (UTC)",
-             "process", "evidence", "notes"]  # fmt: skip
+             *(["process"] if processes else []), "evidence", "notes"]  # fmt: skip
     rows = [[
         cell(f'<span class="mono">{escape(d["address"])}</span><br><span class="small">'
               + escape(" ".join(f"{proto_name(p['protocol'])}/{p['port']}" for p in d["ports"]))
               + "</span>", d["address"]),
         _names(d["names"]),
-        f'{escape(_where(d)) or NONE}<br><span class="small">range {escape(d["prefix"] or "-")}'
-        f' [{escape(d["source"] or "no data")}]</span>',
+        f'<span class="place">{escape(_where(d)) or NONE}</span><br><span class="small">range '
+        f'{escape(d["prefix"] or "-")} [{escape(d["source"] or "no data")}]</span>',
         escape(d["country"] or "??"), num(d["bytes"]), num(d["flows"]),
         cell(_seen(d["first"], d["last"]), d["first"]),
-        "<br>".join(escape(p) for p in d["processes"]) or '<span class="none">unknown</span>',
-        cell("<br>".join(f'{escape(e["input"])}: flow{"s" * (len(e["flow_serials"]) > 1)} '
+        *([_processes(d)] if processes else []),
+        cell("<br>".join(f'<span class="file">{escape(e["input"])}:</span> '
+                          f'flow{"s" * (len(e["flow_serials"]) > 1)} '
                           f'{", ".join(map(str, e["flow_serials"]))}' for e in d["evidence"]),
-              cls="small mono"),
+              cls="small mono evidence"),
         "<br>".join(escape(n) for n in d["notes"]) + (" (weak evidence)" if d["weak"] else ""),
     ] for d in r[key]]  # fmt: skip
     body = table(f"{key}-table", heads, rows, numeric={4, 5}) if rows else f"<p>{NONE}</p>"
     return f'<section id="{key}"><h2>{title} ({len(rows)})</h2>{body}</section>'
+
+
+def _processes(d: dict[str, Any]) -> str:
+    return "<br>".join(escape(p) for p in d["processes"]) or '<span class="none">unknown</span>'
 
 
 def breakdown(r: dict[str, Any]) -> str:

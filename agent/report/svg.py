@@ -36,7 +36,7 @@ def bars(title: str, rows: Sequence[Row]) -> str:
     if not rows:
         return _empty(title)
     top = max(sum(by.values()) for _, by in rows) or 1
-    left, area, step = 190.0, 400.0, 26
+    left, area, step = 230.0, 400.0, 26
     height = 30 + step * len(rows)
     parts = [_open(title, height), _text(0, 16, title, 'font-weight="bold"')]
     for i, (label, by) in enumerate(rows):
@@ -149,7 +149,7 @@ def _text(x: float, y: float, text: str, extra: str = "") -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" {extra}>{escape(text)}</text>'.replace(" >", ">")
 
 
-def _short(label: str, size: int = 28) -> str:
+def _short(label: str, size: int = 34) -> str:
     return label if len(label) <= size else label[: size - 1] + "\u2026"
 
 

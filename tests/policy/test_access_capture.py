@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import csv
 import gzip
-import importlib.util
 import ipaddress
 import json
 import random
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,6 +23,7 @@ from click.testing import CliRunner
 from agent.cli import main
 from agent.cli.base import utcnow
 from agent.intel.store import Store, read_bytes
+from tests.support import generator
 from tests.truth import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,15 +32,6 @@ START_NS = int(datetime(2026, 9, 1, 12, tzinfo=UTC).timestamp()) * 10**9
 """After the stored AWS file's own date (2026-08-22), so it is the version in force."""
 MS = 1_000_000
 Net = ipaddress.IPv4Network
-
-
-def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "pcaps" / "make_demo.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_demo"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class World:

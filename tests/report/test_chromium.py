@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,15 @@ bytes.click();
 var down = Array.from(table.tBodies[0].rows, r => r.cells[4].getAttribute("data-v")).join(",");
 document.body.setAttribute("data-sorted", up + "|" + down);
 </script>"""
+
+
+LAYOUT_PROBE = """<script>
+var spans = document.querySelectorAll(".place, .file");
+var broken = Array.from(spans).filter(e => e.getClientRects().length !== 1);
+document.body.setAttribute("data-broken", broken.map(e => e.textContent).join("|") + "#"
+                           + spans.length);
+</script>"""
+"""Every place label and every evidence file name on one line."""
 
 
 def browse(tmp: Path, *args: str) -> tuple[str, list[str]]:
@@ -59,15 +69,22 @@ def test_the_report_renders_without_errors(demo: Demo, tmp_path: Path) -> None:
     print(f"screenshot: {shot}")
 
 
+def probed(report: dict[str, Any], script: str, tmp: Path, *args: str) -> str:
+    """The page's DOM after `script` ran in it (the page's content security policy removed, so
+    the probe may run), with no console message."""
+    text = html.render({"report": report}).decode()
+    start = text.index('<meta http-equiv="Content-Security-Policy"')
+    text = text[:start] + text[text.index(">", start) + 1 :]
+    page = tmp / "probe.html"
+    page.write_text(text.replace("</body>", script + "</body>"))
+    dom, console = browse(tmp, *args, "--dump-dom", page.as_uri())
+    assert console == []
+    return dom
+
+
 def test_the_tables_sort(demo: Demo, tmp_path: Path) -> None:
     """Click a numeric header twice: ascending, then descending."""
-    text = html.render({"report": demo.report}).decode()
-    start = text.index('<meta http-equiv="Content-Security-Policy"')
-    text = text[:start] + text[text.index(">", start) + 1 :]  # let the probe run
-    page = tmp_path / "probe.html"
-    page.write_text(text.replace("</body>", SORT_PROBE + "</body>"))
-    dom, console = browse(tmp_path, "--dump-dom", page.as_uri())
-    assert console == []
+    dom = probed(demo.report, SORT_PROBE, tmp_path)
     [up, down] = dom.split('data-sorted="')[1].split('"')[0].split("|")
     values = sorted(d["bytes"] for d in demo.report["violations"])
     assert [int(v) for v in up.split(",")] == values
@@ -90,3 +107,24 @@ def test_the_printed_pdf_verifies_and_any_changed_byte_fails(demo: Demo) -> None
         with pytest.raises(ReportError):
             _, env = envelope.read(bytes(changed), "r.pdf")
             check(env, demo.key.public_key())
+
+
+@pytest.mark.parametrize("width", [1200, 760])
+def test_ten_years_render_with_the_map_and_the_timeline(
+    decade: dict[str, Any], tmp_path: Path, width: int
+) -> None:
+    """The ten-year report: no console message, the map and the timeline drawn, place labels and
+    file names each on one line, on a wide and a narrow window."""
+    page = tmp_path / "decade.html"
+    page.write_bytes(envelope.make(decade, "html"))
+    size = f"--window-size={width},4200"
+    dom, console = browse(tmp_path, size, "--dump-dom", page.as_uri())
+    assert console == []
+    assert {"map", "timeline", "violations-table", "inputs"} <= Page(dom).ids()
+    dom = probed(decade, LAYOUT_PROBE, tmp_path, size)
+    broken, seen = dom.split('data-broken="')[1].split('"')[0].split("#")
+    assert broken == "" and int(seen) > 40
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"report-decade-{width}.png"
+    browse(tmp_path, "--hide-scrollbars", size, f"--screenshot={shot}", page.as_uri())
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
