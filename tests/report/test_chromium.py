@@ -59,7 +59,7 @@ def test_the_report_renders_without_errors(demo: Demo, tmp_path: Path) -> None:
     assert console == []
     assert 'data-js="ready"' in dom  # the script ran to its end
     parsed = Page(dom)
-    assert {"headline", "verdict", "violations-table", "charts"} <= parsed.ids()
+    assert {"headline", "verdict", "violations-table", "charts", "map", "timeline"} <= parsed.ids()
     assert parsed.rows.get("violations-table", 0) == len(demo.report["violations"]) > 0
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report-demo.png"
