@@ -41,11 +41,11 @@ from agent.policy.load import load_policy  # noqa: E402
 OUT = ROOT / "bench" / "out" / "fleet"
 RANGES = ROOT.parent / "shared" / "ranges"
 DAY_NS = 1_772_409_600 * 10**9  # 2026-03-02T00:00:00Z
-PLACES = [("approved", "oci", "us-ashburn-1", "", "US", ""),
-          ("approved", "oci", "us-phoenix-1", "", "US", ""),
-          ("violation", "oci", "ap-singapore-1", "", "SG", ""),
-          ("violation", "aws", "eu-west-1", "eu-west-1", "IE", ""),
-          ("unverified", "", "", "", "", ""), ("out", "", "", "", "", "")]  # fmt: skip
+PLACES = [("approved", "oci", "us-ashburn-1", "", "US", "", "Ashburn"),
+          ("approved", "oci", "us-phoenix-1", "", "US", "", "Phoenix"),
+          ("violation", "oci", "ap-singapore-1", "", "SG", "", "Singapore"),
+          ("violation", "aws", "eu-west-1", "eu-west-1", "IE", "", "Dublin"),
+          ("unverified", "", "", "", "", "", ""), ("out", "", "", "", "", "", "")]  # fmt: skip
 
 
 def judge() -> tuple[Judge, Any]:
@@ -62,7 +62,7 @@ def judge() -> tuple[Judge, Any]:
 
 
 def partial_lake(hosts: int) -> Path:
-    path = OUT / f"partials-{hosts}.parquet"
+    path = OUT / f"partials-{len(partial.KEY)}-{hosts}.parquet"  # a new key, a new file
     if path.exists():
         return path
     OUT.mkdir(parents=True, exist_ok=True)

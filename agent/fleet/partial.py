@@ -3,10 +3,10 @@
 `map_batch` judges a batch of sealed rows through the one chain (`agent.chain.judging.Chain`)
 into the one `Tally` that `analyze` uses, then keeps the tally's places (and the out-of-scope
 and excluded totals) as rows keyed by (date, host, verdict, provider, region, border group,
-country, site) with flows, bytes, first and last; the approved flows that rest on weak evidence
-only as one row per host-day under `approved_weak` (the analysis document's key) with empty
-places; accesses into protected services under their `access-` labels (`access.LABELS`), by
-origin, with sessions as flows and bytes out as bytes. `merge` adds two partial tables: sums
+country, site, city) with flows, bytes, first and last; the approved flows that rest on weak
+evidence only as one row per host-day under `approved_weak` (the analysis document's key) with
+empty places; accesses into protected services under their `access-` labels (`access.LABELS`),
+by origin, with sessions as flows and bytes out as bytes. `merge` adds two partial tables: sums
 and min/max, so it is associative and commutative with the empty table as identity, and the
 engines may split and combine the work in any order and give the same answer.
 """
@@ -28,7 +28,8 @@ from agent.policy.judge import EXCLUDED, OUT, Judge
 WEAK = "approved_weak"
 """The partial rows of approvals on weak evidence only (a name or country rule): a subset of
 the `approved` rows, so they are kept out of the breakdown's sums."""
-KEY = ("date", "host", "verdict", "provider", "region", "border_group", "country", "site")
+KEY = ("date", "host", "verdict", "provider", "region", "border_group", "country", "site",
+       "city")
 
 
 class Cell(NamedTuple):
@@ -62,13 +63,13 @@ def map_unit(judge: Judge, date: str, host: str, batches: Iterable[pa.RecordBatc
     for (kind, *place), c in tally.places.items():
         out[(date, host, kind, *place)] = Cell(c.flows, c.bytes, c.first_ns, c.last_ns)
     for (kind, country, provider, region, site), s in tally.access.places.items():
-        key = (date, host, LABELS[kind], provider, region, "", country, site)
+        key = (date, host, LABELS[kind], provider, region, "", country, site, "")
         out[key] = Cell(s.sessions, s.bytes_out, s.first_ns, s.last_ns)  # flows are sessions
     for kind, t in ((EXCLUDED, tally.totals.get(EXCLUDED)), (OUT, tally.totals.get(OUT)),
                     (WEAK, tally.approved_weak)):  # fmt: skip
         if t is not None and t.flows:
-            out[(date, host, kind, "", "", "", "", "")] = Cell(t.flows, t.bytes, t.first_ns,
-                                                              t.last_ns)  # fmt: skip
+            out[(date, host, kind, "", "", "", "", "", "")] = Cell(t.flows, t.bytes, t.first_ns,
+                                                                  t.last_ns)  # fmt: skip
     return out
 
 
