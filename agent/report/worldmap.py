@@ -71,6 +71,21 @@ def where(row: Mapping[str, Any]) -> tuple[str, str] | None:
 def draw(rows: Iterable[Mapping[str, Any]], title: str) -> str:
     """The map for breakdown rows (`verdict`, `country`, `city`, `bytes`, with a `label` each
     for the tooltip)."""
+    marks, unplaced = _marks(rows)
+    top = max((sum(m["by"].values()) for m in marks.values()), default=0) or 1
+    order = sorted(marks.items(), key=lambda kv: (-sum(kv[1]["by"].values()), kv[0]))
+    at = [(*_shifted(project(*places()[key])),
+           max(R_MIN, R_MAX * math.sqrt(sum(m["by"].values()) / top))) for key, m in order]
+    taken = [(x - r, y - r, x + r, y + r) for x, y, r in at]  # labels cover no marker
+    parts = [_land(title)]
+    parts += [_marker(key, m, x, y, r) for (key, m), (x, y, r) in zip(order, at, strict=True)]
+    parts += [_label(key, x, y, r, taken)
+              for (key, _), (x, y, r) in zip(order[:LABELS], at, strict=False)]  # fmt: skip
+    return "".join(parts) + _caption(unplaced) + "</svg>"
+
+
+def _marks(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[tuple[str, str], Any], int]:
+    """Bytes by verdict and the rows' labels, by place; and the bytes of no known place."""
     marks: dict[tuple[str, str], dict[str, Any]] = {}
     unplaced = 0
     for r in rows:
@@ -81,10 +96,13 @@ def draw(rows: Iterable[Mapping[str, Any]], title: str) -> str:
         m = marks.setdefault(key, {"by": {}, "labels": set()})
         m["by"][r["verdict"]] = m["by"].get(r["verdict"], 0) + r["bytes"]
         m["labels"].add(r["label"])
-    top = max((sum(m["by"].values()) for m in marks.values()), default=0) or 1
-    o = outline()
-    tall = TOP + HEIGHT + 34
-    parts = [
+    return marks, unplaced
+
+
+def _land(title: str) -> str:
+    """The open svg element, the title, the sea and the countries."""
+    o, tall = outline(), TOP + HEIGHT + 34
+    return "".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart map" id="map" role="img" '
         f'width="{SHOWN}" height="{tall * SHOWN // WIDTH}" viewBox="0 0 {WIDTH} {tall}" '
         f'font-family="sans-serif" font-size="10" aria-label="{escape(title)}">',
@@ -95,16 +113,7 @@ def draw(rows: Iterable[Mapping[str, Any]], title: str) -> str:
         *(f'<path d="{d}"><title>{escape(c or "-")}</title></path>'
           for c, d in o["countries"].items()),
         "</g>",
-    ]  # fmt: skip
-    order = sorted(marks.items(), key=lambda kv: (-sum(kv[1]["by"].values()), kv[0]))
-    at = [(*_shifted(project(*places()[key])),
-           max(R_MIN, R_MAX * math.sqrt(sum(m["by"].values()) / top))) for key, m in order]
-    taken = [(x - r, y - r, x + r, y + r) for x, y, r in at]  # labels cover no marker
-    parts += [_marker(key, m, x, y, r) for (key, m), (x, y, r) in zip(order, at, strict=True)]
-    parts += [_label(key, x, y, r, taken)
-              for (key, _), (x, y, r) in zip(order[:LABELS], at, strict=False)]  # fmt: skip
-    parts.append(_caption(unplaced))
-    return "".join(parts) + "</svg>"
+    ])  # fmt: skip
 
 
 def _shifted(xy: tuple[float, float]) -> tuple[float, float]:
