@@ -132,8 +132,9 @@ def age(x: dict[str, Any], period: dict[str, Any]) -> str:
     if not period["first"]:
         return "no traffic to measure it against"
     published = datetime.fromisoformat(x["published"])
-    ages = [_old(_at(period[k]) - published) for k in ("first", "last")]
-    said = ages[0] if ages[0] == ages[1] else f"{ages[0]} at the start, {ages[1]} at the end"
+    start, end = (_at(period[k]) - published for k in ("first", "last"))
+    said = (_old(start, "the traffic") if _old(start, "") == _old(end, "")
+            else f"{_old(start, 'its start')}, {_old(end, 'its end')}")  # fmt: skip
     return said + (" (stale)" if x["stale"] else "")
 
 
@@ -141,11 +142,11 @@ def _at(text: str) -> datetime:
     return datetime.fromtimestamp(int(text.partition(".")[0]), UTC)
 
 
-def _old(d: timedelta) -> str:
-    """A version's age in words: days, then months, then years."""
+def _old(d: timedelta, when: str) -> str:
+    """A version's age at `when`, in words: days, then months, then years."""
     if d < timedelta(0):
-        return f"published {_length(-d)} later"
-    return f"{_length(d)} old"
+        return f"published {_length(-d)} AFTER {when}"
+    return f"{_length(d)} old at {when}"
 
 
 def _length(d: timedelta) -> str:

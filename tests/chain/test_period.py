@@ -157,7 +157,7 @@ def test_the_report_carries_the_dates_and_notices(home: Path, tmp_path: Path) ->
     assert code == 0 and err.count("warning: ") == 2
     page = out.read_text()
     assert "Range data not of the traffic's time:" in page
-    assert "published 2025-07-31, 23 days AFTER the traffic began" in page
+    assert "2025-07-31T18:18:01.103975Z</td><td>published 23 days AFTER the traffic</td>" in page
     code, _, err = run(home, "report", str(PCAPS / IPV6), "--policy", policy(home), "--out",
                        str(tmp_path / "r.json"), "-q")  # fmt: skip
     report = json.loads((tmp_path / "r.json").read_bytes())["report"]

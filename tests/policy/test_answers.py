@@ -84,7 +84,7 @@ def test_buenos_aires_is_not_us_east_1(home: Path, tmp_path: Path) -> None:
     assert d["headline"]["approved"] == {"flows": 0, "bytes": 0}
     assert d["breakdown"] == [{"verdict": "violation", "provider": "aws", "region": "us-east-1",
                                "border_group": "us-east-1-bue-1", "country": "AR", "site": None,
-                               "flows": 1, "bytes": 7202}]  # fmt: skip
+                               "city": "Buenos Aires", "flows": 1, "bytes": 7202}]  # fmt: skip
     [v] = d["violations"]
     assert (v["address"], v["city"], v["notes"]) == (BUE, "Buenos Aires", [
         "us-east-1-bue-1 is a zone of us-east-1 outside the region's country (in AR): rule "

@@ -56,6 +56,6 @@ def test_each_range_file_says_its_age_at_the_traffic(decade: dict[str, Any]) -> 
     assert "age at the traffic&#x27;s time" in inputs
     ages = {x["slot"]: x for x in decade["inputs"]["ranges"]}
     assert ages["aws"]["published"].startswith("2016-01-01")
-    assert "2 months old at the start, 10.2 years old at the end (stale)" in inputs
-    assert "published 10.0 years later at the start, 14 days old at the end" in inputs  # OCI
+    assert "2 months old at its start, 10.2 years old at its end (stale)" in inputs  # AWS 2016
+    assert "published 10.0 years AFTER its start, 14 days old at its end" in inputs  # OCI 2026
     assert "not known: the file does not say when it was published" in inputs  # Azure's
