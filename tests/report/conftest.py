@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.chain.offline import analyze
+from agent.chain.period import of_captures
 from agent.findings.analysis import Analysis
 from agent.intel.store import Store, read_bytes
-from agent.period import of_captures
 from agent.policy.load import load_policy
 from agent.policy.model import Policy
 from agent.report.build import Options, build
