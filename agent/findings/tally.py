@@ -188,9 +188,7 @@ class Tally:
                 use.weak.add(f)
         if v.scope == OUT or v.scope == EXCLUDED:
             return
-        place = (a.provider or "", a.region or "", a.border_group or "", a.country or "",
-                 a.site or "", a.city or "")  # fmt: skip
-        self.places[(kind, *place)].add(f)
+        self.places[(kind, *_place(a))].add(f)
         if kind == APPROVED and v.weak:
             self.approved_weak.add(f)
         self.timeline.add(f.first_ns, kind, 1, f.bytes_fwd + f.bytes_rev)
@@ -355,8 +353,9 @@ class _Batch:
 
 
 def _place(a: Answer) -> tuple[str, ...]:
+    """A `Tally.places` key's place: where the traffic ended."""
     return (a.provider or "", a.region or "", a.border_group or "", a.country or "",
-            a.site or "")  # fmt: skip
+            a.site or "", a.city or "")  # fmt: skip
 
 
 def _whole(b: _Batch, rows: I64) -> Count:
