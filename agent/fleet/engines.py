@@ -5,13 +5,16 @@ document does not depend on the engine. The engines are imported only here, only
 for.
 
 Spark is reached by a master URL: `local[N]` (the default, `local[2]`), a cluster master
-(`spark://host:7077`, `yarn`), or Spark Connect (`sc://host:15002`). An S3 lake is read by
-Spark as `s3a://` (the cluster needs `hadoop-aws`).
+(`spark://host:7077`, `yarn`), or Spark Connect (`sc://host:15002`). The cluster reads the lake
+itself: a folder must be at the same path there (shared storage), an S3 lake is read as `s3a://`
+(the cluster needs `hadoop-aws`). An edge: it starts a JVM or connects to a cluster.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from agent.errors import LakeError
+from agent.errors import LakeError, SetupError
 from agent.fleet import partial
 from agent.fleet.lake import Lake
 from agent.policy.judge import Judge
@@ -62,34 +65,84 @@ def _spark(
     lake: Lake, files: Sequence[str], judge: Judge, master: str
 ) -> Iterator[partial.Partial]:
     session = spark_session(master)
-    base = _spark_path(lake, lake.path("flows"))
-    frame = session.read.option("basePath", base).parquet(*(_spark_path(lake, f) for f in files))
+    try:
+        base = _spark_path(lake, lake.path("flows"))
+        paths = [_spark_path(lake, f) for f in files]
+        frame = session.read.option("basePath", base).parquet(*paths)
 
-    def judged(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield partial.to_arrow(partial.map_batch(judge, batch))
+        def judged(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                yield partial.to_arrow(partial.map_batch(judge, batch))
 
-    ddl = ", ".join(f"{f.name} {'string' if f.type == pa.string() else 'long'}"
-                    for f in partial.SCHEMA)  # fmt: skip
-    table = frame.mapInArrow(judged, ddl).toArrow()
+        ddl = ", ".join(f"{f.name} {'string' if f.type == pa.string() else 'long'}"
+                        for f in partial.SCHEMA)  # fmt: skip
+        table = frame.mapInArrow(judged, ddl).toArrow()
+    finally:
+        if master.startswith(CONNECT):  # a client of the server's session: let it go
+            session.stop()
     yield from partial.from_arrow([table])
 
 
-def spark_session(master: str) -> Any:
-    """A session for `master`; the settings the lake needs: partition values as text (a host
-    named 0042 stays 0042) and nanosecond times read as numbers. A cluster's workers need
-    residency installed (`pip install residency[spark]`)."""
-    from pyspark.sql import SparkSession
+CONNECT = "sc://"
+SQL_SETTINGS = {
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+    "spark.sql.legacy.parquet.nanosAsLong": "true",
+    "spark.sql.session.timeZone": "UTC",
+}
+"""What the lake needs of any session: partition values as text (a host named 0042 stays
+0042), nanosecond times read as numbers, UTC. Session settings, so Spark Connect takes them."""
+REACH_SECONDS = 10.0
 
-    builder = SparkSession.builder.appName("residency-fleet")
-    builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
+
+def spark_session(master: str) -> Any:
+    """A session for `master`: `local[N]` runs here; a cluster master (`spark://host:7077`,
+    `yarn`, `k8s://...`) or a Spark Connect server (`sc://host:15002`) is tried for
+    `REACH_SECONDS` first, so an unreachable cluster is one line, not minutes of retries. A
+    cluster's workers need residency installed (`pip install residency[spark]`)."""
+    reach(master)
+    builder = _connect(master) if master.startswith(CONNECT) else _classic(master)
+    for key, value in SQL_SETTINGS.items():
+        builder = builder.config(key, value)
+    return builder.appName("residency-fleet").getOrCreate()
+
+
+def _classic(master: str) -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as err:
+        raise _missing(err) from err
     if master.startswith("local"):  # the workers run this Python, with residency importable
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return (builder.config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-            .config("spark.sql.legacy.parquet.nanosAsLong", "true")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate())  # fmt: skip
+    return SparkSession.builder.master(master).config("spark.ui.enabled", "false")
+
+
+def _connect(master: str) -> Any:
+    """The Connect client's own class, which (unlike the `SparkSession` facade) may share a
+    process with a local session, as it does in the tests."""
+    try:
+        from pyspark.sql.connect.session import SparkSession
+    except ImportError as err:
+        raise _missing(err) from err
+    return SparkSession.builder.remote(master)
+
+
+def _missing(err: ImportError) -> SetupError:
+    return SetupError(f"--engine spark needs pyspark with its Connect client ({err.name or err} "
+                      "is missing): pip install 'residency[spark]'")  # fmt: skip
+
+
+def reach(master: str) -> None:
+    """Nothing when `master` names no host and port (`local[2]`, `yarn`) or something listens
+    there; else SetupError naming the URL and the reason."""
+    found = re.match(r"(?:sc|spark)://\[?([^\]/:]+)\]?:(\d+)", master)
+    if found is None:
+        return
+    host, port = found.group(1), int(found.group(2))
+    try:
+        socket.create_connection((host, port), timeout=REACH_SECONDS).close()
+    except OSError as err:
+        reason = err.strerror or str(err) or type(err).__name__
+        raise SetupError(f"{master}: cannot reach the Spark cluster: {reason}") from err
 
 
 def _spark_path(lake: Lake, path: str) -> str:

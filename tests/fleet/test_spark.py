@@ -1,8 +1,11 @@
-"""DuckDB and Spark `local[2]` give byte-identical fleet documents: the same map over the same
-sealed rows, the same merge. One Spark session for the module, stopped at its end."""
+"""DuckDB, Spark `local[2]` and Spark Connect give byte-identical fleet documents: the same map
+over the same sealed rows, the same merge. One JVM for the module: a `local[2]` session, with
+the Spark Connect server that pyspark ships started inside it on a loopback port, so the
+`sc://` path is a real gRPC client of a real server; both stopped at the module's end."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,26 +14,57 @@ import pytest
 from tests.fleet.conftest import HOSTS, SAID, Fleet
 
 pytest.importorskip("pyspark")
+pytest.importorskip("grpc", reason="Spark Connect's client needs grpcio (residency[spark])")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
+def spark() -> Iterator[str]:
+    """The Spark Connect URL of a server in this process's `local[2]` JVM."""
     from agent.fleet.engines import spark_session
 
-    session = spark_session("local[2]")
-    yield session
+    port = _free_port()
+    settings = {"spark.connect.grpc.binding.address": "127.0.0.1",
+                "spark.connect.grpc.binding.port": str(port)}  # fmt: skip
+    args = " ".join(f"--conf {k}={v}" for k, v in settings.items())
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PYSPARK_SUBMIT_ARGS", f"{args} pyspark-shell")
+        session = spark_session("local[2]")
+    server: Any = getattr(session._jvm, "org.apache.spark.sql.connect.service.SparkConnectService")
+    server.start(session._jsc.sc())
+    yield f"sc://127.0.0.1:{port}"
+    none = session._jvm.scala.Option.apply(None)
+    server.stop(none, none)  # stop(timeout, unit): Scala's defaults are not seen through py4j
     session.stop()
 
 
-def test_duckdb_and_spark_give_the_same_bytes(fleet: Fleet, spark: Any) -> None:
+def test_duckdb_spark_and_spark_connect_give_the_same_bytes(fleet: Fleet, spark: str) -> None:
     lake = str(fleet.root / "lake")
     for host in HOSTS:
         fleet.seal(lake, host)
     docs = {}
-    for engine in ("duckdb", "spark"):
-        out = fleet.root / f"{engine}.json"
-        code, said, err = fleet.report(lake, out, "--engine", engine)
+    for engine, master in (("duckdb", ""), ("spark", "local[2]"), ("spark", spark)):
+        out = fleet.root / f"{engine}-{len(docs)}.json"
+        code, said, err = fleet.report(lake, out, "--engine", engine,
+                                       *(("--master", master) if master else ()))  # fmt: skip
         assert code == 0, err
         assert said.endswith(SAID)
-        docs[engine] = out.read_bytes()
-    assert docs["duckdb"] == docs["spark"]
+        docs[master or engine] = out.read_bytes()
+    assert docs["duckdb"] == docs["local[2]"] == docs[spark]
+
+
+@pytest.mark.parametrize("master", ["sc://127.0.0.1:{port}", "spark://127.0.0.1:{port}"])
+def test_an_unreachable_cluster_is_one_line(fleet: Fleet, master: str) -> None:
+    """A cluster that is not there is tried once, not for minutes: exit 15, the URL and the
+    reason."""
+    url = master.format(port=_free_port())  # nothing listens on a port just given back
+    lake = str(fleet.root / "lake")
+    fleet.seal(lake, HOSTS[0])
+    code, _, err = fleet.report(lake, fleet.root / "f.json", "--engine", "spark", "--master", url)
+    assert (code, err) == (15, f"error: {url}: cannot reach the Spark cluster: Connection "
+                               "refused\n")  # fmt: skip
