@@ -35,9 +35,13 @@ def lake() -> None:
               help="The host's private key (residency keys generate HOST).")  # fmt: skip
 @click.option("--host", help="The host's name (default: the journal's own).")
 @click.option("--day", type=DAY, help="One closed UTC day (default: every closed day).")
+@click.option("--settle", type=click.FloatRange(min=0), default=0.0, metavar="SECS",
+              help="A day is closed once the heartbeats reach this long past its end.")
+@click.option("--new-only", is_flag=True,
+              help="Seal only days not sealed yet; leave sealed days unread.")  # fmt: skip
 @reports_errors
 def seal_command(journal_path: str, lake_uri: str, key_path: str, host: str | None,
-                 day: datetime | None) -> None:  # fmt: skip
+                 day: datetime | None, settle: float, new_only: bool) -> None:  # fmt: skip
     """Seal closed UTC days of a host's journal into the lake: Parquet (zstd) under
     flows/date=D/host=H/ and a manifest signed with the host's key. Sealing a sealed day
     again changes nothing; a day that would come out different is refused (exit 14)."""
@@ -45,12 +49,13 @@ def seal_command(journal_path: str, lake_uri: str, key_path: str, host: str | No
     from agent.fleet.seal import seal
 
     key = load_private(_read(key_path), key_path)
-    done = seal(journal_path, Lake.open(lake_uri), key, host, day.date() if day else None)
+    done = seal(journal_path, Lake.open(lake_uri), key, host, day.date() if day else None,
+                int(settle * 1e9), new_only)  # fmt: skip
     for s in done:
         what = "sealed" if s.written else "already sealed, unchanged"
         click.echo(f"{s.unit.host} {s.unit.date}: {s.rows} flows {what}")
     if not done:
-        click.echo(f"{journal_path}: no closed day to seal")
+        click.echo(f"{journal_path}: no closed day {'left ' if new_only else ''}to seal")
 
 
 @main.group()

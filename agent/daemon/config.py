@@ -46,6 +46,20 @@ class Config:
     """`udp://ADDRESS:PORT` sockets to collect NetFlow v5/v9 and IPFIX exports on, judged
     like captured flows (port 0: the kernel picks one, and the daemon says which)."""
 
+    lake: str = ""
+    """Where closed UTC days are sealed (`lake seal`): a folder or `s3://bucket/prefix`;
+    empty: the daemon seals nothing."""
+    lake_key: str = ""
+    """The host's private key that signs its manifests (`residency keys generate HOST`);
+    empty: `lake.key` in the data directory."""
+    lake_delay: float = 900.0
+    """Seconds past midnight UTC before the day is sealed: the flows begun before midnight
+    must have ended by then, so at least idle_timeout + active_timeout."""
+
+    @property
+    def lake_key_path(self) -> Path:
+        return Path(self.lake_key or Path(self.data_dir) / "lake.key")
+
     @property
     def store_home(self) -> Path:
         return Path(self.ranges_home or self.data_dir)
@@ -58,7 +72,8 @@ class Config:
 KINDS = {"policy": str, "interfaces": list, "filter": str, "data_dir": str, "ranges_home": str,
          "poll_interval": float, "idle_timeout": float, "active_timeout": float,
          "heartbeat_interval": float, "flush_interval": float, "retention_days": float,
-         "metrics": str, "webhook": str, "flow_exports": list}  # fmt: skip
+         "metrics": str, "webhook": str, "flow_exports": list, "lake": str, "lake_key": str,
+         "lake_delay": float}  # fmt: skip
 CHECKS = {"flow_exports": parse_export_url}
 """Settings whose every item must parse; the error names the item's own line."""
 
@@ -83,7 +98,13 @@ def load_config(path: str) -> Config:
             _check_items(key, value_node, path)
     if "policy" not in values:
         raise ConfigError(f"{path}: missing setting 'policy' (the policy file to judge by)")
-    return Config(**values)
+    config = Config(**values)
+    if config.lake and config.lake_delay < config.idle_timeout + config.active_timeout:
+        raise ConfigError(f"{path}: lake_delay ({config.lake_delay:g} s) must be at least "
+                          f"idle_timeout + active_timeout ({config.idle_timeout:g} + "
+                          f"{config.active_timeout:g} s): a flow begun before midnight may "
+                          "not have ended")  # fmt: skip
+    return config
 
 
 def _check_items(key: str, node: yaml.Node, path: str) -> None:

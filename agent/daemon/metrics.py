@@ -29,6 +29,7 @@ class Metrics:
         "residency_ranges_age_seconds": ("gauge", "Age of the oldest range data in use."),
         "residency_alerts_total": ("counter", "Violations alerted."),
         "residency_alerts_undelivered_total": ("counter", "Alerts the webhook did not take."),
+        "residency_lake_late_flows_total": ("counter", "Flows of days sealed already."),
     }
 
     def __init__(self) -> None:

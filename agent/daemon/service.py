@@ -32,6 +32,7 @@ from agent.daemon.exports import ExportSocket, RecordSource
 from agent.daemon.inputs import load_inputs, warm_up
 from agent.daemon.metrics import Judged, Metrics, serve
 from agent.daemon.notify import sd_notify
+from agent.daemon.sealer import Sealer
 from agent.daemon.sources import Interface
 from agent.daemon.writer import JournalWriter
 from agent.errors import ResidencyError
@@ -112,7 +113,8 @@ class Agent:
         journal = journal or Journal.open(config.journal_path, create=True)
         self.writer = JournalWriter(journal, self.metrics)
         self.counted = Judged(self.metrics)
-        sinks: list[Sink] = [self.counted, self.alerts, self.writer]
+        self.sealer = Sealer(config, self.host, self.metrics) if config.lake else None
+        sinks: list[Sink] = [self.counted, self.alerts, self.writer, *filter(None, [self.sealer])]
         self.chain = Chain(self.inputs.judge, *sinks, *([Shown(view)] if view else []))
         self.ended: queue.Queue[tuple[str | None, FlowBatch]] = queue.Queue(ENDED_MAX)
         self.stopping = threading.Event()
@@ -171,6 +173,9 @@ class Agent:
                 self.writer.write([connection_entry(e) for e in self.owners.poll(time.time_ns())])
                 self.metrics.set("residency_connections", self.owners.open_count())
                 next_poll = clock + self.config.poll_interval
+            seal = self.sealer is not None and self.sealer.due(time.time_ns(), clock)
+            if seal:  # the heartbeat that closes the day is committed before the seal reads
+                next_beat = next_flush = 0.0
             if clock >= next_beat:
                 now = time.time_ns()
                 self._gauges(now)
@@ -179,10 +184,16 @@ class Agent:
             if clock >= next_flush:
                 self.writer.flush()
                 next_flush = clock + self.config.flush_interval
+            if self.sealer is not None:
+                self.sealer.poll(clock)
+                if seal:
+                    self.sealer.start(time.time_ns(), clock)
             if self.config.retention_days and clock >= next_prune:
                 self.writer.prune(time.time_ns() - int(self.config.retention_days * DAY_NS))
                 next_prune = clock + 3600
         sd_notify("STOPPING=1")
+        if self.sealer is not None:
+            self.sealer.stop()
         for t in threads:
             t.join(timeout=10)
         self._drain(timeout=0)

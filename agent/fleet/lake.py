@@ -23,6 +23,8 @@ from agent.errors import LakeError
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
 """A host name as it may appear in a path: no `/`, `=`, or leading dot."""
+PARTIAL = ".partial"
+"""A local file being written, renamed over its name once whole."""
 
 
 class HostDay(NamedTuple):
@@ -75,22 +77,31 @@ class Lake:
             raise LakeError(f"{self.uri}: cannot read {path}: {err}") from err
 
     def write(self, path: str, data: bytes) -> None:
+        """The whole file or none of it, even if the writer is killed: an S3 object appears
+        whole; a local file is written beside its name and renamed over it."""
         try:
-            if isinstance(self.fs, pafs.LocalFileSystem):  # S3 has no folders to make
-                self.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-            with self.fs.open_output_stream(path) as f:
+            if not isinstance(self.fs, pafs.LocalFileSystem):  # S3 has no folders to make
+                with self.fs.open_output_stream(path) as f:
+                    f.write(data)
+                return
+            self.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+            part = f"{path}.{os.getpid()}{PARTIAL}"
+            with self.fs.open_output_stream(part) as f:
                 f.write(data)
+            self.fs.move(part, path)
         except OSError as err:
             raise LakeError(f"{self.uri}: cannot write {path}: {err}") from err
 
     def files(self, directory: str) -> list[str]:
-        """Files under `directory` (relative to it), sorted; [] when it is not there."""
+        """Files under `directory` (relative to it), sorted, less a killed writer's unfinished
+        ones (never read: a report reads what manifests name); [] when it is not there."""
         selector = pafs.FileSelector(directory, allow_not_found=True, recursive=True)
         try:
             infos = self.fs.get_file_info(selector)
         except OSError as err:
             raise LakeError(f"{self.uri}: cannot list {directory}: {err}") from err
-        names = [i.path[len(directory) + 1:] for i in infos if i.type == pafs.FileType.File]
+        names = [i.path[len(directory) + 1:] for i in infos if i.type == pafs.FileType.File
+                 and not i.path.endswith(PARTIAL)]  # fmt: skip
         return sorted(names)
 
     def units(self) -> list[HostDay]:

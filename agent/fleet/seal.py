@@ -6,7 +6,8 @@ the heartbeats that overlap it, read only from a journal that verifies, up to it
 head. A day is closed once the journal holds a heartbeat that ends after it: the agent watched
 past midnight. The manifest names the head of the last row it read, so the cut can be checked
 against the journal later; a flow journaled for the day after it was sealed makes the next seal
-of that day differ, which is refused (a sealed day never changes).
+of that day differ, which is refused (a sealed day never changes). The daemon seals each
+closed day once (agent.daemon.sealer), waiting past midnight for the flows begun before it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from agent.errors import JournalError, LakeError
 from agent.fleet import columns, manifest
 from agent.fleet.lake import HostDay, Lake, check_host
 from agent.journal import Journal, JournalFlow, unwatched, verify_journal
-from agent.journal.kinds import START
+from agent.journal.kinds import FLOW, HEARTBEAT, START
 
 DAY_NS = 86_400 * 1_000_000_000
 PART_ROWS = 1_000_000
@@ -38,21 +39,27 @@ class Sealed:
 
 
 def seal(journal_path: str, lake: Lake, key: Ed25519PrivateKey, host: str | None = None,
-         day: date | None = None) -> list[Sealed]:  # fmt: skip
-    """Seal `day`, or every closed day in the journal, of a verified journal."""
+         day: date | None = None, settle_ns: int = 0, new_only: bool = False) -> list[Sealed]:
+    """Seal `day`, or every closed day in the journal, of a verified journal. A day is closed
+    once the journal's heartbeats reach `settle_ns` past its end (the daemon waits for the
+    flows that began before midnight to end). `new_only` leaves the days that have a manifest
+    unread (the daemon's way: once each); else each is sealed again and must come out the
+    same."""
     check = verify_journal(journal_path)
     if not check.ok:
         raise JournalError(f"{journal_path}: refusing to seal a journal that fails "
                            f"verification: {check}")  # fmt: skip
     with Journal.open(journal_path) as journal:
         host = check_host(host or _host_of(journal, check.last_seq, journal_path))
-        closed = _closed_before(journal, check.last_seq)
+        closed = (journal.last_end(HEARTBEAT, check.last_seq) or 0) - settle_ns
         if day is not None and start_ns(day) + DAY_NS > closed:
             raise LakeError(f"{journal_path}: {day} is not closed: the journal's heartbeats "
-                            f"end at {_iso(closed)}")  # fmt: skip
+                            f"end at {_iso(closed + settle_ns)}")  # fmt: skip
         days = [day] if day is not None else _days(journal, check.last_seq, closed)
-        return [_seal_day(journal, lake, key, HostDay(d.isoformat(), host), check.last_seq)
-                for d in days]  # fmt: skip
+        units = [HostDay(d.isoformat(), host) for d in days]
+        if new_only:
+            units = [u for u in units if lake.read(lake.manifest_path(u)) is None]
+        return [_seal_day(journal, lake, key, u, check.last_seq) for u in units]
 
 
 def start_ns(day: date) -> int:
@@ -113,26 +120,14 @@ def _host_of(journal: Journal, last: int, path: str) -> str:
     return hosts.pop()
 
 
-def _closed_before(journal: Journal, last: int) -> int:
-    """The end of the last heartbeat: days that end by then are closed."""
-    return max((b.at_ns for b in journal.heartbeats() if b.seq <= last), default=0)
-
-
 def _days(journal: Journal, last: int, closed: int) -> list[date]:
     """The closed days that hold flows or heartbeats."""
-    seen: set[date] = set()
-    for r in journal.flows(None, closed):
-        if r.seq <= last:
-            seen.add(_day(r.flow.first_ns))
-    for b in journal.heartbeats(None, closed):
-        if b.seq <= last:
-            first, final = _day(b.since_ns), _day(max(b.since_ns, b.at_ns - 1))
-            seen.update(first + timedelta(days=i) for i in range((final - first).days + 1))
-    return sorted(d for d in seen if start_ns(d) + DAY_NS <= closed)
-
-
-def _day(ns: int) -> date:
-    return datetime.fromtimestamp(ns // 1_000_000_000, UTC).date()
+    seen = {first for first, _ in journal.days(FLOW, last)}
+    for first, final in journal.days(HEARTBEAT, last):
+        seen.update(range(first, final + 1))
+    epoch = date(1970, 1, 1)
+    days = (epoch + timedelta(days=n) for n in sorted(seen))
+    return [d for d in days if start_ns(d) + DAY_NS <= closed]
 
 
 def _iso(ns: int) -> str:

@@ -48,6 +48,7 @@ from agent.journal.kinds import (
 from agent.journal.sqlite import connect, failure
 
 EARLIEST, LATEST = -(2**63), 2**63 - 1
+DAY_NS = 86_400 * 1_000_000_000
 COLUMNS = "seq, kind, ts_ns, end_ns, body"
 
 
@@ -122,6 +123,26 @@ class Journal:
         self, since_ns: int | None = None, until_ns: int | None = None
     ) -> Iterator[Heartbeat]:
         return map(read_heartbeat, self.entries(HEARTBEAT, since_ns, until_ns))
+
+    def days(self, kind: str, until_seq: int = LATEST) -> list[tuple[int, int]]:
+        """The distinct (first, last) UTC days, as day numbers since the epoch, that rows of
+        `kind` up to seq `until_seq` span: which days hold rows, in one pass of SQLite's that
+        decodes no row."""
+        sql = ("SELECT DISTINCT ts_ns / ?, max(end_ns - 1, ts_ns) / ? FROM entries"
+               " WHERE kind = ? AND seq <= ?")  # fmt: skip
+        try:
+            return sorted(self._db.execute(sql, (DAY_NS, DAY_NS, kind, until_seq)))
+        except sqlite3.Error as err:
+            raise failure(self.path, "cannot read", err) from err
+
+    def last_end(self, kind: str, until_seq: int = LATEST) -> int | None:
+        """The latest end time of rows of `kind` up to seq `until_seq` (None: there are none)."""
+        sql = "SELECT max(end_ns) FROM entries WHERE kind = ? AND seq <= ?"
+        try:
+            found = self._db.execute(sql, (kind, until_seq)).fetchone()[0]
+        except sqlite3.Error as err:
+            raise failure(self.path, "cannot read", err) from err
+        return None if found is None else int(found)
 
     def inputs_at(self, seq: int) -> InputsRow | None:
         """The policy and range versions in force when row `seq` was written."""

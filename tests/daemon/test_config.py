@@ -26,6 +26,8 @@ def test_the_example_loads() -> None:
     ("interfaces: [eth0]\n", "c.yaml: missing setting 'policy'"),
     ("policy: [a, b]\n", "c.yaml:1: policy must be a single value"),
     ("- a\n", "c.yaml: expected a mapping of settings"),
+    ("policy: p.yaml\nlake: /l\nlake_delay: 100\n",
+     "c.yaml: lake_delay (100 s) must be at least idle_timeout + active_timeout (60 + 300 s)"),
 ])  # fmt: skip
 def test_mistakes_name_the_setting(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "c.yaml"

@@ -7,6 +7,7 @@ names, process and verdict, verify clean, and end with a clean stop; the daemon 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -105,18 +107,21 @@ def in_ns(ns: str | None, *argv: str) -> list[str]:
 
 
 def start_daemon(home: Path, ns: str | None, interface: str, bpf: str = "",
-                 metrics: str = "", idle: float = 30) -> subprocess.Popen[str]:  # fmt: skip
+                 metrics: str = "", idle: float = 30, more: dict[str, Any] | None = None,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[str]:  # fmt: skip
+    """The daemon with the tests' settings, and `more` of them; `env` for its process."""
     config = home / "agent.yaml"
     config.write_text(json.dumps({
         "policy": str(home / "policy.yaml"), "interfaces": [interface], "filter": bpf,
         "data_dir": str(home / "data"), "ranges_home": str(home / "home"), "metrics": metrics,
         "poll_interval": 0.2, "idle_timeout": idle, "heartbeat_interval": 0.5,
-        "flush_interval": 0.2,
+        "flush_interval": 0.2, **(more or {}),
     }))  # fmt: skip
-    return start(home, in_ns(ns, str(RESIDENCY), "daemon", "--config", str(config)))
+    return start(home, in_ns(ns, str(RESIDENCY), "daemon", "--config", str(config)), env)
 
 
-def start(home: Path, argv: list[str]) -> subprocess.Popen[str]:
+def start(home: Path, argv: list[str], more_env: dict[str, str] | None = None,
+          ) -> subprocess.Popen[str]:  # fmt: skip
     """Run the agent and wait until it tells systemd's readiness socket it is READY."""
     ready = home / "notify.sock"
     ready.unlink(missing_ok=True)
@@ -124,7 +129,7 @@ def start(home: Path, argv: list[str]) -> subprocess.Popen[str]:
     listener.bind(str(ready))
     listener.settimeout(60)
     env = {**os.environ, "NOTIFY_SOCKET": str(ready), "PYTHONUNBUFFERED": "1",
-           "RESIDENCY_HOME": str(home / "home")}  # fmt: skip
+           "RESIDENCY_HOME": str(home / "home"), **(more_env or {})}  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)  # fmt: skip
     try:
@@ -484,3 +489,102 @@ access:
     kill_rounds(home, listener, 3, rng)
     kinds = {(f.verdict["scope"], f.verdict["verdict"]) for f in journal_flows(home)}
     assert kinds == {("access", "allowed")}, kinds
+
+
+FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+"""libfaketime (Debian's faketime package): the daemon's clock two days on, its packets' not."""
+LAKE_SETTINGS = {"active_timeout": 5, "lake_delay": 10}
+"""Short timeouts, so a short delay past midnight is enough for the flows begun before it."""
+
+
+def _kill_with_children(proc: subprocess.Popen[str]) -> None:
+    """kill -9 the daemon and its sealing child at once, as systemd kills a unit's cgroup."""
+    import psutil
+
+    family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    for p in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    stop(proc)
+
+
+def test_the_daemon_seals_each_closed_day_once(home: Path, namespaces: tuple[str, str]) -> None:
+    """Run 1 judges real traffic between the namespaces today, its lake configured: no day has
+    closed, nothing is sealed. Run 2 starts two days later by the daemon's clock: today has
+    closed, and the daemon seals it by itself; killed with -9 at random moments (with its
+    sealing child) and restarted, it leaves the day unsealed or sealed whole, and seals it
+    once. The sealed day is byte for byte what `lake seal` makes of the journal by hand, and
+    the fleet report of the lake counts what `analyze --journal` counts."""
+    if not FAKETIME.exists():
+        pytest.skip(f"needs libfaketime at {FAKETIME} (apt-get install faketime; CI has it)")
+    from agent.report.sign import generate
+    from tests.fleet.compare import analyzed, counted
+
+    near, far = namespaces
+    host = socket.gethostname()
+    private, public = generate(host)
+    (home / "data").mkdir()
+    (home / "data" / "lake.key").write_bytes(private)
+    (home / "fleet.keys").write_bytes(public)
+    lake = home / "lake"
+    more = {**LAKE_SETTINGS, "lake": str(lake)}
+    server = peer(far, "serve", "10.20.0.2", f"api.us.app.example={ASHBURN}",
+                  f"backup.sg.app.example={SINGAPORE}")  # fmt: skip
+    assert server.stdout and server.stdout.readline().strip() == "ready"
+    daemon = start_daemon(home, near, "va", idle=1, more=more)
+    client: subprocess.Popen[str] | None = None
+    try:
+        said = until_said(daemon, "no closed day left to seal")
+        client = peer(near, "client", "10.20.0.2", "api.us.app.example", "backup.sg.app.example",
+                      "--udp", SINGAPORE, "--hold", "1.5")  # fmt: skip
+        assert client.stdout and client.stdout.readline().strip() == "done"
+        client.wait(10)
+        time.sleep(2)  # idle 1 s: the flows end
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+    finally:
+        for proc in (daemon, server, client):
+            stop(proc)
+    assert daemon.returncode == 0, said + err
+    assert not lake.exists() or not list(lake.rglob("manifest.json"))
+    journal = str(home / "data" / "journal.sqlite")
+    day = time.strftime("%Y-%m-%d", time.gmtime(journal_flows(home)[0].flow.first_ns / 1e9))
+    flows = len(journal_flows(home))
+    assert flows >= 4
+
+    later = {"LD_PRELOAD": str(FAKETIME), "FAKETIME": "+2d", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    rng = random.Random(20261204)
+    for _ in range(2):
+        daemon = start_daemon(home, None, "lo", bpf="tcp port 9", idle=1, more=more, env=later)
+        time.sleep(rng.uniform(0.1, 3.0))  # a random moment to kill at, not a wait
+        _kill_with_children(daemon)
+        manifests = list(lake.rglob("manifest.json")) if lake.exists() else []
+        assert [json.loads(m.read_bytes())["date"] for m in manifests] in ([], [day])
+    daemon = start_daemon(home, None, "lo", bpf="tcp port 9", idle=1, more=more, env=later)
+    try:
+        said = until_said(daemon, "to seal" if manifests else "flows sealed")
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+    finally:
+        stop(daemon)
+    assert daemon.returncode == 0 and "error" not in said + err, said + err
+    if not manifests:
+        assert f"{host} {day}: {flows} flows sealed" in said, said
+
+    env = {"RESIDENCY_HOME": str(home / "home")}
+    by_hand = CliRunner().invoke(main, ["lake", "seal", "--journal", journal, "--lake", str(lake),
+                                        "--key", str(home / "data" / "lake.key")], env=env)
+    assert by_hand.stdout == f"{host} {day}: {flows} flows already sealed, unchanged\n", (
+        by_hand.stdout + by_hand.stderr)  # fmt: skip
+    out = home / "fleet.json"
+    policy = str(home / "policy.yaml")
+    report = CliRunner().invoke(main, ["fleet", "report", str(lake), "--policy", policy,
+                                       "--host-keys", str(home / "fleet.keys"), "--out",
+                                       str(out)], env=env)  # fmt: skip
+    assert report.exit_code == 0, report.stderr
+    doc = json.loads(out.read_bytes())
+    assert doc["headline"]["host_days"] == 1 and doc["coverage"]["not_counted"] == []
+    assert counted(doc) == analyzed([journal], policy, env)
+    places = {(r["verdict"], r["region"]) for r in doc["breakdown"]}
+    assert {("approved", "us-ashburn-1"), ("violation", "ap-singapore-1")} <= places, places
+    assert doc["headline"]["violation"]["flows"] >= 2  # TLS and UDP to Singapore

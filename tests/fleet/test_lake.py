@@ -291,3 +291,20 @@ def test_a_pdf_fleet_report_carries_the_signed_document_and_verifies(fleet: Flee
     out.write_bytes(bytes(changed))
     code, _, err = _verify(fleet, out, auditor, lake)
     assert code == 10 and "the PDF was changed" in err, err
+
+
+def test_settle_and_new_only_seal_each_day_once_when_it_has_settled(fleet: Fleet) -> None:
+    """The daemon's way of sealing: a day waits until the heartbeats reach --settle past its
+    end (the journals end at 00:30 on the third day, so an hour's settling leaves the second
+    day open), and --new-only leaves sealed days unread. A killed writer's unfinished file is
+    not part of the lake."""
+    lake = str(fleet.root / "lake")
+    said = fleet.seal(lake, "web-1", "--settle", "3600", "--new-only")
+    assert said == "web-1 2026-03-02: 12 flows sealed\n"
+    assert fleet.seal(lake, "web-1", "--settle", "3600", "--new-only") == (
+        f"{fleet.journal('web-1')}: no closed day left to seal\n")  # fmt: skip
+    assert fleet.seal(lake, "web-1", "--new-only") == "web-1 2026-03-03: 12 flows sealed\n"
+    folder = Path(lake) / "flows" / "date=2026-03-02" / "host=web-1"
+    (folder / f"{PART}.4242.partial").write_bytes(b"PAR1 cut short")
+    code, said, err = fleet.report(lake, fleet.root / "fleet.json")
+    assert code == 0 and said.endswith("on 2 of 2 host-days (1 host)\n"), err
