@@ -3,7 +3,7 @@ minima and maxima, and its rows in order, for the tally to count a batch of verd
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -52,11 +52,6 @@ class Groups:
         if not len(self):
             return []
         return np.maximum.reduceat(values[self.order], self.starts).tolist()  # type: ignore[no-any-return]
-
-    def members(self) -> Iterator[I64]:
-        """Each group's rows, in batch order."""
-        for a, b in zip(self.starts.tolist(), self.ends.tolist(), strict=True):
-            yield self.order[a:b]
 
 
 def distinct(group: I64, codes: I64) -> list[tuple[int, int]]:

@@ -148,6 +148,9 @@ class Tally:
     """Flows into protected services (scope `access`), counted apart."""
     first_ns: int | None = None
     last_ns: int | None = None
+    destined: bool = True
+    """Keep `destinations` (each with its evidence); the fleet's map, which counts places
+    only, does without."""
 
     def add(self, verdicts: Sequence[Verdict], where: str) -> None:
         """Count verdicts; `where` names their capture (or journal) for evidence pointers."""
@@ -196,7 +199,7 @@ class Tally:
         if v.process is None:
             self.unattributed.add(f)
         self.contradictions.update(v.contradictions)
-        if kind in (VIOLATION, UNVERIFIED):
+        if kind in (VIOLATION, UNVERIFIED) and self.destined:
             key = (kind, a.address)
             dest = self.destinations.get(key) or self.destinations.setdefault(key, Destination(a))
             dest.add(v, where)
@@ -307,7 +310,7 @@ class _Batch:
             t.contradictions.update(v.decisions[d].contradictions)
         bad = [kinds.index(k) for k in (VIOLATION, UNVERIFIED) if k in kinds]
         dest = rows[np.isin(kind, bad)]
-        if len(dest):
+        if len(dest) and t.destined:
             self.destinations(dest)
 
     def destinations(self, rows: I64) -> None:
@@ -344,12 +347,14 @@ class _Batch:
                 p = v.processes[r]
                 if p:
                     found[i].processes.add(f"{p.name} (pid {p.pid}, {p.user})")
-        serial = col[COLUMN["serial"]][rows]
-        for d, members in zip(found, g.members(), strict=True):
-            serials = d.evidence.setdefault(self.where, [])
-            room = EVIDENCE_FLOWS - len(serials)
-            if room > 0:
-                serials.extend(serial[members[:room]].tolist())
+        lists = [d.evidence.setdefault(self.where, []) for d in found]
+        room = np.array([EVIDENCE_FLOWS - len(x) for x in lists], np.int64)
+        group = g.codes[g.order]  # ascending: the rows group by group, each in batch order
+        kept = np.arange(len(group)) - g.starts[group] < room[group]
+        serials = col[COLUMN["serial"]][rows][g.order[kept]].tolist()
+        ends = np.searchsorted(group[kept], np.arange(len(found) + 1)).tolist()
+        for x, a, b in zip(lists, ends, ends[1:], strict=False):
+            x.extend(serials[a:b])
 
 
 def _place(a: Answer) -> tuple[str, ...]:

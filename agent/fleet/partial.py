@@ -57,7 +57,7 @@ def lake_unit(host: str, batches: Iterable[pa.RecordBatch | pa.Table]) -> Iterat
 
 def map_unit(judge: Judge, date: str, host: str, batches: Iterable[pa.RecordBatch]) -> Partial:
     """One host-day's rows judged and counted."""
-    tally = Tally()
+    tally = Tally(destined=False)
     Chain(judge, tally).run(lake_unit(host, batches))
     out: Partial = {}
     for (kind, *place), c in tally.places.items():

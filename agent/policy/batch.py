@@ -146,25 +146,40 @@ def judged(
     order = np.argsort(firsts, kind="stable")
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
-    judge.answers(texts[i] for i in remote[firsts].tolist())  # one probe for all the new
+    reps = firsts[order]
+    keys = list(zip(*_at(reps, form, service, proto), [addrs.rows[k] for k in _at(reps, shape)[0]],
+                    *([addrs.places[k] for k in c] for c in _at(reps, where[remote],
+                                                               where[local])),
+                    *_at(reps, j_sport, j_dport), [heard[k] for k in _at(reps, seen)[0]],
+                    *_at(reps, day), strict=True))  # fmt: skip
+    if reads.interfaces or reads.processes:
+        keys = [(*k, *_asked(reads, interfaces, processes, r))
+                for k, r in zip(keys, reps.tolist(), strict=True)]  # fmt: skip
+    memo = judge.decisions()
+    new = [r for k, r in zip(keys, reps.tolist(), strict=True) if k not in memo]
+    judge.answers(texts[i] for i in remote[new].tolist())  # one probe for all the new
+    made = dict(zip(new, batch.take(np.array(new, np.int64)).records(), strict=True))
     decisions = []
-    for r in firsts[order].tolist():
-        key = (int(form[r]), int(service[r]), int(proto[r]), addrs.rows[shape[r]],
-               addrs.places[where[remote[r]]], addrs.places[where[local[r]]], int(j_sport[r]),
-               int(j_dport[r]), heard[seen[r]], int(day[r]), *_asked(reads, interfaces,
-                                                                     processes, r))  # fmt: skip
-        decide = partial(_one, judge, batch, r, interfaces, processes)
-        decisions.append(judge.decided(key, decide))
+    for key, r in zip(keys, reps.tolist(), strict=True):
+        d = memo.get(key)
+        if d is None:
+            d = memo[key] = _one(judge, made[r], r, interfaces, processes)
+        decisions.append(d)
     shapes = [judge.shape(row) for row in addrs.rows]
     return Verdicts(flows, rank[group], decisions, remote, addrs, shapes, processes,
                     judge.known())
 
 
-def _one(judge: Judge, batch: FlowBatch, r: int, interfaces: Sequence[str | None] | None,
+def _one(judge: Judge, flow: Flow, r: int, interfaces: Sequence[str | None] | None,
          processes: Sequence[Process | None] | None) -> Decision:  # fmt: skip
     iface = interfaces[r] if interfaces is not None else None
     proc = processes[r] if processes is not None else None
-    return Decision.of(judge.judge_one(flow_at(batch, r), iface, proc))
+    return Decision.of(judge.judge_one(flow, iface, proc))
+
+
+def _at(rows: I64, *columns: I64) -> list[list[Any]]:
+    """The columns' values at rows, as Python values."""
+    return [c[rows].tolist() for c in columns]
 
 
 def flow_at(batch: FlowBatch, r: int) -> Flow:

@@ -142,9 +142,11 @@ class Judge:
         matched = tuple(_globs(g)(plain) for g in self._globbed)
         return matched, tuple(x for x in names if _region_of(x[1]))
 
-    def decided(self, key: Hashable, decide: Callable[[], Any]) -> Any:
-        """The decision for a judging key, made once (`agent.policy.batch`)."""
-        return _kept(self._decided, key, decide)
+    def decisions(self) -> dict[Hashable, Any]:
+        """The decisions made, by judging key (`agent.policy.batch`), emptied first when full."""
+        if len(self._decided) >= ANSWER_CACHE:
+            self._decided.clear()
+        return self._decided
 
     def claimed(self, key: Hashable, claim: Callable[[], Any]) -> Any:
         """The access claim for a claiming key, made once (`agent.policy.batch`)."""
