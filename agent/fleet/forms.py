@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.errors import ReportError, SetupError
+from agent.errors import ReportError
 from agent.findings.document import canonical
 from agent.fleet.html import page
 from agent.report import pdf
@@ -33,10 +33,7 @@ def make(doc: dict[str, Any], kind: str, key: Ed25519PrivateKey | None = None,
     shown = page(doc)
     if kind == "html":
         return shown
-    if printer is None:
-        raise SetupError("a PDF fleet report needs Chromium to print it")
-    printed = printer(shown)
-    printed += b"" if printed.endswith(b"\n") else b"\n"
+    printed = pdf.printed_page(shown, printer, "fleet report")
     return pdf.attach(printed, canonical(_signed({**doc, PRINTED: pdf.digest(printed)}, key)),
                       VERIFY)  # fmt: skip
 

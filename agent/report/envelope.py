@@ -18,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.errors import ReportError, SetupError
+from agent.errors import ReportError
 from agent.findings.document import canonical
 from agent.report import html, pdf
 from agent.report.build import SCHEMA
@@ -56,10 +56,7 @@ def make(report: dict[str, Any], kind: str, key: Ed25519PrivateKey | None = None
     page = html.render(sealed)
     if kind == "html":
         return page
-    if printer is None:
-        raise SetupError("a PDF report needs Chromium to print it")
-    printed = printer(page)
-    printed += b"" if printed.endswith(b"\n") else b"\n"
+    printed = pdf.printed_page(page, printer, "report")
     return pdf.attach(printed, canonical(seal(report, key, printed)))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.errors import ReportError, SetupError
@@ -35,6 +36,15 @@ def print_pdf(page: bytes, chromium: str) -> bytes:
             tail = run.stderr.decode(errors="replace").strip().splitlines()[-3:]
             raise SetupError(f"{chromium} could not print the report: {' / '.join(tail)}")
         return out.read_bytes()
+
+
+def printed_page(page: bytes, printer: Callable[[bytes], bytes] | None, what: str) -> bytes:
+    """`page` printed by `printer` (headless Chromium), ending in a newline as `attach` expects;
+    without one, the setup error says which report needed it."""
+    if printer is None:
+        raise SetupError(f"a PDF {what} needs Chromium to print it")
+    printed = printer(page)
+    return printed if printed.endswith(b"\n") else printed + b"\n"
 
 
 def attach(printed: bytes, payload: bytes, verify: bytes = b"residency report verify") -> bytes:
