@@ -23,6 +23,7 @@ KERNELS = (
     "agent/capture/pcap.py",
     "agent/capture/pcapng.py",
     "agent/capture/live.py",
+    "agent/capture/bpf_vm.py",
     "agent/wire/link.py",
     "agent/wire/ip.py",
     "agent/wire/transport.py",
@@ -40,6 +41,7 @@ KERNELS = (
 
 CONSTANTS = (
     "agent/wire/reasons.py",
+    "agent/capture/bpf_codes.py",
     "agent/wire/numbers.py",
     "agent/wire/rows.py",
     "agent/wire/tls.py",

@@ -17,7 +17,9 @@
     ├── SetupError                  exit 15  what a command needs of the machine is missing or
     │                                        unusable: Chromium, a key file, an output path, the
     │                                        privilege to capture on an interface
-    └── BadAddress                  exit 2   an argument is not an IP address (a usage error)
+    └── UsageError                  exit 2   an argument is wrong (as click's usage errors)
+        ├── BadAddress              exit 2   an argument is not an IP address
+        └── BadFilter               exit 2   a capture filter does not compile
 
 Exit 1 is not an error: `analyze` uses it to say "violations found", as `diff` and `grep` say
 "different" and "not found". Nor is exit 13: `report verify` uses it to say "signature checked,
@@ -151,7 +153,21 @@ class LakeError(ResidencyError):
     exit_code = 14
 
 
-class BadAddress(ResidencyError):
-    """Not an IP address."""
+class UsageError(ResidencyError):
+    """An argument is wrong."""
 
     exit_code = 2
+
+
+class BadAddress(UsageError):
+    """Not an IP address."""
+
+
+class BadFilter(UsageError):
+    """A capture filter (tcpdump syntax) that libpcap cannot compile: `link` names the link
+    type it was compiled for, when it compiles for others."""
+
+    def __init__(self, expr: str, reason: str, link: str = "") -> None:
+        self.expr, self.reason, self.link = expr, reason, link
+        on = f" on {link} captures" if link else ""
+        super().__init__(f"bad filter {expr!r}{on}: {reason}")

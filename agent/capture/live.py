@@ -25,11 +25,13 @@ import numpy as np
 from cython.cimports.agent.cdefs import Bytes, Col, Pos
 from cython.cimports.agent.wire.bytes import u16le, u32le
 
-from agent.errors import ConfigError, SetupError
+from agent.capture.bpf import compile_filter
+from agent.errors import BadFilter, ConfigError, SetupError
 from agent.model import CaptureWarning
 from agent.wire.batch import RecordBatch
 
 SOL_PACKET, PACKET_RX_RING, PACKET_VERSION, PACKET_STATISTICS = 263, 5, 10, 6
+SO_ATTACH_FILTER = 26
 TPACKET_V3 = 2
 ETH_P_ALL = 0x0003
 TP_STATUS_KERNEL, TP_STATUS_USER = 0, 1
@@ -102,6 +104,9 @@ class LiveSource:
         except OSError as err:
             self.sock.close()
             raise SetupError(f"{self.path}: cannot capture: {err.strerror or err}") from err
+        except ConfigError:  # a bad filter
+            self.sock.close()
+            raise
 
     def _setup(self) -> None:
         s = self.sock
@@ -161,14 +166,11 @@ def _arphrd(interface: str) -> int:
 
 
 def _attach_filter(sock: socket.socket, expr: str, interface: str, where: str) -> None:
-    """Compile a BPF filter with libpcap (through scapy) and attach it to the socket."""
-    from scapy.arch.linux import attach_filter  # imported late: scapy is slow to load
-    from scapy.error import Scapy_Exception
-
+    """Compile a BPF filter with libpcap for the interface (`agent.capture.bpf`, the compiler
+    of `--filter` too) and attach it to the socket (SO_ATTACH_FILTER, a `struct sock_fprog`)."""
     try:
-        attach_filter(sock, expr, interface)
-    except ImportError as err:
-        raise ConfigError(f"{where}: the capture filter {expr!r} needs libpcap, which is not "
-                          "installed (Debian: apt install libpcap0.8)") from err
-    except (Scapy_Exception, OSError) as err:
-        raise ConfigError(f"{where}: bad capture filter {expr!r}: {err}") from err
+        program = compile_filter(expr, interface=interface)
+    except BadFilter as err:
+        raise ConfigError(f"{where}: {err}") from err
+    fprog = struct.pack("HL", len(program), program.ctypes.data)
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)

@@ -1,0 +1,15 @@
+"""Classic BPF's instruction codes (linux/bpf_common.h): an instruction's code is its class,
+ORed with a size and a mode (loads), an operation (ALU, jumps) or a source. The interpreter
+(`agent.capture.bpf_vm`) reads them as C constants (listed in setup.py's CONSTANTS)."""
+
+LD, LDX, ST, STX, ALU, JMP, RET, MISC = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
+W, H, B = 0x00, 0x08, 0x10
+IMM, ABS, IND, MEM, LEN, MSH = 0x00, 0x20, 0x40, 0x60, 0x80, 0xA0
+ADD, SUB, MUL, DIV, OR, AND, LSH, RSH, NEG, MOD, XOR = (
+    0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xA0
+)  # fmt: skip
+JA, JEQ, JGT, JGE, JSET = 0x00, 0x10, 0x20, 0x30, 0x40
+K, X, A = 0x00, 0x08, 0x10
+TAX, TXA = 0x00, 0x80
+MEMWORDS = 16
+"""Scratch words."""
