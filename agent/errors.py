@@ -79,14 +79,16 @@ class CorruptRecords(CorruptCapture):
 class RangeFileError(ResidencyError):
     """A range, country or sites file is damaged or not what it claims to be.
 
-    `where` names the entry (JSON path, CSV line, YAML line) so the user can find it.
+    `where` names the entry (JSON path, CSV line, YAML `line:col`) so the user can find it; a
+    YAML position is written as every YAML mistake is, `file:line:col: reason`.
     """
 
     exit_code = 6
 
     def __init__(self, path: str, where: str, reason: str) -> None:
         self.path, self.where, self.reason = path, where, reason
-        super().__init__(f"{path}: {where}: {reason}" if where else f"{path}: {reason}")
+        at = f":{where}" if where[:1].isdigit() else f": {where}" if where else ""
+        super().__init__(f"{path}{at}: {reason}")
 
 
 class FetchError(ResidencyError):

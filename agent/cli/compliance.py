@@ -33,8 +33,8 @@ from agent.findings.document import document
 from agent.findings.headline import plural
 from agent.findings.text import render
 from agent.intel.store import Store
-from agent.policy.check import Known, check
-from agent.policy.load import load_policy, parse_policy
+from agent.policy.check import Finding, Known, check
+from agent.policy.load import load_policy, read_policy
 from agent.policy.model import Policy
 
 
@@ -121,8 +121,9 @@ def _access(p: Policy) -> str:
 @reports_errors
 def policy_check(files: tuple[str, ...]) -> None:
     """Validate policy FILES: syntax, keys, types, networks and dates, then against the stored
-    range data (regions and sites no file names) and today's date (expired exceptions). Every
-    problem is one `file:line:col: error|warning: message` line; exit 8 if any is an error."""
+    range data (regions, border groups and sites no file names) and today's date (expired
+    exceptions), all in one run. Every problem is one `file:line:col: error|warning: message`
+    line, in file order; exit 8 if any is an error."""
     store = Store()
     chosen = store.current()
     known = Known.of(store.table(chosen).labels) if chosen else None
@@ -130,22 +131,20 @@ def policy_check(files: tuple[str, ...]) -> None:
     for path in files:
         with open_input(path) as f:
             data = f.read()
-        parsed, problems = parse_policy(data, path)
-        for p in problems:
-            click.echo(f"{path}:{p.line}:{p.col}: error: {p.message}")
-        errors += len(problems)
-        if parsed is None:
-            continue
-        if known is None and not quiet():
-            click.echo(f"{path}: warning: no range data stored: regions and sites not checked")
-        for finding in check(parsed, known, utcnow().date()):
+        parsed, problems = read_policy(data, path)
+        found = [Finding(p, True) for p in problems]
+        if parsed is not None:
+            if known is None and not quiet():
+                click.echo(f"{path}: warning: no range data stored: regions and sites not checked")
+            found += check(parsed, known, utcnow().date())
+        for finding in sorted(found, key=lambda f: f.problem):
             if quiet() and not finding.error:
                 continue
             kind = "error" if finding.error else "warning"
-            click.echo(f"{path}:{finding.problem.line}:{finding.problem.col}: {kind}: "
-                       f"{finding.problem.message}")  # fmt: skip
-            errors += finding.error
-        if not problems:
+            line, col, message = finding.problem
+            click.echo(f"{path}:{line}:{col}: {kind}: {message}")
+        errors += sum(f.error for f in found)
+        if parsed is not None and not problems:
             click.echo(f"{path}: read: {len(parsed.include)} scope, {len(parsed.exclude)} "
                        f"exclusion, {len(parsed.approve)} approval and "
                        f"{len(parsed.exceptions)} exception rules{_access(parsed)}")  # fmt: skip

@@ -1,6 +1,7 @@
 """The daemon's configuration file (default /etc/residency/agent.yaml; example in
-rules/agent.example.yaml). Unknown keys and wrong types are errors naming the key and its line:
-a typo must not silently leave an interface unwatched."""
+rules/agent.example.yaml), read by the one YAML reader (`agent.yamlfile`). Unknown keys and
+wrong types are errors at `file:line:col` naming the key: a typo must not silently leave an
+interface unwatched."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import yaml
 from agent.daemon.exports import parse_export_url
 from agent.errors import ConfigError
 from agent.files import open_input
+from agent.yamlfile import Bad, Reader, at, compose
 
 DEFAULT_PATH = "/etc/residency/agent.yaml"
 
@@ -79,25 +81,22 @@ CHECKS = {"flow_exports": parse_export_url}
 
 
 def load_config(path: str) -> Config:
+    """Read the configuration; its first mistake (in file order) is a ConfigError saying
+    `file:line:col: message`, as the policy's and the sites file's are."""
     with open_input(path) as f:
-        text = f.read()
+        data = f.read()
+    reader = Reader()
     try:
-        root = yaml.compose(text.decode("utf-8"), Loader=yaml.SafeLoader)
-    except (UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        root = compose(data)
+    except Bad as bad:
+        raise ConfigError(bad.problem.at(path)) from None
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(f"{path}: expected a mapping of settings")
-    values: dict[str, Any] = {}
-    for key_node, value_node in root.value:
-        key, line = str(key_node.value), key_node.start_mark.line + 1
-        if key not in KINDS:
-            raise ConfigError(f"{path}:{line}: unknown setting {key!r} "
-                              f"(one of {', '.join(KINDS)})")  # fmt: skip
-        values[key] = _value(key, value_node, f"{path}:{line}")
-        if key in CHECKS:
-            _check_items(key, value_node, path)
-    if "policy" not in values:
-        raise ConfigError(f"{path}: missing setting 'policy' (the policy file to judge by)")
+    nodes = reader.mapping(root, KINDS, required=("policy",), noun="setting")
+    values = {k: reader.guard(lambda k=k, v=v: _value(k, v), None)  # type: ignore[misc]
+              for k, v in nodes.items()}  # fmt: skip
+    if reader.problems:
+        raise ConfigError(min(reader.problems).at(path))
     config = Config(**values)
     if config.lake and config.lake_delay < config.idle_timeout + config.active_timeout:
         raise ConfigError(f"{path}: lake_delay ({config.lake_delay:g} s) must be at least "
@@ -107,30 +106,33 @@ def load_config(path: str) -> Config:
     return config
 
 
-def _check_items(key: str, node: yaml.Node, path: str) -> None:
-    for item in node.value if isinstance(node, yaml.SequenceNode) else [node]:
-        try:
-            CHECKS[key](str(item.value))
-        except ConfigError as err:
-            raise ConfigError(f"{path}:{item.start_mark.line + 1}: {key}: {err}") from None
-
-
-def _value(key: str, node: yaml.Node, where: str) -> Any:
-    kind = KINDS[key]
-    if kind is list:
+def _value(key: str, node: yaml.Node) -> Any:
+    """A setting's value as its kind says; `Bad` at the node (a list's item) that is wrong."""
+    if KINDS[key] is list:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        if not all(isinstance(i, yaml.ScalarNode) for i in items):
-            raise ConfigError(f"{where}: {key} must be a list of names")
-        return tuple(str(i.value) for i in items)
-    if not isinstance(node, yaml.ScalarNode):
-        raise ConfigError(f"{where}: {key} must be a single value")
-    text = str(node.value)
-    if kind is float:
+        return tuple(_item(key, i) for i in items)
+    text = _item(key, node)
+    if KINDS[key] is float:
         try:
             number = float(text)
         except ValueError:
-            raise ConfigError(f"{where}: {key} must be a number of seconds, not {text!r}") from None
+            why = f"{key} must be a number of seconds, not {text!r}"
+            raise Bad(at(node, why)) from None
         if number < 0:
-            raise ConfigError(f"{where}: {key} must not be negative")
+            raise Bad(at(node, f"{key} must not be negative"))
         return number
+    return text
+
+
+def _item(key: str, node: yaml.Node) -> str:
+    """One value, checked by the setting's own check if it has one."""
+    if not isinstance(node, yaml.ScalarNode):
+        kind = "a list of names" if KINDS[key] is list else "a single value"
+        raise Bad(at(node, f"{key} must be {kind}"))
+    text = str(node.value)
+    if key in CHECKS:
+        try:
+            CHECKS[key](text)
+        except ConfigError as err:
+            raise Bad(at(node, f"{key}: {err}")) from None
     return text

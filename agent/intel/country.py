@@ -12,7 +12,6 @@ The .mmdb is walked network by network with the maxminddb reader; a network with
 from __future__ import annotations
 
 import io
-import re
 import socket
 import struct
 from datetime import UTC, datetime
@@ -25,9 +24,9 @@ import numpy.typing as npt
 
 from agent.errors import RangeFileError
 from agent.intel.cidr import MASK64, V4_MAPPED, V4_MAPPED_LAST, Cidr, RangeBuilder, parse_range
+from agent.intel.countries import SHAPE
 from agent.intel.records import COUNTRY, U64, Label, RangeSet
 
-_CC = re.compile(r"[A-Z]{2}")
 _V4 = partial(socket.inet_pton, socket.AF_INET)
 _V6 = partial(socket.inet_pton, socket.AF_INET6)
 _DAMAGED = (maxminddb.InvalidDatabaseError, ValueError, TypeError, KeyError, IndexError,
@@ -53,7 +52,7 @@ def parse_dbip_csv(data: bytes, path: str) -> RangeSet:
         fh, fl, lh, ll = _addresses(fields[0::3], fields[1::3])
         cc = fields[2::3]
         codes = sorted(set(cc))
-        if not all(_CC.fullmatch(c) for c in codes):
+        if not all(SHAPE.fullmatch(c) for c in codes):
             raise ValueError
     except (OSError, ValueError):
         raise _bad_line(text, path) from None
@@ -109,7 +108,7 @@ def _bad_line(text: str, path: str) -> RangeFileError:
             parse_range(parts[0], parts[1])
         except ValueError as err:
             return RangeFileError(path, f"line {no}", str(err))
-        if not _CC.fullmatch(parts[2]):
+        if not SHAPE.fullmatch(parts[2]):
             return RangeFileError(path, f"line {no}", f"not a country code: {parts[2]!r}")
     return RangeFileError(path, "", "malformed CSV")
 
@@ -130,7 +129,7 @@ def parse_mmdb(data: bytes, path: str) -> RangeSet:
             cc = _country(record)
             if cc is None:
                 continue
-            if not _CC.fullmatch(cc):
+            if not SHAPE.fullmatch(cc):
                 raise RangeFileError(path, f"network {net}", f"not a country code: {cc!r}")
             label = labels.get(cc) or labels.setdefault(cc, Label(country=cc))
             v6 = net.version == 6

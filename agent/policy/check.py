@@ -1,7 +1,8 @@
 """Checks a policy can only get once the range data and the date are known: a region or site
 that no stored file names would approve nothing, a region rule does not cover the region's
 zones in other countries, and an exception past its date exempts nothing any more; and
-warnings any time: a catch-all name pattern, live-only keys (which match nothing in captures).
+warnings any time: a catch-all name pattern, live-only keys (which match nothing in captures),
+two rules of a section that select the same. An unknown name comes with the closest known one.
 Pure: the known names and `today` come in."""
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from datetime import date
 
 from agent.intel.records import Label
 from agent.intel.regions import AWS, AWS_BORDER_GROUPS, AZURE, GCP, OCI, at_home
-from agent.policy.load import Problem
 from agent.policy.model import LIVE_ONLY, Exception_, Policy, Rule
+from agent.yamlfile import Problem, suggest
 
 BUILT_IN = {"oci": OCI, "aws": AWS, "azure": AZURE, "gcp": GCP}
 
@@ -70,7 +71,27 @@ def check(policy: Policy, known: Known | None, today: date) -> list[Finding]:
                 message, error = _spot(spot.key, spot.value, provider, known, rule, today)
             if message:
                 found.append(Finding(Problem(spot.line, spot.col, message), error))
+    found += _repeated(policy)
     return sorted(found, key=lambda f: f.problem)
+
+
+def _repeated(policy: Policy) -> list[Finding]:
+    """A rule that selects what an earlier rule of its section does: one of them is redundant
+    (or meant to say something else)."""
+    a = policy.access
+    found = []
+    for section in (policy.include, policy.exclude, policy.approve, policy.exceptions,
+                    a.protect, a.allow, a.exceptions):  # fmt: skip
+        first: dict[object, Rule] = {}
+        for rule in section:
+            key = ((rule.match, rule.until, rule.since) if isinstance(rule, Exception_)
+                   else rule.match)  # two windows of one exemption are two rules  # fmt: skip
+            earlier = first.setdefault(key, rule)
+            if earlier is not rule:
+                why = (f"rule {rule.name!r} selects the same as rule {earlier.name!r} "
+                       f"({earlier.where}): one of them is redundant")  # fmt: skip
+                found.append(Finding(Problem(*rule.start, why), False))
+    return found
 
 
 CATCH_ALL = frozenset("*?.")
@@ -118,9 +139,11 @@ def _spot(key: str, value: str, provider: str | None, known: Known | None, rule:
         return message, error
     if key == "border_groups" and value not in known.border_groups:
         listed = value in AWS_BORDER_GROUPS or value in AWS
-        return f"border group {value!r} is in no stored range file", not listed
+        hint = "" if listed else suggest(value, known.border_groups | set(AWS_BORDER_GROUPS))
+        return f"border group {value!r} is in no stored range file{hint}", not listed
     if key == "sites" and value not in known.sites:
-        return f"site {value!r} is in no stored sites file (import it with `ranges import`)", True
+        hint = suggest(value, known.sites) or " (import it with `ranges import`)"
+        return f"site {value!r} is in no stored sites file{hint}", True
     return "", False
 
 
@@ -132,4 +155,6 @@ def _region(value: str, provider: str | None, known: Known) -> tuple[str, bool]:
     if any(value in BUILT_IN[p] for p in providers):
         return (f"{whose}region {value!r} is in no stored range file (it is a known region; "
                 "import newer range data if it should match)"), False  # fmt: skip
-    return f"unknown {whose}region {value!r}: in no stored range file and no region table", True
+    names = {r for p in providers for r in (*known.regions.get(p, ()), *BUILT_IN.get(p, ()))}
+    return (f"unknown {whose}region {value!r}: in no stored range file and no region "
+            f"table{suggest(value, names)}"), True  # fmt: skip

@@ -1,9 +1,9 @@
 """Policy YAML -> `Policy`, with every mistake reported as `file:line:col: message`.
 
-The YAML is composed, not loaded, so each value keeps its position, and every problem in the
-file is collected (not just the first): `residency policy check` lists them all, and the other
-commands stop at the first. Unknown keys are errors: a typo like `region:` for `regions:` would
-otherwise approve everything silently.
+Read by the one YAML reader (`agent.yamlfile`), so each value keeps its position, and every
+problem in the file is collected (not just the first): `residency policy check` lists them all,
+and the other commands stop at the first. Unknown keys are errors: a typo like `region:` for
+`regions:` would otherwise approve everything silently.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import date
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 
 from agent.errors import PolicyError
 from agent.files import input_name, open_input
 from agent.intel.cidr import Cidr, parse_address, parse_cidr
+from agent.intel.countries import parse_country
 from agent.policy.model import (
     PROVIDERS,
     Access,
@@ -30,6 +31,7 @@ from agent.policy.model import (
     Spot,
 )
 from agent.wire.keywords import RULE_PROTOCOLS, protocol_number
+from agent.yamlfile import Bad, Problem, Reader, at, compose, each, is_null, scalar
 
 SCHEMA_VERSION = 1
 TRAFFIC = ("local", "remote", "ports", "protocols", "interfaces", "classes", "sites", "names",
@@ -62,25 +64,8 @@ CHECKED = ("provider", "regions", "border_groups", "sites", "until", "names", "i
 """Keys whose values `policy check` compares with the stored range data and the date, or warns
 about (catch-all names, live-only keys)."""
 TOP = ("version", "name", "description", "scope", "approve", "exceptions", "access")
-_CC = re.compile(r"[A-Z]{2}")
 _USERISH = re.compile(r"[^\s]+")
 T = TypeVar("T")
-
-
-class Problem(NamedTuple):
-    line: int
-    col: int
-    message: str
-
-    def at(self, path: str) -> str:
-        return f"{path}:{self.line}:{self.col}: {self.message}"
-
-
-class _Bad(Exception):
-    """One problem inside a value; caught per rule so the rest of the file is still read."""
-
-    def __init__(self, node: yaml.Node, message: str) -> None:
-        self.problem = Problem(node.start_mark.line + 1, node.start_mark.column + 1, message)
 
 
 def load_policy(path: str, file: str | None = None) -> Policy:
@@ -102,40 +87,44 @@ def parse_policy(
     """-> (the policy, or None if it has errors; every problem found, in file order). Rules
     are cited as `file:line`, by `file` (default: the file name of `path`), so that the same
     policy gives the same citations however its path was typed."""
-    try:
-        text = data.decode("utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except UnicodeDecodeError as err:
-        return None, [Problem(data.count(b"\n", 0, err.start) + 1, 1, "not UTF-8 text")]
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [Problem(line, col, f"invalid YAML: {err.problem or err.context}")]
-    if not isinstance(root, yaml.MappingNode):
-        return None, [Problem(1, 1, "a policy is a mapping with `version`, `scope` and `approve`")]
-    reader = _Reader(path, file or input_name(path))
-    policy = reader.policy(root, text, hashlib.sha256(data).hexdigest())
-    problems = sorted(reader.problems)
+    policy, problems = read_policy(data, path, file)
     return (None if problems else policy), problems
 
 
-class _Reader:
+def read_policy(
+    data: bytes, path: str, file: str | None = None
+) -> tuple[Policy | None, list[Problem]]:
+    """`parse_policy`, but the policy as far as it could be read even when it has problems
+    (a rule keeps the values that were right), so `policy check` can check those too; None
+    only when the file is not a YAML mapping."""
+    try:
+        root = compose(data)
+    except Bad as bad:
+        return None, [bad.problem]
+    if not isinstance(root, yaml.MappingNode):
+        return None, [Problem(1, 1, "a policy is a mapping with `version`, `scope` and `approve`")]
+    reader = _Reader(path, file or input_name(path))
+    policy = reader.policy(root, data.decode("utf-8"), hashlib.sha256(data).hexdigest())
+    return policy, sorted(reader.problems)
+
+
+class _Reader(Reader):
     def __init__(self, path: str, file: str) -> None:
+        super().__init__()
         self.path, self.file = path, file
-        self.problems: list[Problem] = []
         self.seen: dict[str, str] = {}
         """Rule names already read -> where."""
 
     def policy(self, root: yaml.MappingNode, text: str, sha256: str) -> Policy:
-        top = self.keys(root, TOP, required=("version", "scope", "approve"))
+        top = self.mapping(root, TOP, required=("version", "scope", "approve"))
         version = self.guard(lambda: _version(top["version"]), 0) if "version" in top else 0
-        name = self.guard(lambda: _text(top["name"]), "") if "name" in top else ""
+        name = self.guard(lambda: scalar(top["name"]), "") if "name" in top else ""
         if "description" in top:
-            self.guard(lambda: _text(top["description"]), "")
+            self.guard(lambda: scalar(top["description"]), "")
         include: tuple[Rule, ...] = ()
         exclude: tuple[Rule, ...] = ()
         if "scope" in top:
-            scope = self.keys(top["scope"], ("include", "exclude"), required=("include",))
+            scope = self.mapping(top["scope"], ("include", "exclude"), required=("include",))
             include = self.rules(scope.get("include"), "include", required=True)
             exclude = self.rules(scope.get("exclude"), "exclude")
         approve = self.rules(top.get("approve"), "approve", required=True)
@@ -146,42 +135,21 @@ class _Reader:
 
     def access(self, node: yaml.Node) -> Access:
         """`access:` with `protect` (required), `allow` and `exceptions`."""
-        section = self.keys(node, ("protect", "allow", "exceptions"), required=("protect",))
+        section = self.mapping(node, ("protect", "allow", "exceptions"), required=("protect",))
         protect = self.rules(section.get("protect"), "access.protect", required=True)
         allow = self.rules(section.get("allow"), "access.allow")
         exceptions = self.rules(section.get("exceptions"), "access.exceptions")
         return Access(protect, allow, _exceptions(exceptions))
 
-    def keys(
-        self, node: yaml.Node, allowed: tuple[str, ...] | set[str], required: tuple[str, ...] = ()
-    ) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            self.problems.append(_Bad(node, "expected a mapping").problem)
-            return {}
-        out: dict[str, yaml.Node] = {}
-        for key, value in node.value:
-            name = str(key.value)
-            if name not in allowed:
-                hint = _suggest(name, allowed)
-                self.problems.append(_Bad(key, f"unknown key {name!r}{hint}").problem)
-            elif name in out:
-                self.problems.append(_Bad(key, f"key {name!r} given twice").problem)
-            else:
-                out[name] = value
-        for name in required:
-            if name not in out:
-                self.problems.append(_Bad(node, f"missing key {name!r}").problem)
-        return out
-
     def rules(
         self, node: yaml.Node | None, section: str, required: bool = False
     ) -> tuple[Rule, ...]:
-        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        if node is None or is_null(node):
             if required and node is not None:
-                self.problems.append(_Bad(node, f"`{section}` needs at least one rule").problem)
+                self.add(at(node, f"`{section}` needs at least one rule"))
             return ()
         if not isinstance(node, yaml.SequenceNode) or (required and not node.value):
-            self.problems.append(_Bad(node, f"`{section}` must be a list of rules").problem)
+            self.add(at(node, f"`{section}` must be a list of rules"))
             return ()
         out = []
         for i, item in enumerate(node.value):
@@ -191,50 +159,52 @@ class _Reader:
         return tuple(out)
 
     def rule(self, node: yaml.Node, section: str, i: int) -> Rule | None:
+        """A rule, with the values that are right if some are not (their problems kept)."""
         exception = section.endswith("exceptions")
         required = ("name", "until", "reason") if exception else ()
         before = len(self.problems)
-        fields = self.keys(node, SECTIONS[section], required)
-        if not fields and not isinstance(node, yaml.MappingNode):
+        fields = self.mapping(node, SECTIONS[section], required)
+        if not isinstance(node, yaml.MappingNode):
             return None
         values: dict[str, Any] = {}
+        kept: set[str] = set()
+        """Keys whose values were right: only their spots are checked later."""
         for key, value in fields.items():
             if key in ("name", "description", "reason", "until", "since"):
                 continue
             parsed = self.guard(lambda k=key, v=value: _VALUES[k](v), None)  # type: ignore[misc]
-            values[FIELDS.get(section, _OUTBOUND).get(key, key)] = parsed
+            if parsed is not None:
+                values[FIELDS.get(section, _OUTBOUND).get(key, key)] = parsed
+                kept.add(key)
         if not values and len(self.problems) == before:
-            self.problems.append(_Bad(node, f"a rule in `{section}` must select something").problem)
-        name = self.guard(lambda: _text(fields["name"]), "") if "name" in fields else ""
+            self.add(at(node, f"a rule in `{section}` must select something"))
+        name = self.guard(lambda: scalar(fields["name"]), "") if "name" in fields else ""
         name = name or f"{section}[{i}]"
         where = f"{self.file}:{node.start_mark.line + 1}"
         if name in self.seen:
             why = f"rule name {name!r} is already used at {self.seen[name]}"
-            self.problems.append(_Bad(fields.get("name", node), why).problem)
+            self.add(at(fields.get("name", node), why))
         self.seen.setdefault(name, where)
         said = fields.get("reason") or fields.get("description")  # why the rule is there
-        reason = self.guard(lambda: _text(said), "") if said else ""
+        reason = self.guard(lambda: scalar(said), "") if said else ""
         dates = {k: self.guard(lambda k=k: _date(fields[k]), None)  # type: ignore[misc]
                  for k in ("until", "since") if k in fields}  # fmt: skip
-        if len(self.problems) > before:
-            return None
+        until, since = dates.get("until"), dates.get("since")
+        if until and since and since > until:
+            why = (f"exception {name!r} starts on {since}, after its `until` ({until}): it "
+                   "would exempt nothing")  # fmt: skip
+            self.add(at(fields["since"], why))
         match = Match(**values)
+        kept.update(k for k, day in dates.items() if day)
         spots = tuple(
-            Spot(key, _text(item), item.start_mark.line + 1, item.start_mark.column + 1)
-            for key, value in fields.items() if key in CHECKED
+            Spot(key, scalar(item), item.start_mark.line + 1, item.start_mark.column + 1)
+            for key, value in fields.items() if key in CHECKED and key in kept
             for item in _items(value)
         )  # fmt: skip
+        start = (node.start_mark.line + 1, node.start_mark.column + 1)
         if exception:
-            return Exception_(name, match, where, reason, spots, dates["until"] or date.min,
-                              dates.get("since"))  # fmt: skip
-        return Rule(name, match, where, reason, spots)
-
-    def guard(self, fn: Callable[[], T], default: T) -> T:
-        try:
-            return fn()
-        except _Bad as bad:
-            self.problems.append(bad.problem)
-            return default
+            return Exception_(name, match, where, reason, spots, start, until or date.min, since)
+        return Rule(name, match, where, reason, spots, start)
 
 
 _OUTBOUND = {"networks": "remote"}
@@ -244,107 +214,88 @@ def _exceptions(rules: tuple[Rule, ...]) -> tuple[Exception_, ...]:
     return tuple(r for r in rules if isinstance(r, Exception_))
 
 
-def _suggest(name: str, allowed: tuple[str, ...] | set[str]) -> str:
-    close = [k for k in sorted(allowed) if k.rstrip("s") == name.rstrip("s")]
-    if close:
-        return f" (did you mean {close[0]!r}?)"
-    return f" (expected one of {', '.join(sorted(allowed))})"
-
-
-def _text(node: yaml.Node) -> str:
-    if not isinstance(node, yaml.ScalarNode):
-        raise _Bad(node, "expected a single value, not a list or mapping")
-    return str(node.value).strip()
-
-
 def _items(node: yaml.Node) -> list[yaml.Node]:
     """A list's items; a single value counts as a list of one."""
     if isinstance(node, yaml.SequenceNode):
         if not node.value:
-            raise _Bad(node, "empty list: it would match nothing; leave the key out instead")
+            raise Bad(at(node, "empty list: it would match nothing; leave the key out instead"))
         return list(node.value)
     if isinstance(node, yaml.ScalarNode):
         return [node]
-    raise _Bad(node, "expected a value or a list of values")
+    raise Bad(at(node, "expected a value or a list of values"))
 
 
 def _each(parse: Callable[[yaml.Node], T]) -> Callable[[yaml.Node], tuple[T, ...]]:
-    return lambda node: tuple(parse(item) for item in _items(node))
+    return lambda node: tuple(each(parse, _items(node)))
 
 
 def _version(node: yaml.Node) -> int:
-    if _text(node) != str(SCHEMA_VERSION):
-        raise _Bad(node, f"unsupported policy version {_text(node)!r} (this residency reads 1)")
+    if scalar(node) != str(SCHEMA_VERSION):
+        raise Bad(at(node, f"unsupported policy version {scalar(node)!r} (this residency reads 1)"))
     return SCHEMA_VERSION
 
 
 def _network(node: yaml.Node) -> Cidr:
     """A CIDR, or a single address (a /32 or /128)."""
-    text = _text(node)
+    text = scalar(node)
     try:
         if "/" not in text:
             parse_address(text)
             text += "/128" if ":" in text else "/32"
         return parse_cidr(text, spans_v4=True)
     except ValueError as err:
-        raise _Bad(node, str(err)) from None
+        raise Bad(at(node, str(err))) from None
 
 
 def _port(node: yaml.Node) -> tuple[int, int]:
-    text = _text(node)
+    text = scalar(node)
     low, dash, high = text.partition("-")
     try:
         pair = (int(low), int(high) if dash else int(low))
     except ValueError:
-        raise _Bad(node, f"not a port or port range: {text!r}") from None
+        raise Bad(at(node, f"not a port or port range: {text!r}")) from None
     if not (0 <= pair[0] <= pair[1] <= 65535):
-        raise _Bad(node, f"port range out of 0-65535 or reversed: {text!r}")
+        raise Bad(at(node, f"port range out of 0-65535 or reversed: {text!r}"))
     return pair
 
 
 def _protocol(node: yaml.Node) -> int:
-    text = _text(node).lower()
+    text = scalar(node).lower()
     number = protocol_number(text)
     if number is None:
-        raise _Bad(node, f"unknown protocol {text!r} (use {', '.join(RULE_PROTOCOLS)} or a number)")
+        why = f"unknown protocol {text!r} (use {', '.join(RULE_PROTOCOLS)} or a number)"
+        raise Bad(at(node, why))
     return number
 
 
 def _provider(node: yaml.Node) -> str:
-    text = _text(node).lower()
+    text = scalar(node).lower()
     if text not in PROVIDERS:
-        raise _Bad(node, f"unknown provider {text!r} (one of {', '.join(PROVIDERS)})")
-    return text
-
-
-def _country(node: yaml.Node) -> str:
-    text = _text(node)
-    if not _CC.fullmatch(text):
-        raise _Bad(node, f"country must be an ISO 3166-1 alpha-2 code like US, not {text!r}")
+        raise Bad(at(node, f"unknown provider {text!r} (one of {', '.join(PROVIDERS)})"))
     return text
 
 
 def _glob(node: yaml.Node) -> str:
-    text = _text(node).lower().rstrip(".")
+    text = scalar(node).lower().rstrip(".")
     if not text or any(c.isspace() for c in text):
-        raise _Bad(node, f"not a name pattern: {text!r}")
+        raise Bad(at(node, f"not a name pattern: {text!r}"))
     fnmatch.translate(text)
     return text
 
 
 def _word(node: yaml.Node) -> str:
-    text = _text(node)
+    text = scalar(node)
     if not _USERISH.fullmatch(text):
-        raise _Bad(node, f"expected one word, not {text!r}")
+        raise Bad(at(node, f"expected one word, not {text!r}"))
     return text
 
 
 def _date(node: yaml.Node) -> date:
-    text = _text(node)
+    text = scalar(node)
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _Bad(node, f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise Bad(at(node, f"not a date (YYYY-MM-DD): {text!r}")) from None
 
 
 def _set(parse: Callable[[yaml.Node], str]) -> Callable[[yaml.Node], frozenset[str]]:
@@ -364,9 +315,9 @@ _VALUES: dict[str, Callable[[yaml.Node], Any]] = {
     "border_groups": _set(_word),
     "services": _set(_word),
     "sites": _set(_word),
-    "countries": _set(_country),
+    "countries": _set(parse_country),
     "names": _each(_glob),
     "processes": _set(_word),
-    "executables": _each(_text),
+    "executables": _each(scalar),
     "users": _set(_word),
 }

@@ -82,6 +82,8 @@ class Rule:
     reason: str = ""
     """Why the rule is there: an exclusion's or exception's `reason`, else its `description`."""
     spots: tuple[Spot, ...] = ()
+    start: tuple[int, int] = (0, 0)
+    """(line, col) where the rule begins: what `policy check` says of the rule as a whole."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,17 @@ def test_the_example_loads() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("policy: p.yaml\ninterface: [eth0]\n", "c.yaml:2: unknown setting 'interface'"),
+    ("policy: p.yaml\ninterface: [eth0]\n",
+     "c.yaml:2:1: unknown setting 'interface' (did you mean 'interfaces'?)"),
     ("policy: p.yaml\npoll_interval: soon\n",
-     "c.yaml:2: poll_interval must be a number of seconds, not 'soon'"),
-    ("policy: p.yaml\nidle_timeout: -1\n", "c.yaml:2: idle_timeout must not be negative"),
-    ("interfaces: [eth0]\n", "c.yaml: missing setting 'policy'"),
-    ("policy: [a, b]\n", "c.yaml:1: policy must be a single value"),
+     "c.yaml:2:16: poll_interval must be a number of seconds, not 'soon'"),
+    ("policy: p.yaml\nidle_timeout: -1\n", "c.yaml:2:15: idle_timeout must not be negative"),
+    ("interfaces: [eth0]\n", "c.yaml:1:1: missing setting 'policy'"),
+    ("policy: [a, b]\n", "c.yaml:1:9: policy must be a single value"),
     ("- a\n", "c.yaml: expected a mapping of settings"),
+    ("policy: p.yaml\npolicy: q.yaml\n", "c.yaml:2:1: setting 'policy' given twice"),
+    ("policy: p.yaml\nflow_exports: [udp://127.0.0.1:2055,\n  nope]\n",
+     "c.yaml:3:3: flow_exports: 'nope' is not udp:"),
     ("policy: p.yaml\nlake: /l\nlake_delay: 100\n",
      "c.yaml: lake_delay (100 s) must be at least idle_timeout + active_timeout (60 + 300 s)"),
 ])  # fmt: skip

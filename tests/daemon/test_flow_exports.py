@@ -228,7 +228,8 @@ def test_flow_exports_setting_names_the_bad_item_and_its_line(
 ) -> None:
     config = tmp_path / "agent.yaml"
     config.write_text(f"policy: p.yaml\nflow_exports:\n  - {item}\n  - udp://[::1]:2055\n")
-    with pytest.raises(ConfigError, match=rf"agent.yaml:{line}: flow_exports: '{re.escape(item)}'"):
+    where = rf"agent.yaml:{line}:5: flow_exports: '{re.escape(item)}'"
+    with pytest.raises(ConfigError, match=where):
         load_config(str(config))
     config.write_text("policy: p.yaml\nflow_exports: [udp://127.0.0.1:2055, 'udp://[::1]:0']\n")
     assert load_config(str(config)).flow_exports == ("udp://127.0.0.1:2055", "udp://[::1]:0")

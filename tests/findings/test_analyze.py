@@ -219,10 +219,13 @@ def test_policy_check_cli(home: Path, tmp_path: Path) -> None:
     run = CliRunner().invoke(main, ["policy", "check", str(bad)],
                              env={"RESIDENCY_HOME": str(home)})  # fmt: skip
     assert run.exit_code == 8
-    assert run.stdout.splitlines() == [
-        f"{bad}:6:24: error: unknown protocol 'ud' (use icmp, tcp, udp, ipv6-icmp, icmpv6, sctp "
-        "or a number)",
-    ]
+    lines = run.stdout.splitlines()  # every problem in one run, the file's and the store's
+    assert [line.split(": ")[0].removeprefix(f"{bad}:") for line in lines] == [
+        "6:24", "13:15", "16:14"]  # fmt: skip
+    assert lines[0] == (f"{bad}:6:24: error: unknown protocol 'ud' (use icmp, tcp, udp, "
+                        "ipv6-icmp, icmpv6, sctp or a number)")  # fmt: skip
+    assert lines[1].startswith(f"{bad}:13:15: warning: region 'us-east-1' covers its own")
+    assert lines[2].startswith(f"{bad}:16:14: error: unknown gcp region 'us-nowhere1'")
     good = CliRunner().invoke(main, ["policy", "check", str(home / "policy.yaml")],
                               env={"RESIDENCY_HOME": str(home)})  # fmt: skip
     assert good.exit_code == 0, good.output

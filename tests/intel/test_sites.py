@@ -1,4 +1,4 @@
-"""The operator's sites YAML: the example in rules/, and every error naming its line."""
+"""The operator's sites YAML: the example in rules/, and every error naming its line:col."""
 
 from __future__ import annotations
 
@@ -56,22 +56,25 @@ def test_values_are_read_as_written() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "where", "reason"),
     [
-        ("cidrs: [192.0.2.0/25]", "cidrs: [192.0.2.1/25]", "line 5",
+        ("cidrs: [192.0.2.0/25]", "cidrs: [192.0.2.1/25]", "5:13",
          "host bits set in '192.0.2.1/25'"),
-        ("      - 2001:db8:1::/48", "      - 2001:db8:1::/129", "line 12", "longer than 128 bits"),
-        ("    city: Frankfurt", "    cty: Frankfurt", "line 8", "unknown key 'cty'"),
-        ("name: plain", "name: norway-oslo", "line 6", "already defined on line 3"),
-        ("      - 192.0.2.128/25", "      - 192.0.2.0/25", "line 11",
+        ("      - 2001:db8:1::/48", "      - 2001:db8:1::/129", "12:9", "longer than 128 bits"),
+        ("    city: Frankfurt", "    cty: Frankfurt", "8:5", "unknown key 'cty'"),
+        ("name: plain", "name: norway-oslo", "6:11", "already defined on line 3"),
+        ("      - 192.0.2.128/25", "      - 192.0.2.0/25", "11:9",
          "192.0.2.0/25 is already listed for site 'norway-oslo' on line 5"),
-        ("country: DE", "country: Germany", "line 7", "ISO 3166-1 alpha-2"),
-        ("country: DE", "country: de", "line 7", "ISO 3166-1 alpha-2"),
-        ("    cidrs: [192.0.2.0/25]\n", "", "line 3", "missing key 'cidrs'"),
-        ("cidrs: [192.0.2.0/25]", "cidrs: []", "line 5", "`cidrs` must be a non-empty list"),
-        ("cidrs: [192.0.2.0/25]", "cidrs: [[192.0.2.0/25]]", "line 5", "expected a single value"),
-        ("version: v7", "version: v7\nversion: v8", "line 2", "key 'version' given twice"),
-        ("version: v7", "version: v7\ncreated: last week", "line 2", "not a timestamp"),
-        ("    city: Frankfurt", "    city: [Frankfurt", "line 9", "invalid YAML"),
-        ("  - name: plain", "  - plain\n  - name: plain", "line 6", "expected a mapping"),
+        ("country: DE", "country: Germany", "7:14", "ISO 3166-1 alpha-2"),
+        ("country: DE", "country: de", "7:14", "ISO 3166-1 alpha-2"),
+        ("country: DE", "country: XX", "7:14", "like US, not 'XX'"),
+        ("    city: Frankfurt", "    city: Frankfurt\n    cuntry: DE", "9:5",
+         "unknown key 'cuntry' (did you mean 'country'?)"),
+        ("    cidrs: [192.0.2.0/25]\n", "", "3:5", "missing key 'cidrs'"),
+        ("cidrs: [192.0.2.0/25]", "cidrs: []", "5:12", "`cidrs` must be a non-empty list"),
+        ("cidrs: [192.0.2.0/25]", "cidrs: [[192.0.2.0/25]]", "5:13", "expected a single value"),
+        ("version: v7", "version: v7\nversion: v8", "2:1", "key 'version' given twice"),
+        ("version: v7", "version: v7\ncreated: last week", "2:10", "not a timestamp"),
+        ("    city: Frankfurt", "    city: [Frankfurt", "9:16", "invalid YAML"),
+        ("  - name: plain", "  - plain\n  - name: plain", "6:5", "expected a mapping"),
     ],
 )  # fmt: skip
 def test_errors_name_the_line(old: str, new: str, where: str, reason: str) -> None:
@@ -79,7 +82,7 @@ def test_errors_name_the_line(old: str, new: str, where: str, reason: str) -> No
     with pytest.raises(RangeFileError) as err:
         parse_sites(GOOD.replace(old, new, 1).encode(), "s.yaml")
     assert (err.value.where, err.value.path) == (where, "s.yaml")
-    assert reason in err.value.reason
+    assert reason in err.value.reason and str(err.value).startswith(f"s.yaml:{where}: ")
 
 
 @pytest.mark.parametrize(

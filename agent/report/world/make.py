@@ -25,9 +25,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agent.intel import regions
+from agent.intel.sites import parse_sites
 from agent.report.worldmap import HEIGHT, WIDTH, project
 
 HERE = Path(__file__).parent
@@ -102,8 +101,9 @@ def _named() -> set[tuple[str, str]]:
     named = {(p.country, p.city) for table in (regions.OCI, regions.AWS, regions.AWS_BORDER_GROUPS,
                                                regions.AZURE, regions.GCP)
              for p in table.values() if p.country and p.city}  # fmt: skip
-    sites = yaml.safe_load((HERE.parents[2] / "rules" / "sites.yaml").read_text())
-    named |= {(s["country"], s["city"]) for s in sites["sites"] if s.get("city")}
+    path = HERE.parents[2] / "rules" / "sites.yaml"
+    sites = parse_sites(path.read_bytes(), str(path))
+    named |= {(s.country, s.city) for s in sites.labels if s.country and s.city}
     return named
 
 
