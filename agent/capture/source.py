@@ -71,7 +71,8 @@ def _reader(path: str, stream: BinaryIO) -> PacketSource:
         return PcapReader(path, stream, head)
     if struct.unpack_from(">I", head)[0] == SHB:
         return PcapngReader(path, stream, head)
-    raise CaptureError(path, 0, f"unknown magic {head[:4].hex()} (not pcap or pcapng)")
+    reason = f"unknown magic {head[:4].hex()} (not pcap or pcapng, nor a flow log)"
+    raise CaptureError(path, 0, reason)
 
 
 def _peek(stream: BinaryIO, n: int) -> bytes:

@@ -3,10 +3,14 @@ cloud's is some `*.json` or `*.log.gz`), as `agent.intel.detect` does for range 
 
 The caller has already gunzipped. JSON kinds are told apart by keys only one of them has,
 looked for as text in the head, so a file cut off or damaged later still reaches its own parser
-and is reported there at the line where it breaks.
+and is reported there at the line where it breaks. A key other JSON has too is not a mark by
+itself: `"message"` (tshark's expert info has one) marks a Firehose line only when its value is
+a flow log record, version first, as in every default format.
 """
 
 from __future__ import annotations
+
+import re
 
 from agent.records import aws
 
@@ -22,14 +26,15 @@ NAMES = {
     "zeek-json": "a Zeek conn.log (JSON lines)",
     "exports": "a capture of NetFlow, IPFIX or sFlow export datagrams",
 }
-_JSON_MARKS = (  # in order: the first kind with a mark in the head wins
-    ("azure-vnet", (b'"flowRecords"', b'"flowLogVersion"')),
-    ("azure-nsg", (b'"NetworkSecurityGroupFlowEvent"', b'"flowTuples"')),
-    ("oci-vcn", (b"com.oraclecloud.vcn.flowlogs",)),
-    ("gcp-vpc", (b"vpc_flows", b'"jsonPayload"')),
-    ("zeek-json", (b'"id.orig_h"',)),
-    ("aws-cloudwatch", (b'"logEvents"', b'"message"')),
-)
+_JSON_MARKS = tuple((kind, re.compile(mark)) for kind, mark in (
+    # in order: the first kind with a mark in the head wins
+    ("azure-vnet", rb'"flowRecords"|"flowLogVersion"'),
+    ("azure-nsg", rb'"NetworkSecurityGroupFlowEvent"|"flowTuples"'),
+    ("oci-vcn", rb"com\.oraclecloud\.vcn\.flowlogs"),
+    ("gcp-vpc", rb'vpc_flows|"jsonPayload"'),
+    ("zeek-json", rb'"id\.orig_h"'),
+    ("aws-cloudwatch", rb'"logEvents"|"message"\s*:\s*"[2-8]( [^" ]+){3,}\s*"'),
+))  # fmt: skip
 HEAD = 1 << 16
 
 
@@ -39,7 +44,7 @@ def detect_records(data: bytes) -> str | None:
         return "aws-parquet"  # of the sources here, only AWS delivers Parquet
     head = data[:HEAD].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] in (b"{", b"["):
-        return next((kind for kind, marks in _JSON_MARKS if any(m in head for m in marks)), None)
+        return next((kind for kind, mark in _JSON_MARKS if mark.search(head)), None)
     if head.startswith((b"#separator", b"#fields")):
         return "zeek-tsv"
     tokens = head.split(b"\n", 1)[0].decode("utf-8", "replace").split()

@@ -120,7 +120,8 @@ def test_unusable_inputs(tmp_path: Path, make: object, code: int, message: str) 
 def test_bad_magic_from_the_corpus(pcaps: Path) -> None:
     code, _, err = flows(str(pcaps / "rpp_err-eof.bin"))
     assert code == 4
-    assert "rpp_err-eof.bin: offset 0: unknown magic 06000000 (not pcap or pcapng)" in err
+    assert "rpp_err-eof.bin: offset 0: unknown magic 06000000 (not pcap or pcapng, nor a flow " \
+        "log)" in err
 
 
 def test_empty_capture_is_fine(pcaps: Path) -> None:
