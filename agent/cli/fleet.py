@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from agent.cli.base import main, reports_errors, warn
+from agent.cli.inputs import aws_format, one_source
 from agent.errors import ReportError, SetupError
 from agent.files import open_input
 from agent.intel.store import Store, Stored
@@ -29,33 +30,50 @@ def lake() -> None:
 
 
 @lake.command("seal")
-@click.option("--journal", "journal_path", required=True, metavar="PATH")
+@click.argument("records", nargs=-1, metavar="[RECORDS]...")
+@click.option("--journal", "journal_path", metavar="PATH")
 @click.option("--lake", "lake_uri", required=True, metavar="DIR|s3://BUCKET/PREFIX")
 @click.option("--key", "key_path", required=True, metavar="FILE",
               help="The host's private key (residency keys generate HOST).")  # fmt: skip
-@click.option("--host", help="The host's name (default: the journal's own).")
+@click.option("--host", help="The host's name (default: the journal's own; RECORDS: needed).")
 @click.option("--day", type=DAY, help="One closed UTC day (default: every closed day).")
 @click.option("--settle", type=click.FloatRange(min=0), default=0.0, metavar="SECS",
               help="A day is closed once the heartbeats reach this long past its end.")
 @click.option("--new-only", is_flag=True,
               help="Seal only days not sealed yet; leave sealed days unread.")  # fmt: skip
+@aws_format
 @reports_errors
-def seal_command(journal_path: str, lake_uri: str, key_path: str, host: str | None,
-                 day: datetime | None, settle: float, new_only: bool) -> None:  # fmt: skip
-    """Seal closed UTC days of a host's journal into the lake: Parquet (zstd) under
-    flows/date=D/host=H/ and a manifest signed with the host's key. Sealing a sealed day
+def seal_command(records: tuple[str, ...], journal_path: str | None, lake_uri: str,
+                 key_path: str, host: str | None, day: datetime | None, settle: float,
+                 new_only: bool, fields: list[str] | None) -> None:  # fmt: skip
+    """Seal closed UTC days of a host's journal, or the days of flow record files (RECORDS:
+    cloud flow logs, Zeek conn.log, captures of NetFlow/IPFIX exports, read together as
+    `analyze` reads them; --host names whom they speak for), into the lake: Parquet (zstd)
+    under flows/date=D/host=H/ and a manifest signed with the host's key. Sealing a sealed day
     again changes nothing; a day that would come out different is refused (exit 14)."""
     from agent.fleet.lake import Lake
+    from agent.fleet.records import seal_records
     from agent.fleet.seal import seal
 
+    one_source(records, journal_path, "RECORDS")
+    if records and host is None:
+        raise click.UsageError("RECORDS need --host NAME: the host the lake files them under")
+    if records and settle:
+        raise click.UsageError("--settle is for a journal's days; RECORDS are sealed whole")
     key = load_private(_read(key_path), key_path)
-    done = seal(journal_path, Lake.open(lake_uri), key, host, day.date() if day else None,
-                int(settle * 1e9), new_only)  # fmt: skip
+    when = day.date() if day else None
+    if records:
+        done = seal_records(records, Lake.open(lake_uri), key, host or "", when, fields,
+                            new_only)  # fmt: skip
+    else:
+        done = seal(journal_path or "", Lake.open(lake_uri), key, host, when, int(settle * 1e9),
+                    new_only)  # fmt: skip
     for s in done:
         what = "sealed" if s.written else "already sealed, unchanged"
         click.echo(f"{s.unit.host} {s.unit.date}: {s.rows} flows {what}")
     if not done:
-        click.echo(f"{journal_path}: no closed day {'left ' if new_only else ''}to seal")
+        click.echo(f"{journal_path or records[0]}: no closed day {'left ' if new_only else ''}"
+                   "to seal")  # fmt: skip
 
 
 @main.group()

@@ -112,9 +112,10 @@ def journal_window(fn: F) -> F:
     return fn
 
 
-def one_source(captures: tuple[str, ...], journal_path: str | None) -> None:
+def one_source(captures: tuple[str, ...], journal_path: str | None,
+               what: str = "CAPTURES") -> None:  # fmt: skip
     if bool(captures) == bool(journal_path):
-        raise click.UsageError("give CAPTURES or --journal PATH (one of them)")
+        raise click.UsageError(f"give {what} or --journal PATH (one of them)")
 
 
 def ns(when: datetime | None) -> int | None:

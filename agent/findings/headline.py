@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 WEAK = "on weak evidence only (a name or country data)"
+SAMPLED = "part of it rests on sampled flow records: their bytes are estimates"
+ESTIMATED = f" ({SAMPLED})"
+"""Said after the answer when any of it rests on sampled counts (`estimated_counts`)."""
 
 
 def pct(part: int, whole: int) -> str:
@@ -54,7 +57,7 @@ def sentence(doc: dict[str, Any]) -> str:
     if not doc["complete"]:
         line += " (INCOMPLETE: a capture is damaged or cut short; see its inputs)"
     if h.get("estimated_counts"):
-        line += " (part of it rests on sampled flow records: their bytes are estimates)"
+        line += ESTIMATED
     return line
 
 

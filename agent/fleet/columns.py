@@ -62,10 +62,18 @@ SCHEMA = pa.schema(
     + list(PROCESS_COLUMNS) + list(EXTRA[1:])
 )  # fmt: skip
 """The sealed file's schema, in column order."""
+RECORD_COLUMNS = ("record_source", "record_vantage", "record_counts", "record_file",
+                  "record_where")  # fmt: skip
+"""A flow record file's own, after `SCHEMA` (`lake seal RECORDS...`; a journal's files have
+none): the format and vantage point that speak for the flow, whether its counts are `exact` or
+`estimated` (sampled), and the file and place (`line 2`) of the record that began it."""
+RECORD_SCHEMA = pa.schema([*SCHEMA, *(pa.field(c, pa.string()) for c in RECORD_COLUMNS)])
 
 
-def to_table(host: str, rows: Sequence[JournalFlow]) -> pa.Table:
-    """Journaled flows as one table in `SCHEMA`."""
+def to_table(host: str, rows: Sequence[JournalFlow],
+             records: dict[str, list[str]] | None = None) -> pa.Table:  # fmt: skip
+    """Journaled flows as one table in `SCHEMA`; with their `records` columns (the
+    `RECORD_COLUMNS`), flows joined from record files, in `RECORD_SCHEMA`."""
     flows = [r.flow for r in rows]
     procs = [r.process for r in rows]
     data: dict[str, list[Any]] = {"device_hostname": [host] * len(rows)}
@@ -79,7 +87,9 @@ def to_table(host: str, rows: Sequence[JournalFlow]) -> pa.Table:
     data |= _processes(procs)
     data["dst_endpoint_hostname"] = [f.names[0][1] if f.names else None for f in flows]
     data["community_id"] = [community_id(f.proto, f.src, f.sport, f.dst, f.dport) for f in flows]
-    return pa.Table.from_pydict(data, schema=SCHEMA)
+    if records is None:
+        return pa.Table.from_pydict(data, schema=SCHEMA)
+    return pa.Table.from_pydict(data | records, schema=RECORD_SCHEMA)
 
 
 def _processes(procs: list[Process | None]) -> dict[str, list[Any]]:

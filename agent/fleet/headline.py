@@ -1,13 +1,13 @@
 """A fleet document's answer in one line, said by `fleet report` on the terminal and at the top
 of its page: flows by verdict, the approved share of in-scope bytes and how much of it rests on
-weak evidence only (the single-host headline's own words, `analysis.headline.share`), and how
-many host-days it rests on."""
+weak evidence only (the single-host headline's own words, `analysis.headline.share`), how
+many host-days it rests on, and whether any of it rests on sampled flow records."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from agent.findings.headline import plural, share
+from agent.findings.headline import ESTIMATED, plural, share
 
 
 def sentence(doc: dict[str, Any]) -> str:
@@ -21,5 +21,6 @@ def sentence(doc: dict[str, Any]) -> str:
     if bad["sessions"]:
         line += (f"; {plural(bad['sessions'], 'access violation')} "
                  f"({bad['bytes_out']:,} bytes out)")  # fmt: skip
-    return (f"{line}; on {h['host_days']:,} of {h['host_days_expected']:,} host-days "
-            f"({plural(h['hosts'], 'host')})")
+    line += (f"; on {h['host_days']:,} of {h['host_days_expected']:,} host-days "
+             f"({plural(h['hosts'], 'host')})")
+    return line + (ESTIMATED if h["estimated_counts"] else "")

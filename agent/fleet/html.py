@@ -1,6 +1,7 @@
 """A fleet document as one self-contained HTML page: the headline, the breakdown by place, the
-hosts and the coverage, every value escaped. The page proves nothing by itself: the JSON
-document, or the PDF that carries it (`fleet.forms`), is the one to verify."""
+hosts, the sources of the evidence and the coverage, every value escaped. The page proves
+nothing by itself: the JSON document, or the PDF that carries it (`fleet.forms`), is the one
+to verify."""
 
 from __future__ import annotations
 
@@ -26,8 +27,12 @@ def page(doc: dict[str, Any]) -> bytes:
         _table("Breakdown", doc["breakdown"]),
         _table("Hosts (flows)", [{"host": r["host"], **{k: r[k]["flows"] for k in HOST_KINDS}}
                                  for r in doc["hosts"]]),  # fmt: skip
+        _table("Sources of the evidence", [
+            {**{k: v for k, v in r.items() if k != "share"},
+             "share of bytes": _pct(r["share"]["bytes"])} for r in doc["sources"]]),
         _table("Not counted", cov["not_counted"]),
         _table("Unwatched", cov["unwatched"]),
+        _table("Seconds not logged by flow record sources", cov["record_gaps"]),
         f"<p>Hosts without data: {escape(', '.join(cov['hosts_without_data']) or 'none')}</p>",
         "</body></html>\n",
     ]
@@ -42,6 +47,10 @@ def _table(title: str, rows: list[dict[str, Any]]) -> str:
                    + "</tr>" for r in rows)  # fmt: skip
     top = "".join(f"<th>{escape(k)}</th>" for k in heads)
     return f"<h2>{escape(title)}</h2><table><tr>{top}</tr>{body}</table>"
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%"
 
 
 def _cell(key: str, value: Any) -> str:

@@ -39,17 +39,21 @@ class Part:
 
 def build(
     unit: HostDay, parts: list[Part], head: str | None, unwatched: list[tuple[int, int]],
-    beats: int, key: Ed25519PrivateKey,
+    beats: int, key: Ed25519PrivateKey, evidence: Mapping[str, Any] | None = None,
 ) -> bytes:  # fmt: skip
     """The signed manifest's bytes: the same inputs give the same bytes (Ed25519 signatures
-    are deterministic), so sealing a sealed day again can be checked byte for byte."""
-    body = {
+    are deterministic), so sealing a sealed day again can be checked byte for byte.
+    `evidence`: what a day sealed from flow record files rests on (`fleet.records`); a
+    journal's day has none."""
+    body: dict[str, Any] = {
         "schema": SCHEMA, "date": unit.date, "host": unit.host,
         "journal_head": head, "files": [p.as_dict() for p in parts],
         "rows": sum(p.rows for p in parts),
         "heartbeats": beats, "unwatched": [list(g) for g in unwatched],
         "unwatched_ns": sum(b - a for a, b in unwatched),
     }  # fmt: skip
+    if evidence is not None:
+        body["evidence"] = dict(evidence)
     return (json.dumps(sign.sign(body, key), indent=1, sort_keys=True) + "\n").encode()
 
 

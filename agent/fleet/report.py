@@ -4,8 +4,9 @@ canonical document (schema in docs/fleet-schema.md).
 Coverage is part of the answer: the host-days whose manifest is missing, unreadable, signed by
 a key the fleet's key list does not give the host, or does not match its files are named and
 not counted; the hosts the `--hosts` list expects that sent nothing are named; and each
-counted host-day's unwatched time (from its heartbeats) is summed per host. The headline says
-how many host-days it rests on.
+counted host-day's unwatched time (from its heartbeats, or a record source's NODATA and
+SKIPDATA) is summed per host. The headline says how many host-days it rests on, and whether any
+of it rests on sampled flow records; `sources` gives each source's share (`fleet.sources`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agent import __version__
 from agent.findings.document import PLACE, RangeInput
-from agent.fleet import engines, manifest
+from agent.fleet import engines, manifest, sources
 from agent.fleet.lake import HostDay, Lake
 from agent.fleet.partial import WEAK, Cell, Partial
 from agent.model import seconds
@@ -98,7 +99,8 @@ def finalize(p: Partial, checked: Sequence[manifest.Checked], req: Request) -> d
             "hosts": len({c.unit.host for c in counted}),
             "in_scope": _count(inside),
             **{k: _count(totals[k]) for k in VERDICTS},
-            "approved_share": _share(totals[APPROVED][0], inside[0]),
+            "approved_share": sources.share(totals[APPROVED][0], inside[0]),
+            "estimated_counts": sources.estimated(counted),
             "approved_weak": _count(totals[WEAK]),
             "excluded": _count(totals[EXCLUDED]), "out_of_scope": _count(totals[OUT]),
             "access": {k: {"sessions": totals[k][0], "bytes_out": totals[k][1]}
@@ -112,6 +114,7 @@ def finalize(p: Partial, checked: Sequence[manifest.Checked], req: Request) -> d
         ],  # fmt: skip
         "hosts": [{"host": h, **{k: _count(v) for k, v in t.items()}}
                   for h, t in sorted(hosts.items())],  # fmt: skip
+        "sources": sources.sources(p, counted),
         "coverage": _coverage(req, checked),
         "inputs": {
             "policy": {"file": req.policy.file, "sha256": req.policy.sha256,
@@ -146,6 +149,7 @@ def _coverage(req: Request, checked: Sequence[manifest.Checked]) -> dict[str, An
         + [manifest.Checked(u, manifest.MISSING, "no data for this host-day").as_dict()
            for u in missing],
         "unwatched": [{"host": h, "seconds": seconds(ns)} for h, ns in sorted(unwatched.items())],
+        "record_gaps": sources.gaps([c for c in checked if c.status == manifest.OK]),
     }  # fmt: skip
 
 
@@ -166,10 +170,6 @@ def _expected(req: Request, checked: Sequence[manifest.Checked]) -> int:
 
 def _count(c: Sequence[int]) -> dict[str, int]:
     return {"flows": c[0], "bytes": c[1]}
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 6) if whole else None
 
 
 def _date(d: date | None) -> str | None:

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.errors import JournalError, LakeError
 from agent.fleet import columns, manifest
 from agent.fleet.lake import HostDay, Lake, check_host
-from agent.journal import Journal, JournalFlow, unwatched, verify_journal
+from agent.journal import Journal, unwatched, verify_journal
 from agent.journal.kinds import FLOW, HEARTBEAT, START
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -75,23 +75,24 @@ def _seal_day(journal: Journal, lake: Lake, key: Ed25519PrivateKey, unit: HostDa
     beats = [b for b in journal.heartbeats(start, end) if b.seq <= last and b.at_ns > start]
     cut = max([r.seq for r in rows] + [b.seq for b in beats], default=0)
     head = str(journal.head(cut)) if cut else None
-    parts = _parts(unit.host, rows)
+    parts = parts_of(columns.to_table(unit.host, rows))
     data = manifest.build(unit, parts, head, unwatched(beats, start, end), len(beats), key)
-    return _write(lake, unit, parts, data)
+    return write(lake, unit, parts, data)
 
 
-def _parts(host: str, rows: list[JournalFlow]) -> list[manifest.Part]:
+def parts_of(table: pa.Table) -> list[manifest.Part]:
+    """A day's rows as its Parquet files, `PART_ROWS` each (one file when it has none)."""
     parts = []
-    for n, at in enumerate(range(0, max(len(rows), 1), PART_ROWS)):
-        chunk = rows[at : at + PART_ROWS]
+    for n, at in enumerate(range(0, max(len(table), 1), PART_ROWS)):
+        chunk = table.slice(at, PART_ROWS)
         sink = pa.BufferOutputStream()
-        pq.write_table(columns.to_table(host, chunk), sink, compression="zstd")
+        pq.write_table(chunk, sink, compression="zstd")
         parts.append(manifest.Part(f"part-{n:05d}.parquet", sink.getvalue().to_pybytes(),
                                    len(chunk)))  # fmt: skip
     return parts
 
 
-def _write(lake: Lake, unit: HostDay, parts: list[manifest.Part], data: bytes) -> Sealed:
+def write(lake: Lake, unit: HostDay, parts: list[manifest.Part], data: bytes) -> Sealed:
     """Write the files, then the manifest (the seal itself); a day sealed before must come out
     byte for byte the same."""
     rows = sum(p.rows for p in parts)

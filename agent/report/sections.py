@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from agent.findings.headline import WEAK, kind, sentence
+from agent.findings.headline import SAMPLED, WEAK, kind, sentence
 from agent.findings.text import place, place_label
 from agent.policy.judge import APPROVED, EXEMPT, UNVERIFIED, VIOLATION
 from agent.report import provenance, svg, worldmap
@@ -38,6 +38,7 @@ def headline(r: dict[str, Any]) -> str:
         f'({ok["bytes"]:,} of {inside["bytes"]:,}) and <span class="big">'
         f'{pct(ok["flows"], inside["flows"])}</span> of in-scope flows ({ok["flows"]:,} of '
         f'{inside["flows"]:,}) ended at approved endpoints{_weak(h)}.</p>',
+        _sampled(h),
         f"<p><b>Numerator:</b> approved traffic. <b>Denominator:</b> all in-scope traffic: "
         f"approved, exempt, violation and unverified. <b>In neither:</b> "
         f"{plural(h['excluded']['flows'], 'flow')} ({h['excluded']['bytes']:,} bytes) excluded by "
@@ -51,6 +52,13 @@ def headline(r: dict[str, Any]) -> str:
         table("counts", ["", "flows", "%", "bytes", "%"], rows, sortable=False),
         provenance.bound(r), provenance.range_notice(r), "</section>",
     ])  # fmt: skip
+
+
+def _sampled(h: dict[str, Any]) -> str:
+    if not h.get("estimated_counts"):
+        return ""
+    return (f'<p class="sampled"><b>Estimated:</b> {SAMPLED.capitalize()}; each source\'s share '
+            'is under <a href="#coverage">Sources of the evidence</a>.</p>')
 
 
 def charts(r: dict[str, Any]) -> str:

@@ -23,10 +23,15 @@ def analyzed(journals: Iterable[str], policy: str, env: dict[str, str]) -> tuple
         done = CliRunner().invoke(main, ["analyze", "--journal", journal, "--policy", policy,
                                          "--json"], env=env)  # fmt: skip
         assert done.exit_code in (0, 1), done.stderr
-        doc = json.loads(done.stdout)
-        _add(head, _headline(doc["headline"]))
-        _add(places, _breakdown(doc["breakdown"]))
+        one_head, one_places = of_analysis(json.loads(done.stdout))
+        _add(head, one_head)
+        _add(places, one_places)
     return head, places
+
+
+def of_analysis(doc: dict[str, Any]) -> tuple[Sums, Sums]:
+    """(headline, breakdown) of one analysis document."""
+    return _headline(doc["headline"]), _breakdown(doc["breakdown"])
 
 
 def counted(doc: dict[str, Any]) -> tuple[Sums, Sums]:

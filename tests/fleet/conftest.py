@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,65 @@ def load(path: Path) -> dict[str, Any]:
 
     data: dict[str, Any] = json.loads(path.read_bytes())
     return data
+
+
+RECORD_SETS = {
+    "clouds": ("aws-vpc/elastic-integrations__test-tcp-flag-sequence.log",
+               "oci-vcn/CarlDownsOracle-oci-splunk-observability__README_example_logging_event.json",
+               "gcp-vpc/otel-contrib__vpc-flow-log-google-service.json"),
+    "taps": ("zeek-conn/elastic-integrations__test-conn.json.log",
+             "azure-vnet/elastic-integrations__sample_logs_testdata.json",
+             "netflow-ipfix/akvorado__netflow__ipfixprobe-templates.pcap",
+             "netflow-ipfix/akvorado__netflow__ipfixprobe-data.pcap",
+             "netflow-ipfix/akvorado__sflow__data-1140.pcap"),
+}  # fmt: skip
+"""Two record sources' hosts, each a set of the shared samples read together: three clouds'
+flow logs (GCP's sampled), and a tap's Zeek conn.log with an Azure VNet log and IPFIX and sFlow
+export captures (sFlow sampled)."""
+
+
+@dataclass(frozen=True)
+class RecordLake(Fleet):
+    """Flow record files sealed as hosts `clouds` and `taps` of one lake."""
+
+    @property
+    def lake(self) -> str:
+        return str(self.root / "lake")
+
+    @property
+    def policy(self) -> Path:
+        return self.root / "policy.yaml"
+
+    def files(self, host: str) -> list[str]:
+        from tests.truth import FLOWLOGS
+
+        return [str(FLOWLOGS / f) for f in RECORD_SETS[host]]
+
+    def seal_records(self, host: str, *extra: str) -> tuple[int, str, str]:
+        return self.run("lake", "seal", *self.files(host), "--host", host, "--lake", self.lake,
+                        "--key", str(self.key(host)), *extra)  # fmt: skip
+
+
+@pytest.fixture
+def record_lake(tmp_path: Path) -> RecordLake:
+    from agent.intel.store import Store, read_bytes
+    from tests.records.helpers import POLICY
+    from tests.truth import FLOWLOGS, SHARED
+
+    if not (SHARED / "ranges").is_dir() or not FLOWLOGS.is_dir():
+        pytest.skip(f"needs the shared flow logs and range files in {SHARED} (CI has them)")
+    root = tmp_path / "records"
+    home = root / "home"
+    store = Store(home)
+    for name in ("aws-ip-ranges.json", "gcp-cloud.json", "oci-public_ip_ranges.json"):
+        path = SHARED / "ranges" / name
+        store.add(read_bytes(str(path)), str(path), datetime(2026, 3, 1, tzinfo=UTC))
+    (root / "keys").mkdir()
+    lines = []
+    for host in RECORD_SETS:
+        private, public = generate(host)
+        (root / "keys" / host).write_bytes(private)
+        lines.append(public)
+    (root / "keys" / "fleet.keys").write_bytes(b"".join(lines))
+    (root / "policy.yaml").write_text(POLICY)
+    return RecordLake(home, root)

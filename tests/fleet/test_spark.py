@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.fleet.conftest import HOSTS, SAID, Fleet
+from tests.fleet.conftest import HOSTS, RECORD_SETS, SAID, Fleet, RecordLake
 
 pytest.importorskip("pyspark")
 pytest.importorskip("grpc", reason="Spark Connect's client needs grpcio (residency[spark])")
@@ -56,6 +56,22 @@ def test_duckdb_spark_and_spark_connect_give_the_same_bytes(fleet: Fleet, spark:
         assert said.endswith(SAID)
         docs[master or engine] = out.read_bytes()
     assert docs["duckdb"] == docs["local[2]"] == docs[spark]
+
+
+def test_a_lake_of_flow_records_gives_the_same_bytes(record_lake: RecordLake, spark: str) -> None:
+    """Days sealed from record files (their files have the record columns too), two hosts."""
+    for host in RECORD_SETS:
+        assert record_lake.seal_records(host)[0] == 0
+    docs = []
+    for engine, master in (("duckdb", "local[2]"), ("spark", "local[2]"), ("spark", spark)):
+        out = record_lake.root / f"{engine}-{len(docs)}.json"
+        code, _, err = record_lake.run("fleet", "report", record_lake.lake, "--policy",
+                                       str(record_lake.policy), "--host-keys",
+                                       str(record_lake.keys), "--out", str(out), "--engine",
+                                       engine, "--master", master)  # fmt: skip
+        assert code == 0, err
+        docs.append(out.read_bytes())
+    assert docs[0] == docs[1] == docs[2] and b'"zeek-conn"' in docs[0]
 
 
 @pytest.mark.parametrize("master", ["sc://127.0.0.1:{port}", "spark://127.0.0.1:{port}"])

@@ -10,6 +10,19 @@ from agent.records.batch import RecordBatch
 from agent.records.detect import detect_records
 from agent.records.parse import parse_records
 
+POLICY = """\
+version: 1
+scope:
+  include:
+    - local: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]
+approve:
+  - name: aws-us
+    provider: aws
+    regions: [us-east-1, us-west-2]
+"""
+"""Private networks are local; AWS in two US regions approved: the policy the tests judge the
+flow log samples by (their addresses are private or the clouds')."""
+
 
 def read(path: Path, kind: str | None = None, fields: Sequence[str] | None = None) -> list[Item]:
     data = path.read_bytes()

@@ -11,20 +11,14 @@ from click.testing import CliRunner
 
 from agent.cli import main
 from agent.cli.base import utcnow
+from agent.findings.headline import ESTIMATED
 from agent.intel.store import Store, read_bytes
+from agent.report.chromium import find_chromium, headless
 from agent.report.sign import generate
+from tests.records.helpers import POLICY
+from tests.report.pages import Page
 from tests.truth import FLOWLOGS, SHARED
 
-POLICY = """\
-version: 1
-scope:
-  include:
-    - local: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]
-approve:
-  - name: aws-us
-    provider: aws
-    regions: [us-east-1, us-west-2]
-"""
 AWS = FLOWLOGS / "aws-vpc" / "elastic-integrations__test-tcp-flag-sequence.log"
 OCI = (
     FLOWLOGS
@@ -179,3 +173,40 @@ def test_analyze_reads_captures_of_export_datagrams_as_flow_records(home: Path) 
     ]
     assert doc["inputs"]["records_merged"] == {"directions": 1, "duplicates": 1}
     assert doc["headline"]["estimated_counts"] is True and code in (0, 1)
+
+
+
+@pytest.fixture
+def mixed_page(home: Path, pcaps: Path, tmp_path: Path) -> Path:
+    """The report page of a capture and a sampled flow log together."""
+    page = tmp_path / "r.html"
+    code, said, err = run(home, "report", "make", str(pcaps / "zeek_get.pcap"), str(GCP),
+                          "--policy", str(home / "policy.yaml"), "--out", str(page))  # fmt: skip
+    assert code == 0 and said.strip().endswith(ESTIMATED), err
+    return page
+
+
+def test_a_report_of_a_capture_and_a_sampled_log_gives_each_its_share(mixed_page: Path) -> None:
+    """The page's sources table has the capture beside the flow log, with their shares of the
+    bytes, and its headline says part of the answer rests on sampled counts."""
+    html = mixed_page.read_text()
+    assert Page(html).rows["sources"] == 2
+    table = html[html.index("<h3>Sources of the evidence</h3>"):].split("</table>", 1)[0]
+    assert [cell for cell in ("capture", "zeek_get.pcap", "5,891", "13.4%", "gcp-vpc",
+                              "estimated", "38,144", "86.6%") if cell not in table] == []
+    headline = html[html.index('id="headline"'):].split("</section>", 1)[0]
+    assert '<p class="sampled"><b>Estimated:</b> Part of it rests on sampled flow' in headline
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed; CI has it")
+def test_the_mixed_page_renders_the_shares_and_the_estimate(mixed_page: Path,
+                                                              tmp_path: Path) -> None:  # fmt: skip
+    chromium = find_chromium()
+    assert chromium is not None
+    done = headless(chromium, tmp_path, ["--enable-logging=stderr", "--v=0", "--dump-dom",
+                                         mixed_page.as_uri()])  # fmt: skip
+    console = [x for x in done.stderr.decode(errors="replace").splitlines() if ":CONSOLE" in x]
+    assert done.returncode == 0 and console == []
+    dom = Page(done.stdout.decode())
+    assert dom.rows["sources"] == 2 and 'data-js="ready"' in done.stdout.decode()
+    assert ("p", {"class": "sampled"}) in dom.tags
