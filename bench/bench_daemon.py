@@ -45,10 +45,15 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from pcaps.frames import ETH_IPV4, IPPROTO_UDP, ethernet, udp  # noqa: E402
+from pcaps.frames import ip as ip_packet  # noqa: E402  (ip() runs the ip command)
+
 RESIDENCY = ROOT / ".venv" / "bin" / "residency"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CLONE_NEWNET = 0x40000000
@@ -569,15 +574,11 @@ def psutil_loop() -> None:
 
 
 def frame(src_mac: bytes, sport: int, dst: str, size: int) -> bytes:
-    """Ethernet, IPv4 and UDP to dst:443 with `size` bytes that look like QUIC (short header);
-    the IP checksum is right, the UDP checksum left out (0, as IPv4 allows)."""
-    udp = struct.pack("!HHHH", sport, 443, 8 + size, 0) + (b"\x40" + bytes(range(256)) * 6)[:size]
-    ip = struct.pack("!BBHHHBBH", 0x45, 0, 20 + len(udp), sport, 0x4000, 64, 17, 0)
-    ip += socket.inet_aton(NEAR_ADDRESS) + socket.inet_aton(dst)
-    total = sum(struct.unpack("!10H", ip))
-    total = (total & 0xFFFF) + (total >> 16)
-    check = struct.pack("!H", ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF)
-    return b"\x02\x00\x00\x00\x00\x02" + src_mac + b"\x08\x00" + ip[:10] + check + ip[12:] + udp
+    """Ethernet, IPv4 and UDP to dst:443 with `size` bytes that look like QUIC (short header)."""
+    payload = (b"\x40" + bytes(range(256)) * 6)[:size]
+    near, far = ip_address(NEAR_ADDRESS), ip_address(dst)
+    packet = ip_packet(near, far, IPPROTO_UDP, udp(sport, 443, payload), ident=sport)
+    return ethernet(b"\x02\x00\x00\x00\x00\x02", src_mac, ETH_IPV4, packet)
 
 
 def generate(

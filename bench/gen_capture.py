@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import struct
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,28 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+if not __package__:  # run as a script, `python bench/gen_capture.py`: the repository's packages
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pcaps import capfile  # noqa: E402
+from pcaps.capfile import copy_rows, copy_slices  # noqa: E402
+from pcaps.frames import (  # noqa: E402
+    CHECKSUM_AT,
+    ETH_IPV4,
+    ETH_IPV6,
+    ETH_VLAN,
+    IPPROTO_ICMP,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    TH_ACK,
+    TH_FIN,
+    TH_PSH,
+    TH_RST,
+    TH_SYN,
+    fold,
+    word_sum,
+)
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -44,8 +67,6 @@ VARIANTS = 256
 """Per-flow choices of SNI, DNS name, HTTP host and QUIC connection ids."""
 MS, US, GAP = 1_000_000, 1_000, 121_000
 """Nanoseconds; GAP is the wire time of a 1514-byte frame at 100 Mbit/s."""
-SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
-TCP, UDP, ICMP = 6, 17, 1
 SYN_OPTS = {
     v: struct.pack("!BBH8B", 2, 4, mss, 1, 1, 4, 2, 1, 3, 3, 7) for v, mss in ((4, 1460), (6, 1440))
 }
@@ -105,12 +126,6 @@ class AppTable:
     """Sum of the app's 16-bit words: its share of the TCP/UDP checksum."""
     dns: npt.NDArray[np.bool_]
     """Apps whose first two bytes are the flow's DNS transaction id."""
-
-
-def word_sum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    return sum(struct.unpack(f"!{len(data) // 2}H", data))
 
 
 def tls_record(ctype: int, body: bytes) -> bytes:
@@ -201,12 +216,12 @@ class Template:
         opts: int = 0,
         seq: int | None = None,
     ) -> None:
-        ack = self.seq[1 - d] if flags & ACK else 0
+        ack = self.seq[1 - d] if flags & TH_ACK else 0
         seq = self.seq[d] if seq is None else seq
         self.rows.append((d, flags, plen, slot, t[0], t[1], seq, ack, self.idn[d], opts))
         self.idn[d] += 1
-        if self.proto == TCP:
-            self.seq[d] += max(plen, 0) + (1 if flags & (SYN | FIN) else 0)
+        if self.proto == IPPROTO_TCP:
+            self.seq[d] += max(plen, 0) + (1 if flags & (TH_SYN | TH_FIN) else 0)
 
 
 class TcpSession:
@@ -218,10 +233,10 @@ class TcpSession:
         self.t = (0, 0)
 
     def handshake(self) -> None:
-        self.tpl.emit((0, 0), 0, SYN, opts=1)
-        self.tpl.emit((1, 0), 1, SYN | ACK, opts=1)
+        self.tpl.emit((0, 0), 0, TH_SYN, opts=1)
+        self.tpl.emit((1, 0), 1, TH_SYN | TH_ACK, opts=1)
         self.t = (1, 40 * US)
-        self.tpl.emit(self.t, 0, ACK)
+        self.tpl.emit(self.t, 0, TH_ACK)
 
     def send(self, d: int, segs: list[tuple[int, int]], t: tuple[int, int]) -> tuple[int, int]:
         """Segments (length, slot) from side `d`; the other side ACKs every second one."""
@@ -229,9 +244,9 @@ class TcpSession:
         for i, (size, slot) in enumerate(segs):
             at = (r, c + i * GAP)
             last = i == len(segs) - 1
-            self.tpl.emit(at, d, ACK | (PSH if last else 0), size, slot)
+            self.tpl.emit(at, d, TH_ACK | (TH_PSH if last else 0), size, slot)
             if i % 2 or last:
-                self.tpl.emit((r + 1, at[1]) if d == 0 else (r, at[1] + 30 * US), 1 - d, ACK)
+                self.tpl.emit((r + 1, at[1]) if d == 0 else (r, at[1] + 30 * US), 1 - d, TH_ACK)
         return (r, c + (len(segs) - 1) * GAP)
 
     def tls(self, size: int, prefix: bytes = b"") -> list[tuple[int, int]]:
@@ -256,11 +271,11 @@ class TcpSession:
     def close(self, idle: int, reset: bool = False) -> None:
         r, c = self.t[0], self.t[1] + idle
         if reset:
-            self.tpl.emit((r, c), 0, RST | ACK)
+            self.tpl.emit((r, c), 0, TH_RST | TH_ACK)
             return
-        self.tpl.emit((r, c), 0, FIN | ACK)
-        self.tpl.emit((r + 1, c), 1, FIN | ACK)
-        self.tpl.emit((r + 1, c + 35 * US), 0, ACK)
+        self.tpl.emit((r, c), 0, TH_FIN | TH_ACK)
+        self.tpl.emit((r + 1, c), 1, TH_FIN | TH_ACK)
+        self.tpl.emit((r + 1, c + 35 * US), 0, TH_ACK)
 
 
 @dataclass
@@ -320,7 +335,7 @@ def tls_flow(
     exchanges: list[tuple[int, int]],
     reset: bool = False,
 ) -> Template:
-    tpl = Template("tls", ipver, TCP, 443)
+    tpl = Template("tls", ipver, IPPROTO_TCP, 443)
     s = TcpSession(tpl, apps)
     s.handshake()
     flight = s.tls(int(rng.integers(2600, 4800)), server_hello(rng))
@@ -339,7 +354,7 @@ def tls_flow(
 
 
 def http_flow(rng: Rng, apps: Apps, names: Names) -> Template:
-    tpl = Template("http", 4, TCP, 80)
+    tpl = Template("http", 4, IPPROTO_TCP, 80)
     s = TcpSession(tpl, apps)
     s.handshake()
     body = int(rng.integers(1000, 60000))
@@ -360,7 +375,7 @@ def http_flow(rng: Rng, apps: Apps, names: Names) -> Template:
 
 
 def dns_flow(names: Names, ipver: int) -> Template:
-    tpl = Template("dns", ipver, UDP, 53)
+    tpl = Template("dns", ipver, IPPROTO_UDP, 53)
     qtype = 1 if ipver == 4 else 28
     tpl.emit((0, 0), 0, plen=-1, slot=names.dns_q[qtype])
     tpl.emit((1, 200 * US), 1, plen=-1, slot=names.dns_r[qtype])
@@ -368,7 +383,7 @@ def dns_flow(names: Names, ipver: int) -> Template:
 
 
 def quic_flow(rng: Rng, names: Names, ipver: int) -> Template:
-    tpl = Template("quic", ipver, UDP, 443)
+    tpl = Template("quic", ipver, IPPROTO_UDP, 443)
     ci, si, sh, s_short, c_short = names.quic
     tpl.emit((0, 0), 0, plen=1200, slot=ci)
     for i, slot in enumerate((si, sh, sh)):
@@ -385,7 +400,7 @@ def quic_flow(rng: Rng, names: Names, ipver: int) -> Template:
 
 
 def icmp_flow() -> Template:
-    tpl = Template("icmp", 4, ICMP, 0)
+    tpl = Template("icmp", 4, IPPROTO_ICMP, 0)
     for n in range(2):
         tpl.emit((0, n * 1000 * MS), 0, plen=56, seq=n + 1)
         tpl.emit((1, n * 1000 * MS), 1, plen=56, seq=n + 1)
@@ -578,30 +593,6 @@ def plan(templates: list[Template], flows: Flows, packets: int) -> Plan:
 # ----------------------------------------------------------------------------- serialisation
 
 
-COPY_GROUP = 8192
-"""Slices copied per numpy step: index arrays stay near 100 MB at most."""
-
-
-def copy_slices(dst: U8, dst_at: I64, src: U8, src_at: I64, length: I64) -> None:
-    """dst[dst_at[i] : +length[i]] = src[src_at[i] : +length[i]] for every i, a group of slices
-    at a time as one fancy-indexed copy."""
-    for lo in range(0, length.shape[0], COPY_GROUP):
-        n = length[lo : lo + COPY_GROUP]
-        total = int(n.sum())
-        if total == 0:
-            continue
-        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
-        to = np.repeat(dst_at[lo : lo + COPY_GROUP], n) + within
-        dst[to] = src[np.repeat(src_at[lo : lo + COPY_GROUP], n) + within]
-
-
-def copy_rows(dst: U8, dst_at: I64, rows: U8) -> None:
-    """Copy each row of the 2-D `rows` to its offset in `dst`."""
-    n, width = rows.shape
-    steps = np.arange(n, dtype=np.int64) * width
-    copy_slices(dst, dst_at.astype(np.int64), rows.reshape(-1), steps, np.full(n, width))
-
-
 def put(h: U8, at: int, values: npt.NDArray[Any], width: int) -> None:
     """Write big-endian integers into columns at..at+width of every row."""
     h[:, at : at + width] = values.astype(f">u{width}").view(np.uint8).reshape(-1, width)
@@ -612,12 +603,6 @@ def words(h: U8, a: int, b: int) -> I64:
     high: I64 = h[:, a:b:2].sum(1, dtype=np.int64) << 8
     low: I64 = h[:, a + 1 : b : 2].sum(1, dtype=np.int64)
     return high + low
-
-
-def fold(total: I64) -> I64:
-    for _ in range(4):
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 class Builder:
@@ -643,7 +628,7 @@ class Builder:
         plen = p.rows["plen"][r]
         self.plen = np.where(plen < 0, app_len, plen)
         self.app_bytes = app_len
-        self.l4hdr = np.where(self.proto == TCP, 20 + 12 * p.rows["opts"][r], 8)
+        self.l4hdr = np.where(self.proto == IPPROTO_TCP, 20 + 12 * p.rows["opts"][r], 8)
         self.l2 = np.where(p.flows["vlan"][f] > 0, 18, 14)
         self.ip_len = np.where(self.ipver == 4, 20, 40) + self.l4hdr + self.plen
         dir1 = p.rows["dir"][r] == 1
@@ -713,9 +698,9 @@ class Builder:
         h[:, 0:6] = np.where(d[:, None] == 0, gw, cmac)
         h[:, 6:12] = np.where(d[:, None] == 0, cmac, gw)
         if l2 == 18:
-            put(h, 12, np.full(n, 0x8100), 2)
+            put(h, 12, np.full(n, ETH_VLAN), 2)
             put(h, 14, p.flows["vlan"][f], 2)
-        put(h, l2 - 2, np.full(n, 0x0800 if v4 else 0x86DD), 2)
+        put(h, l2 - 2, np.full(n, ETH_IPV4 if v4 else ETH_IPV6), 2)
         cli, srv = p.flows["client"][f], p.flows["server"][f]
         src = np.where(d[:, None] == 0, cli, srv)
         dst = np.where(d[:, None] == 0, srv, cli)
@@ -742,7 +727,7 @@ class Builder:
             h[:, l2 + 24 : l2 + 40] = dst
             pseudo = words(h, l2 + 8, l2 + 40) + proto + (l4_len >> 16) + (l4_len & 0xFFFF)
         cport, sport = p.flows["cport"][f], p.tmpl["port"][p.flows["tmpl"][f]]
-        if proto == ICMP:
+        if proto == IPPROTO_ICMP:
             h[:, l4] = np.where(d == 0, 8, 0)
             put(h, l4 + 4, cport, 2)
             put(h, l4 + 6, p.rows["seq"][r], 2)
@@ -750,24 +735,24 @@ class Builder:
         else:
             put(h, l4, np.where(d == 0, cport, sport), 2)
             put(h, l4 + 2, np.where(d == 0, sport, cport), 2)
-        if proto == UDP:
+        if proto == IPPROTO_UDP:
             put(h, l4 + 4, l4_len, 2)
-        if proto == TCP:
+        if proto == IPPROTO_TCP:
             flags = p.rows["flags"][r]
             isn = p.flows["isn"][f]
             put(h, l4 + 4, (isn[np.arange(n), d] + p.rows["seq"][r]) & 0xFFFFFFFF, 4)
             ack = (isn[np.arange(n), 1 - d] + p.rows["ack"][r]) & 0xFFFFFFFF
-            put(h, l4 + 8, np.where(flags & ACK, ack, 0), 4)
+            put(h, l4 + 8, np.where(flags & TH_ACK, ack, 0), 4)
             h[:, l4 + 12] = (h.shape[1] - l4) // 4 << 4
             h[:, l4 + 13] = flags
-            put(h, l4 + 14, np.where(flags & SYN, 64240, np.where(d == 0, 502, 501)), 2)
+            put(h, l4 + 14, np.where(flags & TH_SYN, 64240, np.where(d == 0, 502, 501)), 2)
             if h.shape[1] - l4 == 32:
                 h[:, l4 + 20 :] = np.frombuffer(SYN_OPTS[4 if v4 else 6], dtype=np.uint8)
         total = pseudo + words(h, l4, h.shape[1]) + self.payload_sum(sel)
         csum = fold(total)
-        if proto == UDP:
+        if proto == IPPROTO_UDP:
             csum = np.where(csum == 0, 0xFFFF, csum)
-        put(h, l4 + {TCP: 16, UDP: 6, ICMP: 2}[proto], csum, 2)
+        put(h, l4 + CHECKSUM_AT[proto], csum, 2)
         return h
 
     def payload_sum(self, sel: I64) -> I64:
@@ -781,54 +766,6 @@ class Builder:
         return total + self.filler_sum(a, b)
 
 
-def lay_out(frames: U8, at: I64, caplen: I64, head: U8, tail: U8 | None, size: I64) -> U8:
-    """Records of `size` bytes each: `head` row, the frame, then zeros and `tail` row if any."""
-    rec = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
-    out = np.zeros(int(rec[-1]), dtype=np.uint8)
-    copy_rows(out, rec[:-1], head)
-    copy_slices(out, rec[:-1] + head.shape[1], frames, at, caplen)
-    if tail is not None:
-        copy_rows(out, rec[1:] - tail.shape[1], tail)
-    return out
-
-
-def pcap_records(b: Builder, i0: int, i1: int, frames: U8) -> U8:
-    """Classic pcap: a 16-byte record header before each frame."""
-    ts, caplen = b.p.ts_us[i0:i1], b.frame_len[i0:i1]
-    head = np.stack([ts // 1_000_000, ts % 1_000_000, caplen, caplen], 1).astype("<u4")
-    at = b.start[i0:i1] - b.start[i0]
-    return lay_out(frames, at, caplen, head.view(np.uint8), None, 16 + caplen)
-
-
-def pcapng_records(b: Builder, i0: int, i1: int, frames: U8) -> U8:
-    """pcapng: an Enhanced Packet Block per frame (28-byte head, frame, pad, 4-byte length)."""
-    n = i1 - i0
-    ts, caplen = b.p.ts_us[i0:i1], b.frame_len[i0:i1]
-    total = 32 + caplen + (-caplen % 4)
-    head = np.stack(
-        [np.full(n, 6), total, np.zeros(n), ts >> 32, ts & 0xFFFFFFFF, caplen, caplen], 1
-    ).astype("<u4")
-    tail = total.astype("<u4").reshape(n, 1)
-    at = b.start[i0:i1] - b.start[i0]
-    return lay_out(frames, at, caplen, head.view(np.uint8), tail.view(np.uint8), total)
-
-
-def pcap_header() -> bytes:
-    return struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
-
-
-def pcapng_header() -> bytes:
-    def block(btype: int, body: bytes) -> bytes:
-        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
-
-    def opt(code: int, value: bytes) -> bytes:
-        return struct.pack("<HH", code, len(value)) + value + bytes(-len(value) % 4)
-
-    shb = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + opt(4, b"bench/gen_capture.py") + opt(0, b"")
-    idb = struct.pack("<HHI", 1, 0, 262144) + opt(2, b"eth0") + opt(0, b"")
-    return block(0x0A0D0D0A, shb) + block(1, idb)
-
-
 def generate(packets: int, out: Path, seed: int = SEED) -> tuple[Path, Path]:
     """Write out/bench-<packets>.pcap and .pcapng; returns their paths."""
     rng = np.random.default_rng(seed)
@@ -840,13 +777,14 @@ def generate(packets: int, out: Path, seed: int = SEED) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = (out / f"bench-{packets}.pcap", out / f"bench-{packets}.pcapng")
     with paths[0].open("wb") as pcap, paths[1].open("wb") as ng:
-        pcap.write(pcap_header())
-        ng.write(pcapng_header())
+        pcap.write(capfile.pcap_header())
+        ng.write(capfile.section(application="bench/gen_capture.py") + capfile.Interface().block())
         for i0 in range(0, packets, CHUNK):
             i1 = min(i0 + CHUNK, packets)
-            frames = b.frames(i0, i1)
-            pcap.write(pcap_records(b, i0, i1, frames).data)
-            ng.write(pcapng_records(b, i0, i1, frames).data)
+            frames, at = b.frames(i0, i1), b.start[i0:i1] - b.start[i0]
+            ts_us, caplen = b.p.ts_us[i0:i1], b.frame_len[i0:i1]
+            pcap.write(capfile.pcap_records(ts_us * US, frames, at, caplen).data)
+            ng.write(capfile.epb_records(0, ts_us, frames, at, caplen).data)  # units: µs
     return paths
 
 

@@ -16,7 +16,8 @@ preceded by the DNS answer that gave its address.
 Every run writes the same bytes: fixed seed, fixed timestamps from 2026-03-02T14:00:00Z, no clock
 reads. `python pcaps/make_demo.py [DIR]` writes into DIR (default: pcaps/).
 
-Why by hand with struct: the containers are part of what is tested. demo.pcapng is little-endian
+The containers are part of what is tested (written by pcaps/capfile.py, the frames by
+pcaps/frames.py, the TCP conversations by pcaps/conversation.py). demo.pcapng is little-endian
 with one section and two Ethernet interfaces: eth0 with if_tsresol 9 (nanoseconds, sub-microsecond
 digits used) and eth1, a trunk mirror with VLAN-tagged frames, at the default microseconds.
 demo.pcap holds the same frames in order as classic microsecond pcap (nanoseconds truncated).
@@ -32,16 +33,31 @@ import json
 import random
 import struct
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import ip_address
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+if not __package__:  # run as a script, `python pcaps/make_demo.py`: the repository's packages
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pcaps.capfile import Interface, pcap_file, pcapng_file  # noqa: E402
+from pcaps.conversation import GAP_NS, MS, US, Capture, Peer, TcpFlow, peer  # noqa: E402
+from pcaps.frames import (  # noqa: E402
+    BROADCAST,
+    ETH_ARP,
+    IPPROTO_ICMP,
+    IPPROTO_UDP,
+    arp,
+    ethernet,
+    icmp_echo,
+    udp,
+)
 
 HERE = Path(__file__).resolve().parent
 WORLD = "demo-world"
@@ -49,219 +65,13 @@ SEED = 20260302
 START_NS = int(datetime(2026, 3, 2, 14, 0, 0, tzinfo=UTC).timestamp()) * 10**9
 RANGES_DATE = datetime(2026, 3, 1, 6, 0, 0, tzinfo=UTC)
 """When the demo range files say they were made: the day before the capture."""
-SNAPLEN = 262144
-LINKTYPE_ETHERNET = 1
-ETH_IPV4, ETH_ARP, ETH_VLAN, ETH_IPV6 = 0x0800, 0x0806, 0x8100, 0x86DD
-IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP = 1, 6, 17
-TH_FIN, TH_SYN, TH_PSH, TH_ACK = 0x01, 0x02, 0x08, 0x10
 QUIC_V1_SALT = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
 INITIAL_KEYS = ((b"key", 16), (b"iv", 12), (b"hp", 16))
-MS = 1_000_000
-US = 1_000
-GAP_NS = 121 * US
-"""Wire time of a 1514-byte frame at 100 Mbit/s: back-to-back segments are this far apart."""
-
-Addr = IPv4Address | IPv6Address
-
-
-class Packet(NamedTuple):
-    ts_ns: int
-    iface: int
-    frame: bytes
-
-
-@dataclass
-class Peer:
-    """One end of a conversation as seen on the capture's link."""
-
-    mac: bytes
-    addr: Addr
-    ttl: int
-    padded: bool = True
-    """Frames from a remote sender reach the capture padded to 60 bytes; the client's own don't."""
-    ident: int = 0x1000
-
-
-def mac(text: str) -> bytes:
-    return bytes.fromhex(text.replace(":", ""))
-
-
-def peer(mac_text: str, addr: str, ttl: int, padded: bool = True) -> Peer:
-    return Peer(mac(mac_text), ip_address(addr), ttl, padded)
-
-
-def csum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071)."""
-    if len(data) % 2:
-        data += b"\0"
-    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def with_csum(l4: bytes, at: int, pseudo: bytes) -> bytes:
-    value = csum(pseudo + l4) or (0xFFFF if at == 6 else 0)
-    return l4[:at] + struct.pack("!H", value) + l4[at + 2 :]
-
-
-def ethernet(
-    dst: bytes,
-    src: bytes,
-    etype: int,
-    payload: bytes,
-    vlan: int | None = None,
-    padded: bool = False,
-) -> bytes:
-    tag = struct.pack("!HH", ETH_VLAN, vlan) if vlan is not None else b""
-    frame = dst + src + tag + struct.pack("!H", etype) + payload
-    return frame + bytes(max(0, 60 - len(frame))) if padded else frame
-
-
-def ip_frame(
-    src: Peer, dst: Peer, proto: int, l4: bytes, vlan: int | None = None, ttl: int = 0
-) -> bytes:
-    """Wrap a layer-4 message (checksum field zero) in IPv4 or IPv6 and Ethernet; `ttl`, when
-    given, overrides the sender's usual one."""
-    at = {IPPROTO_TCP: 16, IPPROTO_UDP: 6, IPPROTO_ICMP: 2}[proto]
-    ttl = ttl or src.ttl
-    if isinstance(src.addr, IPv4Address):
-        pseudo = src.addr.packed + dst.addr.packed + struct.pack("!xBH", proto, len(l4))
-        l4 = with_csum(l4, at, b"" if proto == IPPROTO_ICMP else pseudo)
-        head = struct.pack(
-            "!BBHHHBBH4s4s",
-            0x45,
-            0,
-            20 + len(l4),
-            src.ident,
-            0x4000,
-            ttl,
-            proto,
-            0,
-            src.addr.packed,
-            dst.addr.packed,
-        )
-        head = head[:10] + struct.pack("!H", csum(head)) + head[12:]
-        src.ident = (src.ident + 1) & 0xFFFF
-        return ethernet(dst.mac, src.mac, ETH_IPV4, head + l4, vlan, src.padded)
-    pseudo = src.addr.packed + dst.addr.packed + struct.pack("!I3xB", len(l4), proto)
-    l4 = with_csum(l4, at, pseudo)
-    addrs = src.addr.packed + dst.addr.packed
-    head = struct.pack("!IHBB", 6 << 28, len(l4), proto, ttl) + addrs
-    return ethernet(dst.mac, src.mac, ETH_IPV6, head + l4, vlan, src.padded)
-
-
-def udp(sport: int, dport: int, payload: bytes) -> bytes:
-    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-
-
-def tcp(
-    sport: int,
-    dport: int,
-    seq: int,
-    ack: int,
-    flags: int,
-    window: int,
-    payload: bytes = b"",
-    options: bytes = b"",
-) -> bytes:
-    offset = (20 + len(options)) // 4 << 4
-    head = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, offset, flags, window, 0, 0)
-    return head + options + payload
-
-
-class Capture:
-    """Packets from every conversation, each with its own clock; sorted when written."""
-
-    def __init__(self) -> None:
-        self.packets: list[Packet] = []
-
-    def add(self, ts_ns: int, frame: bytes, iface: int = 0) -> None:
-        if iface == 1:
-            ts_ns -= ts_ns % US  # eth1 keeps microseconds only
-        self.packets.append(Packet(ts_ns, iface, frame))
-
-    def ordered(self) -> list[Packet]:
-        return sorted(self.packets, key=lambda p: p.ts_ns)
-
-
-class TcpFlow:
-    """A TCP conversation seen from the client: handshake, data both ways, FIN/FIN teardown.
-
-    A flow on a VLAN is seen on eth1, the trunk mirror; the others on eth0, the client's port.
-    """
-
-    def __init__(
-        self,
-        cap: Capture,
-        rng: random.Random,
-        client: Peer,
-        server: Peer,
-        ports: tuple[int, int],
-        t_ns: int,
-        rtt_ns: int,
-        vlan: int | None = None,
-    ) -> None:
-        self.cap, self.rng, self.t, self.rtt, self.vlan = cap, rng, t_ns, rtt_ns, vlan
-        self.ends = (client, server)
-        self.ports = ports
-        self.seq = [rng.getrandbits(32), rng.getrandbits(32)]
-        self.mss = 1460 if isinstance(client.addr, IPv4Address) else 1440
-
-    def _emit(
-        self, t_ns: int, side: int, flags: int, payload: bytes = b"", options: bytes = b""
-    ) -> None:
-        sport, dport = self.ports if side == 0 else self.ports[::-1]
-        window = (502, 501)[side]
-        seg = tcp(
-            sport,
-            dport,
-            self.seq[side],
-            self.seq[1 - side] if flags & TH_ACK else 0,
-            flags,
-            window,
-            payload,
-            options,
-        )
-        frame = ip_frame(self.ends[side], self.ends[1 - side], IPPROTO_TCP, seg, self.vlan)
-        self.cap.add(t_ns, frame, 0 if self.vlan is None else 1)
-        self.seq[side] = (
-            self.seq[side] + len(payload) + (1 if flags & (TH_SYN | TH_FIN) else 0)
-        ) & 0xFFFFFFFF
-
-    def handshake(self) -> None:
-        syn_opts = struct.pack("!BBHBBBBBBBB", 2, 4, self.mss, 1, 1, 4, 2, 1, 3, 3, 7)
-        self._emit(self.t, 0, TH_SYN, options=syn_opts)
-        self._emit(self.t + self.rtt, 1, TH_SYN | TH_ACK, options=syn_opts)
-        self.t += self.rtt + 40 * US
-        self._emit(self.t, 0, TH_ACK)
-
-    def send(self, side: int, data: bytes, start_ns: int) -> int:
-        """Segment `data` from `side`; the other side ACKs every second segment.
-
-        Times are capture times at the client: an ACK from the server shows one RTT after the
-        segment it acknowledges. Returns the time of the last segment.
-        """
-        chunks = [data[i : i + self.mss] for i in range(0, len(data), self.mss)]
-        t = start_ns
-        for i, chunk in enumerate(chunks):
-            t = start_ns + i * GAP_NS + self.rng.randrange(0, 3 * US)
-            last = i == len(chunks) - 1
-            self._emit(t, side, TH_ACK | (TH_PSH if last else 0), chunk)
-            if i % 2 == 1 or last:
-                self._emit(t + (self.rtt if side == 0 else 30 * US), 1 - side, TH_ACK)
-        return t
-
-    def exchange(self, request: bytes, response: bytes, think_ns: int, server_ns: int) -> None:
-        """The client sends `request` after `think_ns`; the response follows one RTT later."""
-        sent = self.send(0, request, self.t + think_ns)
-        self.t = self.send(1, response, sent + self.rtt + server_ns) + 60 * US
-
-    def close(self, idle_ns: int) -> None:
-        self.t += idle_ns
-        self._emit(self.t, 0, TH_FIN | TH_ACK)
-        self._emit(self.t + self.rtt, 1, TH_FIN | TH_ACK)
-        self._emit(self.t + self.rtt + 35 * US, 0, TH_ACK)
+INTERFACES = (
+    Interface(name="eth0", description="client access port", tsresol=9),
+    Interface(name="eth1", description="trunk mirror, VLANs 20 and 30"),
+)
+"""eth0 at nanoseconds (sub-microsecond digits used), eth1 at the default microseconds."""
 
 
 def tls_record(ctype: int, body: bytes, version: int = 0x0303) -> bytes:
@@ -407,10 +217,10 @@ def dns(
     sport, txid = rng.randrange(32768, 61000), rng.getrandbits(16)
     iface = 0 if vlan is None else 1
     query = udp(sport, 53, dns_message(txid, qname, qtype, None))
-    cap.add(t_ns, ip_frame(client, resolver, IPPROTO_UDP, query, vlan), iface)
+    cap.add(t_ns, client.frame(resolver, IPPROTO_UDP, query, vlan), iface)
     answer = udp(53, sport, dns_message(txid, qname, qtype, answers))
     t_ns += rng.randrange(400, 2500) * US
-    cap.add(t_ns, ip_frame(resolver, client, IPPROTO_UDP, answer, vlan), iface)
+    cap.add(t_ns, resolver.frame(client, IPPROTO_UDP, answer, vlan), iface)
     return t_ns
 
 
@@ -418,7 +228,7 @@ def mdns(cap: Capture, t_ns: int, sender: Peer, service: str) -> None:
     """One multicast DNS PTR question to 224.0.0.251:5353, sent with TTL 255 (RFC 6762 11)."""
     group = peer("01:00:5e:00:00:fb", "224.0.0.251", 255)
     question = struct.pack("!6H", 0, 0, 1, 0, 0, 0) + dns_name(service) + struct.pack("!HH", 12, 1)
-    cap.add(t_ns, ip_frame(sender, group, IPPROTO_UDP, udp(5353, 5353, question), ttl=255))
+    cap.add(t_ns, sender.frame(group, IPPROTO_UDP, udp(5353, 5353, question), ttl=255))
 
 
 def hkdf_label(secret: bytes, label: bytes, length: int) -> bytes:
@@ -487,7 +297,7 @@ def quic_session(
     def send(t: int, side: int, payload: bytes) -> None:
         ports = (sport, 443) if side == 0 else (443, sport)
         ends = (client, server) if side == 0 else (server, client)
-        cap.add(t, ip_frame(ends[0], ends[1], IPPROTO_UDP, udp(*ports, payload)))
+        cap.add(t, ends[0].frame(ends[1], IPPROTO_UDP, udp(*ports, payload)))
 
     def short(cid: bytes, size: int) -> bytes:
         return bytes([0x40 | rng.getrandbits(5)]) + cid + rng.randbytes(size - 1 - len(cid))
@@ -530,18 +340,11 @@ def http_get(flow: TcpFlow, host: str, path: str, body: int) -> None:
     flow.close(1500 * MS)
 
 
-def arp(cap: Capture, t_ns: int, asker: Peer, owner: Peer) -> None:
+def who_has(cap: Capture, t_ns: int, asker: Peer, owner: Peer) -> None:
     """Who-has `owner` from `asker`, and the reply."""
-
-    def body(op: int, smac: bytes, sip: Addr, tmac: bytes, tip: Addr) -> bytes:
-        return struct.pack(
-            "!HHBBH6s4s6s4s", 1, ETH_IPV4, 6, 4, op, smac, sip.packed, tmac, tip.packed
-        )
-
-    bcast = b"\xff" * 6
-    ask = body(1, asker.mac, asker.addr, bytes(6), owner.addr) + bytes(18)
-    cap.add(t_ns, ethernet(bcast, asker.mac, ETH_ARP, ask))
-    tell = body(2, owner.mac, owner.addr, asker.mac, asker.addr) + bytes(18)
+    ask = arp(1, asker.mac, asker.addr, bytes(6), owner.addr)
+    cap.add(t_ns, ethernet(BROADCAST, asker.mac, ETH_ARP, ask))
+    tell = arp(2, owner.mac, owner.addr, asker.mac, asker.addr)
     cap.add(t_ns + 310 * US, ethernet(asker.mac, owner.mac, ETH_ARP, tell))
 
 
@@ -549,19 +352,14 @@ def ping(cap: Capture, t_ns: int, src: Peer, dst: Peer, rtt_ns: int, count: int)
     """ICMP echo request/reply pairs, one a second, with a 56-byte payload."""
     for seq in range(1, count + 1):
         data = bytes(range(56))
-        cap.add(
-            t_ns, ip_frame(src, dst, IPPROTO_ICMP, struct.pack("!BBHHH", 8, 0, 0, 0x51, seq) + data)
-        )
-        cap.add(
-            t_ns + rtt_ns,
-            ip_frame(dst, src, IPPROTO_ICMP, struct.pack("!BBHHH", 0, 0, 0, 0x51, seq) + data),
-        )
+        cap.add(t_ns, src.frame(dst, IPPROTO_ICMP, icmp_echo(0x51, seq, data)))
+        cap.add(t_ns + rtt_ns, dst.frame(src, IPPROTO_ICMP, icmp_echo(0x51, seq, data, True)))
         t_ns += 1000 * MS
 
 
 def story(rng: random.Random) -> Capture:
     """The demo capture: a US client's app, one connection of each kind the policy judges."""
-    cap = Capture()
+    cap = Capture({1: US})  # eth1 keeps microseconds only
     gw_mac, gw30_mac = "02:00:0a:14:00:01", "02:00:0a:1e:00:01"
     client = peer("02:00:0a:14:00:0f", "10.20.0.15", 64, padded=False)
     client6 = peer("02:00:0a:14:00:0f", "2001:db8:20::15", 64, padded=False)
@@ -605,7 +403,7 @@ def story(rng: random.Random) -> Capture:
     ) -> None:  # fmt: skip
         tls_session(TcpFlow(cap, rng, src, dst, (port(), 443), t, rtt, vlan), sni, ex)
 
-    arp(cap, t0, client, gateway)
+    who_has(cap, t0, client, gateway)
     t = lookup(t0 + 21 * MS, "api.us.app.example", 1, [(1, str(api.addr))])
     lookup(t0 + 21 * MS + 90 * US, "api.us.app.example", 28, [])
     exchanges = [(620, 4800), (910, 12800), (540, 2300), (1800, 6400), (480, 900)]
@@ -655,43 +453,6 @@ def story(rng: random.Random) -> Capture:
         session.exchange(b"Q" + bytes(96), b"T" + bytes(rows), 2 * MS, 4 * MS)
         session.close(3 * MS)
     return cap
-
-
-def option(code: int, value: bytes) -> bytes:
-    pad = -len(value) % 4
-    return struct.pack("<HH", code, len(value)) + value + bytes(pad)
-
-
-def block(btype: int, body: bytes) -> bytes:
-    body += bytes(-len(body) % 4)
-    size = len(body) + 12
-    return struct.pack("<II", btype, size) + body + struct.pack("<I", size)
-
-
-def write_pcapng(path: Path, packets: list[Packet]) -> None:
-    """One section, eth0 at nanoseconds and eth1 at the default microseconds, then EPBs."""
-    end = option(0, b"")
-    shb = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + option(2, b"residency demo generator")
-    shb += option(3, b"Linux") + option(4, b"pcaps/make_demo.py") + end
-    eth0 = struct.pack("<HHI", LINKTYPE_ETHERNET, 0, SNAPLEN) + option(2, b"eth0")
-    eth0 += option(3, b"client access port") + option(9, b"\x09") + end
-    eth1 = struct.pack("<HHI", LINKTYPE_ETHERNET, 0, SNAPLEN) + option(2, b"eth1")
-    eth1 += option(3, b"trunk mirror, VLANs 20 and 30") + end
-    out = [block(0x0A0D0D0A, shb), block(1, eth0), block(1, eth1)]
-    for ts_ns, iface, frame in packets:
-        ts = ts_ns if iface == 0 else ts_ns // US
-        head = struct.pack("<IIIII", iface, ts >> 32, ts & 0xFFFFFFFF, len(frame), len(frame))
-        out.append(block(6, head + frame))
-    path.write_bytes(b"".join(out))
-
-
-def write_pcap(path: Path, packets: list[Packet]) -> None:
-    """Classic little-endian pcap at microseconds."""
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, LINKTYPE_ETHERNET)]
-    for ts_ns, _iface, frame in packets:
-        sec, usec = divmod(ts_ns // US, 1_000_000)
-        out.append(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
-    path.write_bytes(b"".join(out))
 
 
 # The demo world's range files, each in its provider's official layout (key order, indentation,
@@ -821,8 +582,11 @@ WORLD_FILES = {
 def main(argv: list[str]) -> None:
     out = Path(argv[1]) if len(argv) > 1 else HERE
     packets = story(random.Random(SEED)).ordered()
-    write_pcapng(out / "demo.pcapng", packets)
-    write_pcap(out / "demo.pcap", packets)
+    application = "pcaps/make_demo.py"
+    ng = pcapng_file(packets, INTERFACES, hardware="residency demo generator", os="Linux",
+                     application=application)  # fmt: skip
+    (out / "demo.pcapng").write_bytes(ng)
+    (out / "demo.pcap").write_bytes(pcap_file(packets))
     world = out / WORLD
     world.mkdir(parents=True, exist_ok=True)
     for name, make in WORLD_FILES.items():

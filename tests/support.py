@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import signal
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 from scapy.packet import Packet
@@ -19,19 +16,8 @@ from agent.cli.base import utcnow
 from agent.intel.store import Store, read_bytes
 from agent.model import Flow
 from agent.wire.batch import RecordBatch
+from pcaps.capfile import SEC, columns
 from tests.truth import SHARED, analyze
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def generator() -> ModuleType:
-    """pcaps/make_demo.py as a module: the demo's packet helpers and capture writers."""
-    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "pcaps" / "make_demo.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_demo"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass(frozen=True)
@@ -112,16 +98,10 @@ def real_store(root: Path, files: Sequence[str] = PROVIDER_FILES, geo: bool = Tr
     return store
 
 
-SEC = 1_000_000_000
-
-
 def batch_of(packets: list[tuple[float, Packet | bytes]]) -> RecordBatch:
     """Frames, each at its time in seconds, as one batch of Ethernet records: what a capture
     reader yields, without a file."""
-    frames = [bytes(p) for _, p in packets]
-    data = np.frombuffer(b"".join(frames) or b"\0", np.uint8)
-    lengths = np.array([len(f) for f in frames], np.int64)
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    data, offsets, lengths = columns([bytes(p) for _, p in packets])
     ts = np.array([int(t * SEC) for t, _ in packets], np.int64)
-    ones = np.ones(len(frames), np.int64)
+    ones = np.ones(len(packets), np.int64)
     return RecordBatch(data, offsets, lengths, lengths.copy(), ts, ones, offsets)

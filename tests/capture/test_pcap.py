@@ -1,7 +1,8 @@
 """Classic pcap reading: every magic and byte order, damaged files, chunk windows.
 
-Variant files are made in tmp_path by rewriting real shared captures with the small writer below,
-so each variant can be compared with the original's flows and with tshark's record times.
+Variant files are made in tmp_path by rewriting real shared captures with the project's writer
+(pcaps/capfile.py), so each variant can be compared with the original's flows and with tshark's
+record times.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import pytest
 import agent.capture.chunks as chunks
 from agent.capture.chunks import CHUNK_BYTES
 from agent.errors import CaptureError, CorruptCapture
+from pcaps.capfile import PCAP_MODIFIED, PCAP_NSEC, PCAP_USEC, Packet, pcap_file, pcap_header
 from tests.support import outcome, records_of
 from tests.truth import analyze, truth
 
 SEC = 1_000_000_000
-MAGIC_USEC, MAGIC_NSEC, MAGIC_MODIFIED = 0xA1B2C3D4, 0xA1B23C4D, 0xA1B2CD34
 BIG_WINDOW = 64 << 20
 """A window that holds every file written here in one piece."""
 LIBPCAP_MAX = 262144
@@ -46,10 +47,10 @@ class Pcap:
 def parse_pcap(raw: bytes) -> Pcap:
     """A deliberately naive reader, independent of agent.capture."""
     magic = struct.unpack_from("<I", raw)[0]
-    e = "<" if magic in (MAGIC_USEC, MAGIC_NSEC, MAGIC_MODIFIED) else ">"
+    e = "<" if magic in (PCAP_USEC, PCAP_NSEC, PCAP_MODIFIED) else ">"
     magic = struct.unpack_from(e + "I", raw)[0]
-    frac = 1 if magic == MAGIC_NSEC else 1000
-    hdr = 24 if magic == MAGIC_MODIFIED else 16
+    frac = 1 if magic == PCAP_NSEC else 1000
+    hdr = 24 if magic == PCAP_MODIFIED else 16
     snaplen, linktype = struct.unpack_from(e + "II", raw, 16)
     records, pos = [], 24
     while pos + hdr <= len(raw):
@@ -61,23 +62,6 @@ def parse_pcap(raw: bytes) -> Pcap:
     return Pcap(linktype, snaplen, tuple(records), len(raw) - pos)
 
 
-def header(
-    *, big: bool = False, magic: int = MAGIC_USEC, snaplen: int = 65535, link: int = 1
-) -> bytes:
-    return struct.pack((">" if big else "<") + "IHHiIII", magic, 2, 4, 0, 0, snaplen, link)
-
-
-def record_bytes(
-    r: Record, *, big: bool = False, nano: bool = False, modified: bool = False
-) -> bytes:
-    e = ">" if big else "<"
-    sec, ns = divmod(r.ts_ns, SEC)
-    out = struct.pack(e + "IIII", sec, ns if nano else ns // 1000, len(r.data), r.origlen)
-    if modified:  # ifindex, protocol, packet type, padding
-        out += struct.pack(e + "IHBB", 2, 0x0800, 0, 0)
-    return out + r.data
-
-
 def pcap_bytes(
     records: tuple[Record, ...] | list[Record],
     *,
@@ -87,10 +71,8 @@ def pcap_bytes(
     link: int = 1,
     snaplen: int = 65535,
 ) -> bytes:
-    magic = MAGIC_MODIFIED if modified else MAGIC_NSEC if nano else MAGIC_USEC
-    head = header(big=big, magic=magic, snaplen=snaplen, link=link)
-    body = (record_bytes(r, big=big, nano=nano, modified=modified) for r in records)
-    return head + b"".join(body)
+    packets = [Packet(r.ts_ns, r.data, origlen=r.origlen) for r in records]
+    return pcap_file(packets, link, snaplen, nano=nano, modified=modified, e=">" if big else "<")
 
 
 def header_offsets(records: tuple[Record, ...] | list[Record], hdr: int = 16) -> list[int]:
@@ -198,12 +180,10 @@ def test_record_longer_than_allowed_is_corrupt(
     recs = source(pcaps, "zeek_get.pcap").records
     bad = struct.pack("<IIII", 1362692527, 0, caplen, caplen) + b"\0" * 64
     path = tmp_path / "long.pcap"
-    path.write_bytes(
-        header(snaplen=snaplen) + b"".join(map(record_bytes, recs[:index])) + bad
-        + b"".join(map(record_bytes, recs[index:]))
-    )  # fmt: skip
+    before = pcap_bytes(recs[:index], snaplen=snaplen)
+    path.write_bytes(before + bad + pcap_bytes(recs[index:])[24:])
     prefix = tmp_path / "prefix.pcap"
-    prefix.write_bytes(pcap_bytes(recs[:index], snaplen=snaplen))
+    prefix.write_bytes(before)
     where = header_offsets(recs)[index]
 
     flows, stats, err = analyze(path)
@@ -291,7 +271,7 @@ def test_header_only_file_has_no_records(tmp_path: Path, variant: str) -> None:
 def test_file_shorter_than_its_header(tmp_path: Path, size: int) -> None:
     """A pcap magic followed by less than a header is not a capture (exit 4), with no traceback."""
     path = tmp_path / "short.pcap"
-    path.write_bytes(header()[:size])
+    path.write_bytes(pcap_header()[:size])
     flows, _stats, err = analyze(path)
     assert flows == []
     assert type(err) is CaptureError and err.exit_code == 4

@@ -2,7 +2,7 @@
 packet block kind, blocks to skip, damaged files, and windows smaller than a block.
 
 Real captures are checked against tshark's per-record view; synthetic files are made in tmp_path
-by a tiny block writer carrying packets taken from real classic pcap captures.
+by the project's writer (pcaps/capfile.py) carrying packets taken from real classic pcap captures.
 """
 
 from __future__ import annotations
@@ -19,71 +19,57 @@ import agent.capture.chunks as chunks
 from agent.capture.chunks import CHUNK_BYTES
 from agent.errors import CaptureError, CorruptCapture
 from agent.model import Flow
+from pcaps import capfile
+from pcaps.capfile import (
+    EPB,
+    IDB,
+    OPT_COMMENT,
+    PB,
+    SPB,
+    Interface,
+    Packet,
+    block,
+    option,
+    options,
+    pb,
+    pcap_file,
+    spb,
+    to_units,
+)
 from tests.support import deadline, outcome, records_of
 from tests.truth import analyze, truth
 
 SEC = 1_000_000_000
-SHB, IDB, PB, SPB, NRB, ISB, EPB = 0x0A0D0D0A, 1, 2, 3, 4, 5, 6
+NRB, ISB = 4, 5
 CUSTOM, UNKNOWN = 0x0000_0BAD, 0x7F00_00AA
 WTAP_TO_LINKTYPE = {1: 1, 15: 0}
 """Wireshark's encapsulation numbers in the truth files -> LINKTYPE (Ethernet, BSD loopback)."""
 BIG_WINDOW = 64 << 20
 
 
-# --- a tiny pcapng writer -------------------------------------------------------------------
+# --- the blocks the tests assemble, from the project's writer -------------------------------
+
+COMMENT = options([(OPT_COMMENT, b"a comment")])
+"""Every EPB written here carries an option, which the reader must step over."""
 
 
-def pad4(b: bytes) -> bytes:
-    return b + b"\0" * (-len(b) % 4)
+def shb(e: capfile.Order) -> bytes:
+    return capfile.section(application="residency tests", e=e)
 
 
-def block(e: str, btype: int, body: bytes) -> bytes:
-    body = pad4(body)
-    size = 12 + len(body)
-    return struct.pack(e + "II", btype, size) + body + struct.pack(e + "I", size)
+def idb(e: capfile.Order, link: int, snaplen: int = 65535, tsresol: int | None = None,
+        tsoffset: int = 0) -> bytes:  # fmt: skip
+    return Interface(link, snaplen, tsresol=tsresol, tsoffset=tsoffset).block(e)
 
 
-def option(e: str, code: int, value: bytes) -> bytes:
-    return struct.pack(e + "HH", code, len(value)) + pad4(value)
+def epb(e: capfile.Order, iface: int, units: int, data: bytes) -> bytes:
+    return capfile.epb(iface, units, data, trailer=COMMENT, e=e)
 
 
-def shb(e: str) -> bytes:
-    appl = option(e, 4, b"residency tests") + option(e, 0, b"")
-    return block(e, SHB, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1) + appl)
-
-
-def idb(
-    e: str, link: int, snaplen: int = 65535, tsresol: int | None = None, tsoffset: int = 0
-) -> bytes:
-    opts = option(e, 2, b"eth0")
-    if tsresol is not None:
-        opts += option(e, 9, bytes([tsresol]))
-    if tsoffset:
-        opts += option(e, 14, struct.pack(e + "q", tsoffset))
-    return block(e, IDB, struct.pack(e + "HHI", link, 0, snaplen) + opts + option(e, 0, b""))
-
-
-def epb(e: str, iface: int, units: int, data: bytes, origlen: int | None = None) -> bytes:
-    head = struct.pack(e + "IIIII", iface, units >> 32, units & 0xFFFF_FFFF, len(data),
-                       len(data) if origlen is None else origlen)  # fmt: skip
-    return block(e, EPB, head + data + option(e, 1, b"a comment") + option(e, 0, b""))
-
-
-def pb(e: str, iface: int, units: int, data: bytes) -> bytes:
-    """The obsolete Packet Block (type 2): a 16-bit interface id and a drops count."""
-    head = struct.pack(e + "HHIIII", iface, 0, units >> 32, units & 0xFFFF_FFFF, len(data),
-                       len(data))  # fmt: skip
-    return block(e, PB, head + data)
-
-
-def spb(e: str, data: bytes) -> bytes:
-    return block(e, SPB, struct.pack(e + "I", len(data)) + data)
-
-
-def other(e: str, btype: int, size: int = 32) -> bytes:
+def other(e: capfile.Order, btype: int, size: int = 32) -> bytes:
     """A block the reader has no use for (custom, unknown, NRB, ISB): skipped by its length."""
-    return block(e, btype, struct.pack(e + "I", 32473) + bytes(range(256)) * (size // 256)
-                 + b"x" * (size % 256))  # fmt: skip
+    return block(btype, struct.pack(e + "I", 32473) + bytes(range(256)) * (size // 256)
+                 + b"x" * (size % 256), e)  # fmt: skip
 
 
 def assemble(parts: list[bytes]) -> tuple[bytes, list[int]]:
@@ -93,11 +79,6 @@ def assemble(parts: list[bytes]) -> tuple[bytes, list[int]]:
         offsets.append(pos)
         pos += len(p)
     return b"".join(parts), offsets
-
-
-def to_units(ns: int, resol: int) -> int:
-    """ns since the interface's offset -> its timestamp units, floored (what a writer stores)."""
-    return ns * (1 << (resol & 0x7F)) // SEC if resol & 0x80 else ns * 10**resol // SEC
 
 
 def from_units(units: int, resol: int) -> int:
@@ -128,11 +109,7 @@ def read_pcap(path: Path) -> tuple[int, list[Record]]:
 
 
 def write_nano_pcap(path: Path, link: int, records: list[Record]) -> Path:
-    out = [struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, link)]
-    for r in records:
-        sec, ns = divmod(r.ts_ns, SEC)
-        out.append(struct.pack("<IIII", sec, ns, len(r.data), len(r.data)) + r.data)
-    path.write_bytes(b"".join(out))
+    path.write_bytes(pcap_file([Packet(r.ts_ns, r.data) for r in records], link, nano=True))
     return path
 
 
@@ -324,24 +301,24 @@ def test_block_kinds_and_byte_orders(pcaps: Path, tmp_path: Path) -> None:
         (other(le, UNKNOWN, 21), None, 0, 0),
         (idb(le, 1, 65535, tsresol=r_c, tsoffset=off_c), None, 0, 0),
         (epb(le, 0, t_a(get[0]), get[0].data), get[0], get[0].ts_ns, 1),
-        (spb(le, get[1].data), get[1], get[0].ts_ns, 1),
-        (pb(le, 2, t_c(get[2]), get[2].data), get[2], back_c(get[2]), 1),
+        (spb(get[1].data, le), get[1], get[0].ts_ns, 1),
+        (pb(2, t_c(get[2]), get[2].data, le), get[2], back_c(get[2]), 1),
         (epb(le, 1, t_b(hs[0]), hs[0].data), hs[0], hs[0].ts_ns, 113),
         (other(le, NRB, 64), None, 0, 0),
         (epb(le, 0, t_a(get[3]), get[3].data), get[3], get[3].ts_ns, 1),
-        (spb(le, get[4].data), get[4], get[3].ts_ns, 1),
+        (spb(get[4].data, le), get[4], get[3].ts_ns, 1),
         (other(le, ISB, 24), None, 0, 0),
         (epb(le, 1, t_b(hs[1]), hs[1].data), hs[1], hs[1].ts_ns, 113),
-        (pb(le, 2, t_c(get[5]), get[5].data), get[5], back_c(get[5]), 1),
+        (pb(2, t_c(get[5]), get[5].data, le), get[5], back_c(get[5]), 1),
         (epb(le, 1, t_b(hs[2]), hs[2].data), hs[2], hs[2].ts_ns, 113),
         (epb(le, 0, t_a(get[6]), get[6].data), get[6], get[6].ts_ns, 1),
         (shb(be), None, 0, 0),
         (idb(be, 1, 65535, tsresol=9), None, 0, 0),
         (other(be, CUSTOM | 0x4000_0000, 100), None, 0, 0),
-        (spb(be, get[7].data), get[7], get[6].ts_ns, 1),
+        (spb(get[7].data, be), get[7], get[6].ts_ns, 1),
         (epb(be, 0, get[8].ts_ns, get[8].data), get[8], get[8].ts_ns, 1),
         (epb(be, 0, get[9].ts_ns, get[9].data), get[9], get[9].ts_ns, 1),
-        (spb(be, get[10].data), get[10], get[9].ts_ns, 1),
+        (spb(get[10].data, be), get[10], get[9].ts_ns, 1),
         (other(be, UNKNOWN, 7), None, 0, 0),
         *((epb(be, 0, p.ts_ns, p.data), p, p.ts_ns, 1) for p in get[11:]),
     ]
@@ -402,7 +379,7 @@ def damaged_base(pcaps: Path) -> tuple[list[bytes], dict[str, int]]:
     return parts, {"epb-le": 6, "epb-be": 14, "custom": 9, "shb-be": 10, "idb-be": 11}
 
 
-def damage(part: bytes, kind: str, e: str) -> bytes:
+def damage(part: bytes, kind: str, e: capfile.Order) -> bytes:
     b = bytearray(part)
     blen = len(part)
     if kind == "length-not-multiple-of-4":
@@ -418,7 +395,7 @@ def damage(part: bytes, kind: str, e: str) -> bytes:
     elif kind == "bad-byte-order-magic":
         b[8:12] = b"\x11\x22\x33\x44"
     elif kind == "idb-body-too-short":  # consistent lengths, but no room for link type + snaplen
-        return block(e, IDB, b"\0" * 4)
+        return block(IDB, b"\0" * 4, e)
     return bytes(b)
 
 
@@ -627,7 +604,7 @@ def test_cut_section_header_across_a_window_edge(pcaps: Path, tmp_path: Path) ->
 
 
 def idb_raw(options: bytes) -> bytes:
-    return block("<", IDB, struct.pack("<HHI", 1, 0, 65535) + options)
+    return block(IDB, struct.pack("<HHI", 1, 0, 65535) + options)
 
 
 BAD_OPTIONS = {
@@ -636,11 +613,11 @@ BAD_OPTIONS = {
     # if_tsresol says 1 byte, the block ends after the option header: IndexError
     "tsresol-value-missing": idb_raw(struct.pack("<HH", 9, 1)),
     # 10^-30 s: 10**21 does not fit numpy's uint64: OverflowError
-    "tsresol-1e-30": idb_raw(option("<", 9, bytes([30])) + option("<", 0, b"")),
+    "tsresol-1e-30": idb_raw(option(9, bytes([30])) + option(0, b"")),
     # 2^-127 s: numpy overflow warning (an error under pytest), garbage times otherwise
-    "tsresol-2^-127": idb_raw(option("<", 9, bytes([0xFF])) + option("<", 0, b"")),
+    "tsresol-2^-127": idb_raw(option(9, bytes([0xFF])) + option(0, b"")),
     # if_tsoffset of 2^40 s: offset * 10**9 does not fit int64: OverflowError
-    "tsoffset-2^40": idb_raw(option("<", 14, struct.pack("<q", 1 << 40)) + option("<", 0, b"")),
+    "tsoffset-2^40": idb_raw(option(14, struct.pack("<q", 1 << 40)) + option(0, b"")),
 }
 
 

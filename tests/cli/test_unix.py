@@ -6,37 +6,34 @@ from __future__ import annotations
 
 import os
 import signal
-import struct
 import subprocess
 import sys
 import threading
+from ipaddress import IPv4Address
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from agent.cli import main
 from agent.cli.base import CLOSED_PIPE, INTERRUPTED
+from pcaps.capfile import SEC, Packet, pcap_file
+from pcaps.frames import ETH_IPV4, IPPROTO_UDP, ethernet, ip, udp
 
 RESIDENCY = Path(sys.executable).with_name("residency")
 ROOT = Path(__file__).resolve().parents[2]
-PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
 
 
-def udp_records(n: int) -> bytes:
-    """n one-packet UDP flows (distinct source ports), as pcap records."""
-    out = bytearray()
-    for i in range(n):
-        udp = struct.pack(">HHHH", 1024 + i, 53, 8, 0)
-        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0,
-                         bytes([10, 0, 0, 1]), bytes([192, 0, 2, 1]))  # fmt: skip
-        frame = bytes(12) + b"\x08\x00" + ip + udp
-        out += struct.pack("<IIII", 1_700_000_000 + i, 0, len(frame), len(frame)) + frame
-    return bytes(out)
+def udp_capture(n: int) -> bytes:
+    """n one-packet UDP flows (distinct source ports), as a pcap file."""
+    src, dst = IPv4Address("10.0.0.1"), IPv4Address("192.0.2.1")
+    datagrams = [ip(src, dst, IPPROTO_UDP, udp(1024 + i, 53, b"")) for i in range(n)]
+    frames = [ethernet(bytes(6), bytes(6), ETH_IPV4, d) for d in datagrams]
+    return pcap_file(Packet((1_700_000_000 + i) * SEC, f) for i, f in enumerate(frames))
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     capture = tmp_path / "many.pcap"
-    capture.write_bytes(PCAP_HEADER + udp_records(5000))  # far more text than a pipe holds
+    capture.write_bytes(udp_capture(5000))  # far more text than a pipe holds
     proc = subprocess.Popen([str(RESIDENCY), "flows", str(capture)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
@@ -58,7 +55,7 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
 
     def feed() -> None:
         assert proc.stdin is not None
-        proc.stdin.write(PCAP_HEADER + udp_records(20_000))  # ~1.5 MB: returns once read
+        proc.stdin.write(udp_capture(20_000))  # ~1.5 MB: returns once read
         proc.stdin.flush()
         written.set()
 

@@ -1,9 +1,9 @@
-"""Access verification end to end on a capture made with the project's own generator
-(pcaps/make_demo.py's packet helpers): connections into a local PostgreSQL port from addresses
-that the real DB-IP and provider files place in China, Singapore and the US, from an allowed
-operator site and under an exception. Every verdict and every byte out is checked against
-numbers computed here: the origins picked by reading the files with `ipaddress` and `csv`, the
-bytes summed from the generated frames' own IP headers."""
+"""Access verification end to end on a capture made with the project's own writer (pcaps/):
+connections into a local PostgreSQL port from addresses that the real DB-IP and provider files
+place in China, Singapore and the US, from an allowed operator site and under an exception.
+Every verdict and every byte out is checked against numbers computed here: the origins picked by
+reading the files with `ipaddress` and `csv`, the bytes summed from the generated frames' own IP
+headers."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from click.testing import CliRunner
 from agent.cli import main
 from agent.cli.base import utcnow
 from agent.intel.store import Store, read_bytes
-from tests.support import generator
+from pcaps.capfile import Interface, pcapng_file
+from pcaps.conversation import Capture, TcpFlow, peer
 from tests.truth import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,19 +146,18 @@ def capture(path: Path, origins: dict[str, str]) -> Counter[str]:
     """One session per origin into the database, with a different answer size each, and a
     second China session seen mid-connection (no SYN); -> IP bytes the database sent to each
     origin address, summed from the generated frames' IPv4 headers."""
-    m = generator()
-    cap, rng = m.Capture(), random.Random(15)
-    db = m.peer("02:00:0a:14:00:0a", DB, 64, padded=False)
+    cap, rng = Capture(), random.Random(15)
+    db = peer("02:00:0a:14:00:0a", DB, 64, padded=False)
     for i, name in enumerate(sorted(origins)):
-        client = m.peer("02:00:0a:14:00:01", origins[name], 47)
-        flow = m.TcpFlow(cap, rng, client, db, (41000 + i, 5432), START_NS + i * 500 * MS, 9 * MS)
+        client = peer("02:00:0a:14:00:01", origins[name], 47)
+        flow = TcpFlow(cap, rng, client, db, (41000 + i, 5432), START_NS + i * 500 * MS, 9 * MS)
         flow.handshake()
         flow.exchange(bytes(300 + i), bytes(20_000 + 1_111 * i), 2 * MS, MS)
         flow.close(5 * MS)
-    late = m.TcpFlow(cap, rng, m.peer("02:00:0a:14:00:01", origins["cn"], 47), db,
-                     (41999, 5432), START_NS + 9_000 * MS, 9 * MS)  # fmt: skip
+    late = TcpFlow(cap, rng, peer("02:00:0a:14:00:01", origins["cn"], 47), db,
+                   (41999, 5432), START_NS + 9_000 * MS, 9 * MS)  # fmt: skip
     late.send(1, bytes(7_000), late.t)  # the database's answer, its SYN long before the capture
-    m.write_pcapng(path, cap.ordered())
+    path.write_bytes(pcapng_file(cap.ordered(), [Interface(tsresol=9)]))
     out: Counter[str] = Counter()
     for p in cap.ordered():
         ip = p.frame[14:]

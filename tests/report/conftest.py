@@ -20,7 +20,8 @@ from agent.intel.store import Store, read_bytes
 from agent.policy.load import load_policy
 from agent.policy.model import Policy
 from agent.report.build import Options, build
-from tests.support import generator
+from pcaps import make_demo
+from pcaps.capfile import pcapng_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "pcaps" / "demo.pcapng"
@@ -75,18 +76,18 @@ ZONE = ("192.0.2.128/26", "us-east-1", "us-east-1-bue-1")
 @pytest.fixture(scope="session")
 def decade(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The report over ten years of captures, each the demo's story at another time (written
-    by pcaps/make_demo.py's own writer), with an AWS file of 2016 that places the analytics
+    by pcaps/make_demo.py's story), with an AWS file of 2016 that places the analytics
     range in a Local Zone abroad; the other range files are the demo's of 2026."""
     if not DEMO.is_file():
         pytest.skip(f"no demo capture at {DEMO}")
-    m = generator()
     tmp = tmp_path_factory.mktemp("decade")
     paths = []
     for i, when in enumerate(DECADE):  # a seed each: other ports, so no flow spans two files
-        shift = int(when.timestamp()) * 10**9 - m.START_NS
+        shift = int(when.timestamp()) * 10**9 - make_demo.START_NS
         path = tmp / f"archive-{when:%Y-%m-%d}.pcapng"
-        packets = m.story(random.Random(m.SEED + i)).ordered()
-        m.write_pcapng(path, [p._replace(ts_ns=p.ts_ns + shift) for p in packets])
+        packets = make_demo.story(random.Random(make_demo.SEED + i)).ordered()
+        moved = [p._replace(ts_ns=p.ts_ns + shift) for p in packets]
+        path.write_bytes(pcapng_file(moved, make_demo.INTERFACES))
         paths.append(str(path))
     aws = json.loads((ROOT / "pcaps" / "demo-world" / "demo-aws-ip-ranges.json").read_text())
     aws |= {"syncToken": "1451606400", "createDate": "2016-01-01-00-00-00"}
