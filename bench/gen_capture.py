@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from pcaps.frames import (  # noqa: E402
     fold,
     word_sum,
 )
+from pcaps.messages import dns_message, tls_ext, tls_record, vec  # noqa: E402
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -128,44 +130,32 @@ class AppTable:
     """Apps whose first two bytes are the flow's DNS transaction id."""
 
 
-def tls_record(ctype: int, body: bytes) -> bytes:
-    return struct.pack("!BHH", ctype, 0x0303, len(body)) + body
-
-
-def ext(etype: int, body: bytes) -> bytes:
-    return struct.pack("!HH", etype, len(body)) + body
-
-
-def vec(body: bytes, width: int = 2) -> bytes:
-    return len(body).to_bytes(width, "big") + body
-
-
 def client_hello(sni: str, rng: Rng) -> bytes:
     """A TLS 1.3 ClientHello of exactly 517 bytes (the padding extension takes up the rest)."""
     exts = b"".join(
         [
-            ext(0, vec(b"\0" + vec(sni.encode()))),
-            ext(23, b""),
-            ext(10, vec(struct.pack("!3H", 0x001D, 0x0017, 0x0018))),
-            ext(11, vec(b"\0", 1)),
-            ext(16, vec(vec(b"h2", 1) + vec(b"http/1.1", 1))),
-            ext(13, vec(struct.pack("!5H", 0x0403, 0x0804, 0x0401, 0x0503, 0x0805))),
-            ext(51, vec(struct.pack("!HH", 0x001D, 32) + rng.bytes(32))),
-            ext(45, vec(b"\1", 1)),
-            ext(43, vec(struct.pack("!2H", 0x0304, 0x0303), 1)),
+            tls_ext(0, vec(b"\0" + vec(sni.encode()))),
+            tls_ext(23, b""),
+            tls_ext(10, vec(struct.pack("!3H", 0x001D, 0x0017, 0x0018))),
+            tls_ext(11, vec(b"\0", 1)),
+            tls_ext(16, vec(vec(b"h2", 1) + vec(b"http/1.1", 1))),
+            tls_ext(13, vec(struct.pack("!5H", 0x0403, 0x0804, 0x0401, 0x0503, 0x0805))),
+            tls_ext(51, vec(struct.pack("!HH", 0x001D, 32) + rng.bytes(32))),
+            tls_ext(45, vec(b"\1", 1)),
+            tls_ext(43, vec(struct.pack("!2H", 0x0304, 0x0303), 1)),
         ]
     )
     suites = vec(struct.pack("!5H", 0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F))
     fixed = b"\x03\x03" + rng.bytes(32) + vec(rng.bytes(32), 1) + suites + b"\1\0"
     pad = 517 - 5 - 4 - len(fixed) - 2 - len(exts) - 4
-    hello = fixed + vec(exts + ext(21, bytes(pad)))
-    return struct.pack("!BHH", 22, 0x0301, 4 + len(hello)) + b"\1" + vec(hello, 3)
+    hello = fixed + vec(exts + tls_ext(21, bytes(pad)))
+    return tls_record(22, b"\1" + vec(hello, 3), 0x0301)
 
 
 def server_hello(rng: Rng) -> bytes:
-    share = ext(51, struct.pack("!HH", 0x001D, 32) + rng.bytes(32))
+    share = tls_ext(51, struct.pack("!HH", 0x001D, 32) + rng.bytes(32))
     body = b"\x03\x03" + rng.bytes(32) + vec(rng.bytes(32), 1) + b"\x13\x01\0"
-    body += vec(ext(43, b"\x03\x04") + share)
+    body += vec(tls_ext(43, b"\x03\x04") + share)
     return tls_record(22, b"\2" + vec(body, 3)) + tls_record(20, b"\1")
 
 
@@ -177,16 +167,6 @@ def tls_head(size: int, prefix: bytes = b"") -> bytes:
     """
     head = prefix + struct.pack("!BHH", 23, 0x0303, size - len(prefix) - 5)
     return head + b"\x5a" if len(head) % 2 else head
-
-
-def dns_msg(name: str, qtype: int, answer: bytes | None) -> bytes:
-    """Query (answer None) or response with one record; the txid (first 2 bytes) is per flow."""
-    qname = b"".join(vec(p.encode(), 1) for p in name.split(".")) + b"\0"
-    flags, count = (0x0100, 0) if answer is None else (0x8180, 1)
-    msg = struct.pack("!6H", 0, flags, 1, count, 0, 0) + qname + struct.pack("!HH", qtype, 1)
-    if answer is not None:
-        msg += struct.pack("!HHHIH", 0xC00C, qtype, 1, 60, len(answer)) + answer
-    return msg
 
 
 # ----------------------------------------------------------------------------- templates
@@ -301,13 +281,11 @@ def make_names(apps: Apps, rng: Rng) -> Names:
         gets.append((head + "X-Request-Id: " + "0" * pad + "\r\n\r\n").encode())
     ip4 = [rng.bytes(4) for _ in names]
     ip6 = [bytes.fromhex("26001f18") + rng.bytes(12) for _ in names]
-    dns_q = {t: apps.slot([dns_msg(n, t, None) for n in names], dns=True) for t in (1, 28)}
-    dns_r = {
-        t: apps.slot(
-            [dns_msg(n, t, a) for n, a in zip(names, ip4 if t == 1 else ip6, strict=True)], dns=True
-        )
-        for t in (1, 28)
-    }
+    dns_q = {t: apps.slot([dns_message(0, n, t, None) for n in names], dns=True) for t in (1, 28)}
+    dns_r = {}
+    for t, addrs in ((1, ip4), (28, ip6)):
+        pairs = zip(names, map(ip_address, addrs), strict=True)
+        dns_r[t] = apps.slot([dns_message(0, n, t, [(t, str(a))]) for n, a in pairs], dns=True)
     cids = [(rng.bytes(8), rng.bytes(8), rng.bytes(8)) for _ in names]
     quic = [
         apps.slot([quic_long(0, d, s, 1200) for d, s, _ in cids]),

@@ -8,4 +8,5 @@ Nothing under agent/ imports it, and it is not installed.
     capfile.py       pcap and pcapng files (record layouts as numpy dtypes: one packet or millions)
     frames.py        Ethernet, 802.1Q, IPv4, IPv6, TCP, UDP, ICMP and ARP with correct checksums
     conversation.py  peers on a link and timed TCP conversations, for stories told packet by packet
+    messages.py      TLS records and hellos, DNS messages, QUIC Initial and Handshake packets
 """
