@@ -8,7 +8,7 @@ drawn from the providers' own prefixes in ../shared/ranges. Measured:
 
 - residency decode: `Collector.collect` over all the datagrams (each one's headers and sets
   walked, template state, sampling lookup; the data sets of one template decoded together as
-  arrays into a RecordBatch, addresses as text once each);
+  arrays into a FlowRecordBatch, addresses as text once each);
 - residency decode + join: the records joined into flows (both directions) as for any flow
   record source (`agent.records.join`);
 - residency decode + join + judge: those flows judged with the shipped policy against the
@@ -41,7 +41,7 @@ from agent.intel.table import RangeTable  # noqa: E402
 from agent.model import FlowBatch  # noqa: E402
 from agent.policy.judge import Judge  # noqa: E402
 from agent.policy.load import load_policy  # noqa: E402
-from agent.records.batch import RecordBatch  # noqa: E402
+from agent.records.batch import FlowRecordBatch  # noqa: E402
 from agent.records.join import join_batches  # noqa: E402
 from agent.records.netflow import Collector  # noqa: E402
 
@@ -92,7 +92,7 @@ def plain(grams: list[bytes]) -> int:
     return total
 
 
-def decode(grams: list[bytes]) -> list[RecordBatch]:
+def decode(grams: list[bytes]) -> list[FlowRecordBatch]:
     return Collector().collect((d, "192.0.2.1", 0, 0) for d in grams)
 
 

@@ -1,6 +1,6 @@
 """The records of an AWS flow log as columns: the rules of `agent.records.aws` applied a column
 at a time to the values of a text log (strings, null for `-`), a Parquet file (typed) or a
-CloudWatch payload, with Arrow's compute kernels, into a `RecordBatch` and coverage gaps.
+CloudWatch payload, with Arrow's compute kernels, into a `FlowRecordBatch` and coverage gaps.
 
 Checks are the per-record reader's, in its order (a record's times, then whether it has
 addresses or is a gap, then a flow's numbers), and the first damaged record is named with the
@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from agent.errors import CorruptRecords
 from agent.records.aws import Format
-from agent.records.batch import ACTION_CODE, RECORD, RecordBatch
+from agent.records.batch import ACTION_CODE, RECORD, FlowRecordBatch
 from agent.records.model import Action, CoverageGap, Gap, Where
 
 _GAPS = {"NODATA": Gap.NODATA, "SKIPDATA": Gap.SKIPDATA}
@@ -38,7 +38,7 @@ Wheres = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int6
 
 def read_columns(
     form: Format, cols: Columns, where: Wheres, path: str, place: Place, vantage: str = ""
-) -> tuple[RecordBatch, list[CoverageGap], CorruptRecords | None]:
+) -> tuple[FlowRecordBatch, list[CoverageGap], CorruptRecords | None]:
     """The records and gaps of `cols` (n values each, `where` their places), and the
     damage that ends them: CorruptRecords at the first damaged record, the records and
     gaps before it given."""
@@ -79,7 +79,7 @@ def read_columns(
     if not has.all():
         keep = np.flatnonzero(has)
         rows, cols = rows[keep], {k: v.take(pa.array(keep)) for k, v in cols.items()}
-    batch = RecordBatch(form.source, rows, texts, lambda: _detail(form, cols, len(rows)))
+    batch = FlowRecordBatch(form.source, rows, texts, lambda: _detail(form, cols, len(rows)))
     return batch, gaps, None
 
 def _detail(form: Format, cols: Columns, n: int) -> list[dict[str, Any]]:

@@ -24,10 +24,10 @@ import pyarrow.csv as csv
 from agent.errors import CorruptRecords
 from agent.records import aws
 from agent.records.aws_columns import Place, read_columns
-from agent.records.batch import RecordBatch
+from agent.records.batch import FlowRecordBatch
 from agent.records.model import CoverageGap
 
-Out = RecordBatch | CoverageGap
+Out = FlowRecordBatch | CoverageGap
 _ODD_SPACING = re.compile(rb"[ \t\r\f\v]{2,}|\t|^[ \t]|[ \t]$", re.M)
 """Anything but single spaces between values (a `\\r` before the newline is fine on its own)."""
 

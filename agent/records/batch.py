@@ -1,7 +1,7 @@
 """Flow records as columns: what the readers hand on, so that a million records cost a few
 array operations rather than a million objects.
 
-A `RecordBatch` holds the records of one source format as one numpy structured array (the
+A `FlowRecordBatch` holds the records of one source format as one numpy structured array (the
 `RECORD` dtype: one definition of the layout, read by name), with its text (addresses and
 vantage points) held once each in `texts` and referred to by index. `records()` makes the
 `FlowRecord` objects for whoever wants them one by one (tests, a record shown as evidence).
@@ -41,7 +41,7 @@ worked out only when asked for."""
 
 
 @dataclass(frozen=True, slots=True)
-class RecordBatch:
+class FlowRecordBatch:
     source: str
     """The format, as `FlowRecord.source`."""
     rows: npt.NDArray[np.void]
@@ -86,11 +86,11 @@ class RecordBatch:
             np.full(n, "first-packet", object),
         ))  # fmt: skip
 
-    def take(self, which: Any) -> RecordBatch:
-        return RecordBatch(self.source, self.rows[which], self.texts)
+    def take(self, which: Any) -> FlowRecordBatch:
+        return FlowRecordBatch(self.source, self.rows[which], self.texts)
 
     @classmethod
-    def of(cls, records: Sequence[FlowRecord]) -> RecordBatch:
+    def of(cls, records: Sequence[FlowRecord]) -> FlowRecordBatch:
         """A batch of records of one source (the JSON formats' parsers make objects)."""
         texts: dict[str, int] = {}
         rows = np.zeros(len(records), RECORD)
@@ -116,7 +116,7 @@ def _texts(codes: dict[str, int]) -> npt.NDArray[np.object_]:
     return out
 
 
-def concat(batches: Sequence[RecordBatch], tags: Sequence[int]) -> tuple[
+def concat(batches: Sequence[FlowRecordBatch], tags: Sequence[int]) -> tuple[
         npt.NDArray[np.void], npt.NDArray[np.object_], dict[str, int]]:  # fmt: skip
     """Every batch's rows in one array, each tagged with its batch's tag and source, and their
     texts (the sources' names among them) in one table, one index per distinct text, so that

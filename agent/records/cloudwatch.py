@@ -14,7 +14,7 @@ import pyarrow as pa
 from agent.errors import CorruptRecords
 from agent.records import aws
 from agent.records.aws_columns import read_columns
-from agent.records.batch import RecordBatch
+from agent.records.batch import FlowRecordBatch
 from agent.records.fields import Bad, json_documents, need
 from agent.records.model import CoverageGap, Where
 
@@ -23,7 +23,7 @@ Message = tuple[list[str], Where]
 
 def parse_cloudwatch(
     data: bytes, path: str = "<data>", fields: Sequence[str] | None = None
-) -> Iterator[RecordBatch | CoverageGap]:
+) -> Iterator[FlowRecordBatch | CoverageGap]:
     form = aws.Format.of(fields or aws.V2_FIELDS)
     for line, doc in json_documents(data, path):
         try:
@@ -46,7 +46,7 @@ def _document(doc: object, line: int) -> tuple[list[Message], str]:
 
 
 def _read(form: aws.Format, messages: list[Message], stream: str,
-          path: str) -> Iterator[RecordBatch | CoverageGap]:  # fmt: skip
+          path: str) -> Iterator[FlowRecordBatch | CoverageGap]:  # fmt: skip
     records = [(t, w) for t, w in messages if not aws.is_header(t)]
     width = len(form.names)
     cut = next((i for i, (t, _) in enumerate(records) if len(t) != width), len(records))

@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from agent.flows.columns import EPHEMERAL
 from agent.model import Flow, FlowBatch
-from agent.records.batch import REJECT, RecordBatch, concat
+from agent.records.batch import REJECT, FlowRecordBatch, concat
 from agent.records.model import Counts, CoverageGap, FlowRecord, Item, Where
 
 SLACK_NS = 60 * 1_000_000_000
@@ -94,13 +94,13 @@ class Joined:
 
 
 
-def join_records(items: Iterable[Item | RecordBatch]) -> Joined:
+def join_records(items: Iterable[Item | FlowRecordBatch]) -> Joined:
     """Records (objects or batches) of one file."""
     held: list[FlowRecord] = []
-    batches: list[RecordBatch] = []
+    batches: list[FlowRecordBatch] = []
     gaps: list[CoverageGap] = []
     for item in items:
-        if isinstance(item, RecordBatch):
+        if isinstance(item, FlowRecordBatch):
             batches.append(item)
         elif isinstance(item, CoverageGap):
             gaps.append(item)
@@ -109,11 +109,11 @@ def join_records(items: Iterable[Item | RecordBatch]) -> Joined:
     by_source: dict[str, list[FlowRecord]] = {}
     for r in held:
         by_source.setdefault(r.source, []).append(r)
-    batches += [RecordBatch.of(rs) for rs in by_source.values()]
+    batches += [FlowRecordBatch.of(rs) for rs in by_source.values()]
     return join_batches(batches, [0] * len(batches), gaps)
 
 
-def join_batches(batches: Sequence[RecordBatch], tags: Sequence[int],
+def join_batches(batches: Sequence[FlowRecordBatch], tags: Sequence[int],
                  gaps: Iterable[CoverageGap] = ()) -> Joined:  # fmt: skip
     """Join the records of several files, each batch tagged with its file's number."""
     out = Joined()

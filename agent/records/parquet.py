@@ -17,13 +17,13 @@ import pyarrow.parquet as pq
 from agent.errors import CorruptRecords
 from agent.records import aws
 from agent.records.aws_columns import Place, read_columns
-from agent.records.batch import RecordBatch
+from agent.records.batch import FlowRecordBatch
 from agent.records.model import CoverageGap
 
 MAGIC = b"PAR1"
 
 
-def parse_aws_parquet(data: bytes, path: str = "<data>") -> Iterator[RecordBatch | CoverageGap]:
+def parse_aws_parquet(data: bytes, path: str = "<data>") -> Iterator[FlowRecordBatch | CoverageGap]:
     try:
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as err:

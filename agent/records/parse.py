@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator, Sequence
 
 from agent.errors import CorruptRecords
 from agent.records.azure import parse_azure_nsg, parse_azure_vnet
-from agent.records.batch import RecordBatch
+from agent.records.batch import FlowRecordBatch
 from agent.records.gcp import parse_gcp
 from agent.records.model import CoverageGap, FlowRecord, Item
 from agent.records.oci import parse_oci
 from agent.records.zeek import parse_zeek_json, parse_zeek_tsv
 
-Out = RecordBatch | CoverageGap
+Out = FlowRecordBatch | CoverageGap
 BATCH = 65536
 
 
@@ -62,15 +62,15 @@ def batched(items: Iterator[Item], path: str) -> Iterator[Out]:
                 raise CorruptRecords(path, str(item.where), "a count, port or time does not "
                                      "fit in 64 bits")  # fmt: skip
             if held and (len(held) >= BATCH or held[0].source != item.source):
-                yield RecordBatch.of(held)
+                yield FlowRecordBatch.of(held)
                 held = []
             held.append(item)
     except CorruptRecords:
         if held:
-            yield RecordBatch.of(held)
+            yield FlowRecordBatch.of(held)
         raise
     if held:
-        yield RecordBatch.of(held)
+        yield FlowRecordBatch.of(held)
 
 
 JSON_PARSERS: dict[str, Callable[[bytes, str], Iterator[Item]]] = {

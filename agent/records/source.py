@@ -13,7 +13,7 @@ from typing import BinaryIO, cast
 from agent.capture.compressed import DAMAGE, decompressed
 from agent.errors import CaptureError, CorruptCapture, CorruptRecords, InputError
 from agent.files import open_input
-from agent.records.batch import RecordBatch
+from agent.records.batch import FlowRecordBatch
 from agent.records.detect import HEAD, detect_records
 from agent.records.join import Joined, join_batches
 from agent.records.model import CoverageGap
@@ -35,7 +35,7 @@ class RecordFile:
     kind: str
     size: int
     """Bytes read, uncompressed."""
-    batches: list[RecordBatch] = field(default_factory=list)
+    batches: list[FlowRecordBatch] = field(default_factory=list)
     gaps: list[CoverageGap] = field(default_factory=list)
     error: CorruptRecords | None = None
     sha256: str = ""

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from agent.records import CoverageGap, FlowRecord, Item
-from agent.records.batch import RecordBatch
+from agent.records.batch import FlowRecordBatch
 from agent.records.detect import detect_records
 from agent.records.parse import parse_records
 
@@ -31,19 +31,19 @@ def read(path: Path, kind: str | None = None, fields: Sequence[str] | None = Non
     return items(parse_records(data, found, str(path), fields))
 
 
-def items(got: Iterable[Item | RecordBatch]) -> list[Item]:
+def items(got: Iterable[Item | FlowRecordBatch]) -> list[Item]:
     """Batches made records, each in its place among the gaps."""
     out: list[Item] = []
     for i in got:
-        out.extend(i.records() if isinstance(i, RecordBatch) else [i])
+        out.extend(i.records() if isinstance(i, FlowRecordBatch) else [i])
     return out
 
 
-def flows(got: Iterable[Item | RecordBatch]) -> list[FlowRecord]:
+def flows(got: Iterable[Item | FlowRecordBatch]) -> list[FlowRecord]:
     return [i for i in items(got) if isinstance(i, FlowRecord)]  # type: ignore[arg-type]
 
 
-def gaps(got: Iterable[Item | RecordBatch]) -> list[CoverageGap]:
+def gaps(got: Iterable[Item | FlowRecordBatch]) -> list[CoverageGap]:
     return [i for i in got if isinstance(i, CoverageGap)]
 
 

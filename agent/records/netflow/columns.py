@@ -6,7 +6,7 @@ with a few array operations each, rather than a dict and a `FlowRecord` per reco
 The collector (`agent.records.netflow.session`) walks each datagram's headers and sets and
 queues each data set here as a `Pending` with what its datagram said (export time, uptime,
 place, vantage point, sampling rate as known then); `flush` decodes the queue into one
-`RecordBatch` per source, in the order the records came.
+`FlowRecordBatch` per source, in the order the records came.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent.records.batch import RECORD, RecordBatch
+from agent.records.batch import RECORD, FlowRecordBatch
 from agent.records.netflow.ies import NTP_EPOCH, PORTED
 
 Array = npt.NDArray[np.int64]
@@ -72,7 +72,7 @@ def _joined(value: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
     return out
 
 
-def flush(pending: Sequence[Pending]) -> Iterator[RecordBatch]:
+def flush(pending: Sequence[Pending]) -> Iterator[FlowRecordBatch]:
     """The queued sets as one batch per source, each in the order its records came."""
     by_source: dict[str, list[Pending]] = {}
     for p in pending:
@@ -82,14 +82,14 @@ def flush(pending: Sequence[Pending]) -> Iterator[RecordBatch]:
         yield _batch(source, sets)
 
 
-def _batch(source: str, sets: list[Pending]) -> RecordBatch:
+def _batch(source: str, sets: list[Pending]) -> FlowRecordBatch:
     """The sets of one source: those of one template decoded together."""
     groups: dict[object, list[Pending]] = {}
     for p in sets:
         groups.setdefault(p.dtype if p.dtype is not None else id(p), []).append(p)
     if len(groups) == 1:
         rows, texts, _ = _rows(next(iter(groups.values())))
-        return RecordBatch(source, rows, texts)
+        return FlowRecordBatch(source, rows, texts)
     table: dict[str, int] = {}
     parts, keys = [], []
     for group in groups.values():
@@ -100,7 +100,7 @@ def _batch(source: str, sets: list[Pending]) -> RecordBatch:
         parts.append(rows)
         keys.append(key)
     rows = np.concatenate(parts)[np.argsort(np.concatenate(keys), kind="stable")]
-    return RecordBatch(source, rows, _objects(list(table)))
+    return FlowRecordBatch(source, rows, _objects(list(table)))
 
 
 def _objects(texts: list[str]) -> npt.NDArray[np.object_]:

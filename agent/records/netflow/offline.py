@@ -11,7 +11,7 @@ import numpy as np
 from agent.capture import open_capture
 from agent.errors import CorruptCapture
 from agent.model import FlowBatch
-from agent.records.batch import RecordBatch
+from agent.records.batch import FlowRecordBatch
 from agent.records.netflow.session import Collector
 from agent.records.netflow.sflow import VERSION as SFLOW
 from agent.records.netflow.source import EXPORT_PORTS, export_datagrams
@@ -32,8 +32,9 @@ def exported_flows(path: str, collector: Collector,
         serial += len(batch)
 
 
-def exported_records(path: str, collector: Collector,
-                     ports: Collection[int] = EXPORT_PORTS) -> Iterator[RecordBatch]:  # fmt: skip
+def exported_records(
+    path: str, collector: Collector, ports: Collection[int] = EXPORT_PORTS
+) -> Iterator[FlowRecordBatch]:
     """The records the export datagrams in one capture carry (`BATCH` datagrams decoded at a
     time); capture records that are not export datagrams are counted in the collector's
     `skipped`. A capture damaged part-way yields what came before, then raises."""

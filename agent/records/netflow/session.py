@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent.records.batch import RecordBatch
+from agent.records.batch import FlowRecordBatch
 from agent.records.model import FlowRecord
 from agent.records.netflow.columns import Pending, columns, flush
 from agent.records.netflow.ies import FRAME
@@ -111,7 +111,7 @@ class Collector:
         return [r for b in got for r in b.records()]
 
     def collect(self, datagrams: Iterable[tuple[bytes | memoryview, str, int, int]]
-                ) -> list[RecordBatch]:  # fmt: skip
+                ) -> list[FlowRecordBatch]:  # fmt: skip
         """The flows of many datagrams (payload, exporter, offset, arrival time), decoded
         together: one batch per source (`netflow-v5`, `netflow-v9`, `ipfix`, `sflow`), each
         in the order they came."""

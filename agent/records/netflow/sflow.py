@@ -21,10 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.flows.text import address
-from agent.records.batch import RECORD, RecordBatch
+from agent.records.batch import RECORD, FlowRecordBatch
 from agent.records.netflow.ies import PORTED
 from agent.wire import rows as D
-from agent.wire.batch import RecordBatch as Packets
+from agent.wire.batch import RecordBatch
 from agent.wire.cursor import Cursor
 from agent.wire.decode import Decoder
 from agent.wire.numbers import LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6
@@ -109,7 +109,7 @@ def _raw_header(r: Cursor) -> tuple[int, int, bytes]:
     return proto, frame, r.bytes(size, "sampled header")
 
 
-def decode_samples(samples: list[Sample], skipped: dict[str, int]) -> list[RecordBatch]:
+def decode_samples(samples: list[Sample], skipped: dict[str, int]) -> list[FlowRecordBatch]:
     """The samples as records, a batch per source, their headers decoded together; a header
     the decoder cannot use (not IP, cut before its transport header) is counted as
     `undecoded_sample`."""
@@ -120,9 +120,9 @@ def decode_samples(samples: list[Sample], skipped: dict[str, int]) -> list[Recor
     return [b for b in got if len(b)]
 
 
-def _decoded(samples: list[Sample], skipped: dict[str, int]) -> RecordBatch:
+def _decoded(samples: list[Sample], skipped: dict[str, int]) -> FlowRecordBatch:
     sizes = np.array([len(s.header) for s in samples], np.int64)
-    packets = Packets(
+    packets = RecordBatch(
         np.frombuffer(b"".join(s.header for s in samples), np.uint8),
         np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64), sizes,
         np.array([s.frame_length for s in samples], np.int64),
@@ -137,7 +137,7 @@ def _decoded(samples: list[Sample], skipped: dict[str, int]) -> RecordBatch:
     return _records(rows, samples)
 
 
-def _records(rows: npt.NDArray[np.uint64], samples: list[Sample]) -> RecordBatch:
+def _records(rows: npt.NDArray[np.uint64], samples: list[Sample]) -> FlowRecordBatch:
     n = len(rows)
     took = [samples[i] for i in rows[:, D.REC].tolist()]
     out = np.zeros(n, RECORD)
@@ -158,7 +158,7 @@ def _records(rows: npt.NDArray[np.uint64], samples: list[Sample]) -> RecordBatch
     out["first_ns"] = out["last_ns"] = [s.ts_ns for s in took]
     out["offset"], out["item"] = [s.offset for s in took], [s.item for s in took]
     order = np.lexsort((out["item"], [s.gram for s in took]))
-    return RecordBatch(samples[0].source, out[order], _objects(list(texts)))
+    return FlowRecordBatch(samples[0].source, out[order], _objects(list(texts)))
 
 
 def _objects(texts: list[Any]) -> npt.NDArray[np.object_]:
