@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator, Sequence
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scapy.packet import Packet
@@ -67,20 +71,66 @@ class Hang(Exception):
     pass
 
 
+PATIENCE = 300.0
+"""The bound, in wall seconds, on every wait for a condition in the tests: a wait ends as soon
+as its condition holds, so the bound only decides when a stuck peer fails the test; it is this
+long because two suites on a busy 2-core machine stall a process for tens of seconds."""
+
+
 @contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Turn a reader that never returns into a test failure instead of a stuck test run."""
+def deadline(seconds: float, cpu: bool = True) -> Iterator[None]:
+    """Turn a loop that never returns into a test failure instead of a stuck test run. A reader
+    is bounded in its CPU seconds, which a busy machine does not stretch; a wait on another
+    process (`cpu=False`) in wall seconds."""
+    timer, signum = (signal.ITIMER_PROF, signal.SIGPROF) if cpu else (
+        signal.ITIMER_REAL, signal.SIGALRM)  # fmt: skip
+    clock = "CPU seconds" if cpu else "s"
 
     def fire(_signum: int, _frame: object) -> None:
-        raise Hang(f"still reading after {seconds} s: the reader loops forever")
+        raise Hang(f"still running after {seconds} {clock}: it loops forever or is stuck")
 
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signum, fire)
+    signal.setitimer(timer, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(timer, 0)
+        signal.signal(signum, old)
+
+
+def wait_for(done: Callable[[], object], what: str, seconds: float = PATIENCE) -> None:
+    """Poll `done` until it holds; fail saying `what` was waited for if it never does."""
+    end = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < end, f"waited {seconds:.0f} s for {what}"
+        time.sleep(0.01)
+
+
+def ended(proc: subprocess.Popen[Any], what: str = "") -> int:
+    """Wait for a process to exit (bounded by PATIENCE) and return its exit code."""
+    try:
+        return proc.wait(PATIENCE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"waited {PATIENCE:.0f} s for {what or proc.args!r} to exit") from None
+
+
+def until_ready(notify: socket.socket, proc: subprocess.Popen[str]) -> None:
+    """Wait for the agent's READY=1 on systemd's readiness socket `notify`; an agent that exits
+    first fails the test at once, with its stderr."""
+    notify.settimeout(0.1)
+    end = time.monotonic() + PATIENCE
+    while True:
+        try:
+            said = notify.recv(256)
+            break
+        except TimeoutError:
+            if proc.poll() is not None:
+                err = proc.stderr.read() if proc.stderr else ""
+                raise AssertionError(f"the agent exited {proc.returncode} before READY: {err}"
+                                     ) from None  # fmt: skip
+            assert time.monotonic() < end, f"waited {PATIENCE:.0f} s for the agent's READY"
+    assert said == b"READY=1", said
 
 
 PROVIDER_FILES = ("aws-ip-ranges.json", "gcp-cloud.json", "oci-public_ip_ranges.json")

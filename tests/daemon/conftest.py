@@ -12,6 +12,7 @@ from typing import NamedTuple
 import pytest
 
 from agent.daemon.sockdiag import TCP_STATES, UDP_STATE, Connection
+from tests.support import ended
 
 LINUX = sys.platform.startswith("linux") and hasattr(socket, "AF_NETLINK")
 needs_linux = pytest.mark.skipif(not LINUX, reason="sock_diag and /proc are Linux only")
@@ -130,4 +131,4 @@ def child_connection(sockets: Sockets) -> Iterator[tuple[Child, socket.socket]]:
     yield child, server
     proc.stdin.close()
     proc.stdout.close()
-    proc.wait(5)
+    ended(proc)

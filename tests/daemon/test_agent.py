@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from agent.daemon.service import Agent
 from agent.daemon.sources import Replay
 from agent.journal import Journal, JournalFlow, verify_journal
 from agent.policy.access import ACCESS, LABELS
+from tests.support import PATIENCE, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "pcaps" / "demo.pcapng"
@@ -55,7 +55,7 @@ class Webhook:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hook.bodies.append(body)
                 hook.arrived.set()
-                hook.hold.wait(30)
+                hook.hold.wait(PATIENCE)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -108,13 +108,6 @@ def label(row: JournalFlow) -> str:
     return LABELS[v["verdict"]] if v["scope"] == ACCESS else v["verdict"] or v["scope"]
 
 
-def wait_for(done: Callable[[], bool], what: str, seconds: float = 120) -> None:
-    end = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < end, f"still waiting for {what}"
-        time.sleep(0.01)
-
-
 @contextmanager
 def running(make: Callable[[], Agent]) -> Iterator[Agent]:
     """An agent made and looping in a thread of its own, as the daemon's main thread (SQLite
@@ -133,12 +126,12 @@ def running(make: Callable[[], Agent]) -> Iterator[Agent]:
 
     loop = threading.Thread(target=main, daemon=True)
     loop.start()
-    assert up.wait(120) and made, "the agent did not start"
+    assert up.wait(PATIENCE) and made, "the agent did not start"
     try:
         yield made[0]
     finally:
         made[0].stopping.set()
-        loop.join(60)
+        loop.join(PATIENCE)
     assert not loop.is_alive() and code == [0], "the agent did not stop cleanly"
 
 
@@ -179,7 +172,7 @@ def scrape(agent: Agent) -> dict[str, float]:
     """The agent's /metrics as Prometheus scrapes it: each series (name{labels}) -> value."""
     assert agent.metrics_address, "no metrics served"
     host, port = agent.metrics_address
-    with urllib.request.urlopen(f"http://{host!s}:{port}/metrics", timeout=30) as reply:
+    with urllib.request.urlopen(f"http://{host!s}:{port}/metrics", timeout=PATIENCE) as reply:
         text = reply.read().decode()
     rows = [line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#")]
     return {series: float(value) for series, value in rows}

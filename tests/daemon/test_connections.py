@@ -3,6 +3,7 @@ each with its process; owners of flows by 5-tuple, while open and for a while af
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from agent.daemon.owners import SECOND
 from agent.daemon.sockdiag import Connection
 from agent.daemon.sockets import SocketTable
 from tests.daemon.conftest import FAMILIES, Child, Sockets, five, needs_linux
+from tests.support import PATIENCE, ended
 
 TCP, UDP = socket.IPPROTO_TCP, socket.IPPROTO_UDP
 LINGER_0 = b"\1\0\0\0\0\0\0\0"  # struct linger {on, 0 s}: close with a reset
@@ -149,7 +151,7 @@ def test_child_is_the_owner(
     assert _pid(tracker.owner_of(TCP, "127.0.0.1", sport, "127.0.0.1", child.port)) == os.getpid()
     assert child.proc.stdin is not None
     child.proc.stdin.close()
-    child.proc.wait(5)
+    ended(child.proc)
     events = tracker.poll(2 * SECOND)
     (gone,) = [e for e in events if e.connection[2:5] == (child.port, "127.0.0.1", sport)]
     assert gone.kind == "changed" and _pid(gone.process) == child.proc.pid
@@ -184,14 +186,15 @@ def test_socket_of_an_exited_owner_goes_to_the_heir(
         assert _pid(tracker.owner_of(TCP, host, cport, host, port)) in (parent.pid, heir)
         parent.stdin.write("go\n")
         parent.stdin.flush()
-        parent.wait(5)
+        ended(parent)
         tracker.poll(2 * SECOND)
         assert _pid(tracker.owner_of(TCP, host, cport, host, port)) == heir
     finally:
         parent.stdin.close()
         parent.stdout.close()
-        parent.wait(5)
-        psutil.Process(heir).wait(5) if psutil.pid_exists(heir) else None
+        ended(parent)
+        if psutil.pid_exists(heir):
+            psutil.Process(heir).wait(PATIENCE)
 
 
 @needs_linux
@@ -225,16 +228,16 @@ def test_psutil_source_attributes_by_pid(sockets: Sockets) -> None:
     assert tracker.source.startswith("psutil (") and tracker.counters.scans == 0
 
 
-def until(
-    tracker: ConnectionTracker, wanted: Callable[[ConnectionEvent], bool], polls: int = 50
-) -> ConnectionEvent:
+def until(tracker: ConnectionTracker, wanted: Callable[[ConnectionEvent], bool]) -> ConnectionEvent:
     """Poll (10 ms apart) until an event is `wanted`: the kernel may take a moment."""
-    for i in range(polls):
-        for e in tracker.poll((10 + i) * SECOND):
+    end = time.monotonic() + PATIENCE
+    for i in itertools.count(10):
+        for e in tracker.poll(i * SECOND):
             if wanted(e):
                 return e
+        assert time.monotonic() < end, f"waited {PATIENCE:.0f} s for the connection event"
         time.sleep(0.01)
-    raise AssertionError("no such event")
+    raise AssertionError("unreachable")
 
 
 def _pid(process: object) -> int | None:

@@ -28,6 +28,7 @@ from agent.daemon.exports import ExportSocket
 from agent.errors import ConfigError
 from agent.intel.store import Store, read_bytes
 from agent.records import Counts, FlowRecord
+from tests.support import PATIENCE, ended, until_ready
 from tests.truth import PCAPS, SHARED
 
 needs_softflowd = pytest.mark.skipif(not shutil.which("softflowd"), reason="needs softflowd")
@@ -44,7 +45,7 @@ def softflowd(capture: Path, port: int, version: str, tmp: Path, *more: str) -> 
     ctl = tmp / f"softflowd-{version}.ctl"
     argv = ["softflowd", "-d", "-r", str(capture), "-n", f"127.0.0.1:{port}", "-v", version,
             "-A", "milli", "-p", str(tmp / "softflowd.pid"), "-c", str(ctl), *more]  # fmt: skip
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE
     with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
         while proc.poll() is None:
             if time.monotonic() > deadline:
@@ -181,18 +182,18 @@ def nfdump(capture: Path, tmp: Path) -> Counter[tuple[Key, str]]:
     store.mkdir()
     argv = ["nfcapd", "-b", "127.0.0.1", "-p", str(port), "-w", str(store), "-t", "3600"]
     with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as nfcapd:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         softflowd_ran = False
         while queued(port) != 0 or not softflowd_ran:
             assert nfcapd.poll() is None and time.monotonic() < deadline, "nfcapd is stuck"
-            if queued(port) == 0:  # listening, and nothing sent yet
+            if not softflowd_ran and queued(port) == 0:  # listening, and nothing sent yet
                 softflowd(capture, port, "10", tmp)
                 softflowd_ran = True
                 continue
             with contextlib.suppress(subprocess.TimeoutExpired):
                 nfcapd.wait(0.01)
         nfcapd.terminate()  # everything sent was read; it writes its file when told to stop
-        assert nfcapd.wait(30) == 0
+        assert ended(nfcapd) == 0
     out = subprocess.run(["nfdump", "-R", str(store), "-q", "-o", "csv"], capture_output=True,
                          text=True, check=True).stdout  # fmt: skip
     flows: Counter[tuple[Key, str]] = Counter()
@@ -264,23 +265,22 @@ def test_daemon_judges_softflowds_exports_into_its_journal(tmp_path: Path) -> No
            "RESIDENCY_HOME": str(tmp_path / "home")}  # fmt: skip
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
         notify.bind(str(ready))
-        notify.settimeout(90)
         daemon = subprocess.Popen([str(RESIDENCY), "daemon", "--config", str(config)], env=env,
                                   cwd=ROOT, stderr=subprocess.PIPE, text=True)  # fmt: skip
         try:
-            assert notify.recv(256) == b"READY=1"
+            until_ready(notify, daemon)
             assert daemon.stderr is not None
             said = daemon.stderr.readline()
             port = int(re.fullmatch(r"collecting flow exports on udp://127.0.0.1:(\d+)\n", said)
                        .group(1))  # type: ignore[union-attr]  # fmt: skip
             softflowd(capture, port, "10", tmp_path)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + PATIENCE
             while queued(port):  # the daemon has read every datagram softflowd sent
                 assert time.monotonic() < deadline, "the daemon does not read its socket"
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     daemon.wait(0.01)
             daemon.send_signal(signal.SIGTERM)  # it judges and journals what it read, then exits
-            assert daemon.wait(60) == 0
+            assert ended(daemon) == 0
         finally:
             if daemon.poll() is None:
                 daemon.kill()

@@ -16,6 +16,7 @@ from agent.daemon.sockdiag import Connection
 from agent.daemon.sockets import read_connections
 from agent.model import Process
 from tests.daemon.conftest import Child, Sockets, needs_linux, rows_of
+from tests.support import ended
 
 pytestmark = needs_linux
 
@@ -56,7 +57,7 @@ def test_child_connection_is_the_childs(child_connection: tuple[Child, socket.so
     assert cache.pids == {os.getpid(), child.proc.pid}
     assert child.proc.stdin is not None
     child.proc.stdin.close()
-    child.proc.wait(5)
+    ended(child.proc)
     assert cache.reap() == {child.proc.pid}
     assert cache.pids == {os.getpid()}
     assert cache.owners([theirs], 1) == [None]  # its inode is no one's now
@@ -100,7 +101,7 @@ def test_forget_lets_go_of_a_pid_with_its_last_socket(sockets: Sockets) -> None:
 
 def test_vanished_process_keeps_its_pid() -> None:
     proc = subprocess.Popen([sys.executable, "-c", ""])
-    proc.wait(5)
+    ended(proc)
     assert describe(proc.pid) == Process(proc.pid, "")
 
 
