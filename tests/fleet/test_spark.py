@@ -28,16 +28,18 @@ def spark() -> Iterator[str]:
     """The Spark Connect URL of a server in this process's `local[2]` JVM."""
     from agent.fleet.engines import spark_session
 
-    port = _free_port()
+    # Port 0: the kernel's pick at bind time, read back from the server. A port picked free
+    # beforehand was taken meanwhile on a busy machine (the JVM takes a minute to start there).
     settings = {"spark.connect.grpc.binding.address": "127.0.0.1",
-                "spark.connect.grpc.binding.port": str(port)}  # fmt: skip
+                "spark.connect.grpc.binding.port": "0"}  # fmt: skip
     args = " ".join(f"--conf {k}={v}" for k, v in settings.items())
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PYSPARK_SUBMIT_ARGS", f"{args} pyspark-shell")
         session = spark_session("local[2]")
     server: Any = getattr(session._jvm, "org.apache.spark.sql.connect.service.SparkConnectService")
     server.start(session._jsc.sc())
-    yield f"sc://127.0.0.1:{port}"
+    module = getattr(session._jvm, "org.apache.spark.sql.connect.service.SparkConnectService$")
+    yield f"sc://127.0.0.1:{getattr(module, 'MODULE$').localPort()}"
     none = session._jvm.scala.Option.apply(None)
     server.stop(none, none)  # stop(timeout, unit): Scala's defaults are not seen through py4j
     session.stop()
