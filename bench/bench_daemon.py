@@ -4,9 +4,11 @@ the kernel's drop counts; references measured in the same run.
 
 Where: two network namespaces joined by a veth pair (made here, always removed), so the stream
 shares no interface with other work: `residency daemon` runs in the near namespace and captures
-its end, `va`; the generator sends Ethernet frames out of `va` through an AF_PACKET socket (the
-kernel copies each frame into the capture ring in the sender's time, for the daemon and tcpdump
-alike). With --lo, or where `ip netns` fails, everything runs on `lo` instead.
+its end, `va`; the generator sends Ethernet frames out of `va` through an AF_PACKET socket by
+sendmmsg (the kernel copies each frame into the capture ring in the sender's time, for the
+daemon and tcpdump alike). Each measured process and the generator run boosted (--boost), so
+a machine busy with other work does not starve them. With --lo, or where `ip netns` fails,
+everything runs on `lo` instead.
 
 CPU is utime + stime of all a process's threads (/proc/PID/stat) over a window, in % of one
 core; memory is VmRSS and VmHWM (/proc/PID/status). Medians over --repeat windows or trials.
@@ -54,7 +56,8 @@ sys.path.insert(0, str(ROOT))
 from pcaps.frames import ETH_IPV4, IPPROTO_UDP, ethernet, udp  # noqa: E402
 from pcaps.frames import ip as ip_packet  # noqa: E402  (ip() runs the ip command)
 
-RESIDENCY = ROOT / ".venv" / "bin" / "residency"
+RESIDENCY = Path(sys.executable).with_name("residency")
+"""The residency beside the Python running the bench (.venv/bin/python: .venv/bin/residency)."""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CLONE_NEWNET = 0x40000000
 NEAR_ADDRESS = "10.20.0.15"
@@ -169,12 +172,19 @@ class Children:
         self.procs: list[subprocess.Popen[str]] = []
         stack.callback(self.stop_all)
 
-    def start(self, name: str, argv: list[str], **kw: Any) -> subprocess.Popen[str]:
-        """Start `argv`, its stderr to a file named for it (see `tail`)."""
+    def start(self, name: str, argv: list[str], boost: int = 0, **kw: Any
+              ) -> subprocess.Popen[str]:  # fmt: skip
+        """Start `argv`, its stderr to a file named for it (see `tail`). With `boost`, in a
+        session of its own whose scheduling group runs at nice -boost: on a machine busy with
+        other work (the kernel shares the CPU between sessions' groups first) the process then
+        gets the CPU it asks for, so the figures are its own, not the load's."""
         err = self.stack.enter_context((self.tmp / f"{name}.err").open("w"))
         kw.setdefault("stdout", subprocess.DEVNULL)
-        proc = subprocess.Popen(argv, stderr=err, text=True, cwd=ROOT, **kw)
+        proc = subprocess.Popen(argv, stderr=err, text=True, cwd=ROOT,
+                                start_new_session=bool(boost), **kw)  # fmt: skip
         self.procs.append(proc)
+        if boost:
+            Path(f"/proc/{proc.pid}/autogroup").write_text(str(-boost))
         return proc
 
     def stop(self, proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
@@ -260,7 +270,8 @@ class Daemon:
         return out
 
 
-def start_daemon(children: Children, config: Path, where: Site) -> Daemon:
+def start_daemon(children: Children, config: Path, where: Site, args: argparse.Namespace
+                 ) -> Daemon:  # fmt: skip
     """`residency daemon`, once it has told READY=1 (a first start may compile: be patient)."""
     notify = children.tmp / "notify.sock"
     notify.unlink(missing_ok=True)
@@ -271,7 +282,7 @@ def start_daemon(children: Children, config: Path, where: Site) -> Daemon:
         env = {**os.environ, "NOTIFY_SOCKET": str(notify), "PYTHONUNBUFFERED": "1"}
         argv = where.argv(str(RESIDENCY), "daemon", "--config", str(config))
         start = time.perf_counter()
-        proc = children.start("daemon", argv, env=env, stdout=out)
+        proc = children.start("daemon", argv, args.boost, env=env, stdout=out)
         while time.perf_counter() - start < 300 and proc.poll() is None:
             try:
                 if listener.recv(64) != b"READY=1":
@@ -304,7 +315,7 @@ class PhaseA:
 
 
 def phase_a(children: Children, daemon: Daemon, args: argparse.Namespace) -> PhaseA:
-    ref = children.start("psutil-loop", daemon.where.argv(*own("psutil-loop")))
+    ref = children.start("psutil-loop", daemon.where.argv(*own("psutil-loop")), args.boost)
     time.sleep(args.settle)
     idle = [log_window("no connections", daemon, ref, args) for _ in range(args.repeat)]
     rss_idle = memory_mb(daemon.pid)
@@ -355,10 +366,9 @@ class Trial:
 def stream(children: Children, where: Site, t: Trial, args: argparse.Namespace, pid: int) -> Trial:
     """Send one stream; fill in what was sent and the CPU of `pid` over the window."""
     seconds = args.warm + args.window_b + 0.3
-    argv = own(
-        "generate", where.interface, *map(str, (t.rate, seconds, args.flow_packets, args.payload))
-    )
-    gen = children.start("generate", where.argv(*argv), stdout=subprocess.PIPE)
+    knobs = (t.rate, seconds, args.flow_packets, args.payload)
+    argv = own("generate", where.interface, *map(str, knobs))
+    gen = children.start("generate", where.argv(*argv), args.boost, stdout=subprocess.PIPE)
     if gen.stdout is None or gen.stdout.readline().strip() != "start":
         raise SystemExit(f"the generator failed:\n{children.tail('generate')}")
     time.sleep(args.warm)
@@ -396,7 +406,7 @@ def reference_trial(children: Children, where: Site, rate: int, args: argparse.N
         argv = [tcpdump, "-i", where.interface, "-n", "-B", str(RING_KIB), "-w", "/dev/null"]
         if where.interface == "lo":
             argv[3:3] = ["-Q", "in"]  # lo shows each packet twice; keep one, as the daemon does
-    proc = children.start("reference", where.argv(*argv))
+    proc = children.start("reference", where.argv(*argv), args.boost)
     deadline = time.perf_counter() + 10
     while "listening" not in children.tail("reference") and time.perf_counter() < deadline:
         time.sleep(0.05)
@@ -505,6 +515,8 @@ def main() -> None:
     ap.add_argument("--flow-packets", type=int, default=20)
     ap.add_argument("--idle-timeout", type=float, default=2.0)
     ap.add_argument("--payload", type=int, default=1400, help="UDP payload bytes (frame: +42)")
+    ap.add_argument("--boost", type=int, default=10,
+                    help="the daemon, generator and references: their groups at nice -N")
     ap.add_argument("--phases", choices=("AB", "A", "B"), default="AB")
     ap.add_argument("--lo", action="store_true", help="capture on lo, without namespaces")
     args = ap.parse_args()
@@ -515,11 +527,11 @@ def main() -> None:
         where = stack.enter_context(site(args.lo))
         children = Children(stack, tmp)
         config = prepare(tmp, where, args.idle_timeout)
-        starts = [start_daemon(children, config, where)]  # primes the cache
+        starts = [start_daemon(children, config, where, args)]  # primes the cache
         children.stop(starts[0].proc)
         lines = []
         if "A" in args.phases:
-            starts.append(start_daemon(children, config, where))
+            starts.append(start_daemon(children, config, where, args))
             lines += a_lines(phase_a(children, starts[-1], args), args)
             children.stop(starts[-1].proc)
         if "B" in args.phases:
@@ -538,7 +550,7 @@ def phase_b(
     """Per repeat: a new daemon through every rate, then the reference through every rate."""
     trials = []
     for _ in range(args.repeat):
-        daemon = start_daemon(children, config, where)
+        daemon = start_daemon(children, config, where, args)
         starts.append(daemon)
         time.sleep(args.settle)
         trials += [log_trial(daemon_trial(children, daemon, r, args)) for r in args.rates]
@@ -581,31 +593,63 @@ def frame(src_mac: bytes, sport: int, dst: str, size: int) -> bytes:
     return ethernet(b"\x02\x00\x00\x00\x00\x02", src_mac, ETH_IPV4, packet)
 
 
+class IOVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class MsgHdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.POINTER(IOVec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]  # fmt: skip
+
+
+class MMsgHdr(ctypes.Structure):
+    """struct mmsghdr: one message of a sendmmsg(2) call."""
+
+    _fields_ = [("hdr", MsgHdr), ("len", ctypes.c_uint)]
+
+
 def generate(
     interface: str, rate: int, seconds: float, per_flow: int, size: int, live: int = 1000
 ) -> None:
     """Send `rate` packets/s for `seconds`: `live` flows at a time, interleaved, each getting
-    `per_flow` packets before the next `live` flows take over. Prints what was sent."""
+    `per_flow` packets before the next `live` flows take over. Prints what was sent.
+
+    The frames are built before the clock starts and sent with sendmmsg(2), up to `live` a
+    call: one send() a packet cost the generator more than a core's share on a busy machine,
+    and it could not reach 100,000/s."""
     mac = Path(f"/sys/class/net/{interface}/address").read_text().strip().replace(":", "")
     count = int(rate * seconds / per_flow) + live
     frames = [
         frame(bytes.fromhex(mac), 1024 + f % 64_000, DESTINATIONS[f % len(DESTINATIONS)], size)
         for f in range(count)
     ]
+    data = ctypes.create_string_buffer(b"".join(frames))
+    vecs = (IOVec * count)()
+    msgs = (MMsgHdr * count)()
+    base, length = ctypes.addressof(data), len(frames[0])
+    for f in range(count):
+        vecs[f].base, vecs[f].len = base + f * length, length
+        msgs[f].hdr.iov, msgs[f].hdr.iovlen = ctypes.pointer(vecs[f]), 1
+    del frames
+    libc = ctypes.CDLL(None, use_errno=True)
+    sendmmsg, one = libc.sendmmsg, ctypes.sizeof(MMsgHdr)
+    sendmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sock.bind((interface, 0))
-    send, sent, failed = sock.send, 0, 0
+    fd, first, sent, failed = sock.fileno(), ctypes.addressof(msgs), 0, 0
     print("start", flush=True)
     start = time.perf_counter()
     while (elapsed := time.perf_counter() - start) < seconds:
-        due = min(int(rate * elapsed), sent + 2000)
+        due = min(int(rate * elapsed), sent + 10_000)
         while sent < due:
             group, k = divmod(sent, live * per_flow)
-            try:
-                send(frames[group * live + k % live])
-            except OSError:
-                failed += 1
-            sent += 1
+            at = k % live
+            n = sendmmsg(fd, first + (group * live + at) * one, min(due - sent, live - at), 0)
+            if n < 0:  # this frame was refused (ENOBUFS): go on with the next
+                failed, n = failed + 1, 1
+            sent += n
         time.sleep(0.0002)
     group, k = divmod(sent - 1, live * per_flow)
     flows = group * live + min(live, k + 1)
