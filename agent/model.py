@@ -188,8 +188,8 @@ class CaptureWarning:
         return f"{self.path}: offset {self.offset}: {self.reason}"
 
 
-STATS_KEYS = ("records", "decoded", "skipped", "anomalies", "snaplen_cut", "link_types", "drops",
-              "untrusted_names", "warnings")  # fmt: skip
+STATS_KEYS = ("records", "not_selected", "decoded", "skipped", "anomalies", "snaplen_cut",
+              "link_types", "drops", "untrusted_names", "warnings")  # fmt: skip
 """`CaptureStats.as_dict` whole, in order."""
 
 
@@ -198,6 +198,8 @@ class CaptureStats:
     """What was read and what could not be used, by named reason; filled in by the pipeline."""
 
     records: int = 0
+    not_selected: int = 0
+    """Records read that the capture filter (`--filter`) did not select: never decoded."""
     decoded: int = 0
     read_to: int = 0
     """File offset (uncompressed) of the last record read: progress through the capture."""
@@ -219,6 +221,7 @@ class CaptureStats:
         --json` writes it whole, the analysis document and the report the keys they document."""
         every = {
             "records": self.records,
+            "not_selected": self.not_selected,
             "decoded": self.decoded,
             "skipped": dict(sorted(self.skipped.items())),
             "anomalies": dict(sorted(self.anomalies.items())),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from scapy.packet import Packet
 
 from agent.capture import open_capture
@@ -155,3 +157,14 @@ def batch_of(packets: list[tuple[float, Packet | bytes]]) -> RecordBatch:
     ts = np.array([int(t * SEC) for t, _ in packets], np.int64)
     ones = np.ones(len(packets), np.int64)
     return RecordBatch(data, offsets, lengths, lengths.copy(), ts, ones, offsets)
+
+
+def tcpdump_selected(capture: Path, expr: str, out: Path) -> int:
+    """Write what `tcpdump -r CAPTURE EXPR` selects to `out` (a pcap, nanosecond stamps, so no
+    time is rounded); -> how many records it wrote. The reference for `--filter`."""
+    if shutil.which("tcpdump") is None:
+        pytest.skip("needs tcpdump, the reference for --filter (.ci/run installs it)")
+    subprocess.run(["tcpdump", "-r", str(capture), "-w", str(out), "--time-stamp-precision=nano",
+                    expr], capture_output=True, timeout=120, check=True)  # fmt: skip
+    with open_capture(str(out)) as source:
+        return sum(b.size for b in source.batches())

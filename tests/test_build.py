@@ -65,6 +65,11 @@ def test_flows_run_where_memory_cannot_become_executable(pcaps: Path) -> None:
     assert plain.returncode == guarded.returncode == 0, guarded.stderr
     assert guarded.stdout == plain.stdout
     assert b'"dport": 80' in guarded.stdout
+    filtered = subprocess.run(  # libpcap compiles the filter through ctypes: no JIT either
+        [str(RESIDENCY), "flows", "--json", "--filter", "tcp port 80", capture],
+        capture_output=True, preexec_fn=_refuse_exec_gain,
+    )  # fmt: skip
+    assert filtered.returncode == 0 and filtered.stdout == plain.stdout, filtered.stderr
 
 
 def test_version_is_answered_before_the_commands_load() -> None:

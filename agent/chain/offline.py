@@ -10,6 +10,7 @@ live traffic.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from agent.chain.judging import Chain
 from agent.chain.pipeline import FlowPipeline
@@ -25,21 +26,25 @@ from agent.policy.judge import Judge
 from agent.policy.model import Policy
 from agent.records.source import record_kind
 
+if TYPE_CHECKING:
+    from agent.capture.bpf import Selector
+
 
 def analyze(
     paths: Sequence[str], policy: Policy, store: Store, chosen: Sequence[Stored],
     progress: Progress | None = None, idle_timeout: float = 0.0, window: Window | None = None,
-    fields: Sequence[str] | None = None,
+    fields: Sequence[str] | None = None, selector: Selector | None = None,
 ) -> Analysis:  # fmt: skip
     """Judge the flows of captures read as one recording (`agent.chain.recording`), those that
-    overlap `window` [since, until) when given; a flow's evidence pointer names the capture
-    where it began. Flow record files among `paths` (found by content; `fields`: a declared
-    AWS format) are judged beside them (`RecordFiles`)."""
+    overlap `window` [since, until) when given, of the records `selector` (a capture filter)
+    selects; a flow's evidence pointer names the capture where it began. Flow record files
+    among `paths` (found by content; `fields`: a declared AWS format) are judged beside them
+    (`RecordFiles`)."""
     tally = Tally()
     chain = Chain(Judge(policy, store.table(chosen)), tally)
     record_files = [p for p in paths if record_kind(p)]
     recording = Recording(plan([p for p in paths if p not in record_files]),
-                          FlowPipeline(idle_timeout))  # fmt: skip
+                          FlowPipeline(idle_timeout, selector=selector))  # fmt: skip
     shares = CaptureShares()
     chain.run(captures(recording, window or (None, None), progress), shares)
     captured = [
@@ -57,7 +62,8 @@ def analyze(
         captured += [CaptureInput(p, sha, size, stats, error)
                      for p, sha, size, _, stats, error in evidence.files]  # fmt: skip
         damaged = damaged or evidence.damaged
-    return Analysis(tally, captured, _ranges(chosen), damaged, window=window, records=evidence)
+    return Analysis(tally, captured, _ranges(chosen), damaged, window=window, records=evidence,
+                    capture_filter=selector.expr if selector else None)  # fmt: skip
 
 
 def analyze_journal(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,13 +20,19 @@ from agent.wire import rows as D
 from agent.wire.decode import Decoder
 from agent.wire.reasons import NAMES
 
+if TYPE_CHECKING:  # the filter's compiler loads libpcap: only a run with a filter needs it
+    from agent.capture.bpf import Selector
+
 SWEEP_EVERY_NS = 10 * 1_000_000_000
 
 
 class FlowPipeline:
     def __init__(
-        self, idle_timeout: float = 0.0, active_timeout: float = 0.0, names: bool = True
-    ) -> None:
+        self, idle_timeout: float = 0.0, active_timeout: float = 0.0, names: bool = True,
+        selector: Selector | None = None,
+    ) -> None:  # fmt: skip
+        self.selector = selector
+        """The capture filter: records it does not select are counted, never decoded."""
         self.table = FlowTable(idle_timeout, active_timeout)
         self.decoder = Decoder()
         self.stats = CaptureStats()
@@ -35,6 +42,10 @@ class FlowPipeline:
     def feed(self, batch: RecordBatch) -> FlowBatch:
         """Account one batch; return the flows that ended in it."""
         self._count_records(batch)
+        if self.selector:
+            chosen = self.selector.take(batch)
+            self.stats.not_selected += batch.size - chosen.size
+            batch = chosen
         for rows in self.decoder.decode(batch):
             self.table.add(rows, batch.ts_ns, batch.origlen)
             if self.names:

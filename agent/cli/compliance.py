@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,7 @@ from agent.chain.recording import Progress
 from agent.cli.base import main, quiet, reports_errors, utcnow
 from agent.cli.inputs import (
     aws_format,
+    capture_filter,
     dating_of,
     distinct_names,
     journal_window,
@@ -22,6 +24,7 @@ from agent.cli.inputs import (
     ns,
     one_source,
     range_inputs,
+    unfiltered,
     warn_live_only,
     warn_ranges,
     warn_repeats,
@@ -36,6 +39,10 @@ from agent.intel.store import Store
 from agent.policy.check import Finding, Known, check
 from agent.policy.load import load_policy, read_policy
 from agent.policy.model import Policy
+from agent.records.source import record_kind
+
+if TYPE_CHECKING:
+    from agent.capture.bpf import Selector
 
 
 @main.command("analyze")
@@ -49,24 +56,28 @@ from agent.policy.model import Policy
               help="Use the range versions in force then, not when the traffic began.")  # fmt: skip
 @click.option("--idle-timeout", default=0.0, show_default=True, metavar="SECS",
               help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
+@capture_filter
 @aws_format
 @journal_window
 @reports_errors
 def analyze_command(
     captures: tuple[str, ...], policy_path: str, as_json: bool, allow_unverified: bool,
-    as_of: datetime | None, idle_timeout: float, fields: list[str] | None,
-    journal_path: str | None, since: datetime | None, until: datetime | None,
+    as_of: datetime | None, idle_timeout: float, selector: Selector | None,
+    fields: list[str] | None, journal_path: str | None, since: datetime | None,
+    until: datetime | None,
 ) -> None:  # fmt: skip
     """Judge every flow in CAPTURES (or a daemon's --journal) by the policy and say whether all
     in-scope traffic ended at approved endpoints. CAPTURES are one recording, read in time
     order (a connection that goes on into the next file is one flow; a file given twice is
     read once). With --since/--until, only the flows that overlap [since, until) are
     judged. Flow logs and conn.logs among CAPTURES (found by content) are judged the same
-    way. Exit 0: compliant; 1: violations (or
+    way. With --filter, only the capture records it selects are decoded and judged, and the
+    headline says so. Exit 0: compliant; 1: violations (or
     unverified traffic); 5: a capture is damaged (the analysis covers what came before the
     damage); 9: the journal fails verification; 12: nothing was in scope (the output says
     why)."""
     one_source(captures, journal_path)
+    unfiltered(selector, journal_path, [p for p in captures if selector and record_kind(p)])
     distinct_names((*captures, policy_path))
     policy = load_policy(policy_path)
     dating = dating_of(captures, journal_path, since, as_of)
@@ -77,10 +88,12 @@ def analyze_command(
         warn_live_only(policy)
         window = (ns(since), ns(until)) if since or until else None
         with _progress(captures) as tick:
-            result = analyze(captures, policy, store, chosen, tick, idle_timeout, window, fields)
+            result = analyze(captures, policy, store, chosen, tick, idle_timeout, window, fields,
+                             selector)  # fmt: skip
         warn_repeats(result.captures)
     doc = document(result.tally, policy, result.captures, result.ranges, allow_unverified,
-                   result.journals, dating, result.window, result.records)  # fmt: skip
+                   result.journals, dating, result.window, result.records,
+                   result.capture_filter)  # fmt: skip
     warn_ranges(doc)
     if as_json:
         click.echo(pretty.dumps(doc))

@@ -14,12 +14,13 @@ from agent.capture import open_capture
 from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.chain.recording import Recording, plan
 from agent.cli.base import main, reports_errors, warn
-from agent.cli.inputs import aws_format, journal_window, ns, one_source
+from agent.cli.inputs import aws_format, capture_filter, journal_window, ns, one_source, unfiltered
 from agent.cli.listing import stats_line, stats_section, write_csv, write_jsonl, write_table
 from agent.model import CaptureStats, FlowBatch, clock, seconds
 from agent.records.source import EXPORTS, record_kind
 
 if TYPE_CHECKING:  # what only journals, exports and flow records need is imported for them
+    from agent.capture.bpf import Selector
     from agent.journal import Journal
     from agent.records.netflow import ExportStats
 
@@ -43,14 +44,15 @@ FORMATS = ("table", "json", "csv", "zeek", "zeek-json")
 @click.option("--export-port", "export_ports", type=click.IntRange(0, 65535), multiple=True,
               metavar="PORT", help="With --decode-exports: a collector port besides "
               "2055, 4739, 9995 and 9996 (repeatable).")  # fmt: skip
+@capture_filter
 @aws_format
 @journal_window
 @reports_errors
 def flows(
     captures: tuple[str, ...], form: str | None, as_json: bool, as_csv: bool, stats: bool,
     idle_timeout: float, active_timeout: float, no_names: bool, decode_exports: bool,
-    export_ports: tuple[int, ...], fields: list[str] | None, journal_path: str | None,
-    since: datetime | None, until: datetime | None,
+    export_ports: tuple[int, ...], selector: Selector | None, fields: list[str] | None,
+    journal_path: str | None, since: datetime | None, until: datetime | None,
 ) -> None:  # fmt: skip
     """List the flows in pcap/pcapng CAPTURES (gzipped or not), initiator first, with how the
     initiator was decided (by: syn, ports, first-packet); or, with --journal, the flows a
@@ -60,7 +62,9 @@ def flows(
     [since, until). With --decode-exports, the flows that the NetFlow/IPFIX datagrams in
     CAPTURES report (templates carry over from one capture to the next: give the template
     capture first). Flow logs and conn.logs among CAPTURES (found by content) are listed with
-    both directions of a connection joined (serial: the flow's number among them)."""
+    both directions of a connection joined (serial: the flow's number among them). --filter
+    selects capture records (with --decode-exports, the export datagrams) before they are
+    decoded."""
     one_source(captures, journal_path)
     form = _format(form, as_json, as_csv)
     as_json, several = form == "json", len(set(captures)) > 1
@@ -69,21 +73,22 @@ def flows(
         from agent.records.netflow.source import EXPORT_PORTS
 
         ports = EXPORT_PORTS | frozenset(export_ports)
-        _write(_exported(captures, ports, window, as_json, stats), form, several)
+        _write(_exported(captures, ports, window, as_json, stats, selector), form, several)
         return
+    record_files = [p for p in captures if record_kind(p) not in (None, EXPORTS)]
+    unfiltered(selector, journal_path, record_files)
     if journal_path:
         from agent.journal import Journal
 
         with Journal.open(journal_path) as journal:
             _write(((b, journal_path) for b in _journaled(journal, *window)), form)
         return
-    record_files = [p for p in captures if record_kind(p) not in (None, EXPORTS)]
     if record_files:
         _records(record_files, window, form, fields)
         captures = tuple(p for p in captures if p not in record_files)
         if not captures:
             return
-    pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names)
+    pipe = FlowPipeline(idle_timeout, active_timeout, names=not no_names, selector=selector)
     recording = Recording(plan(captures, stdin=True, hashed=False), pipe)
     try:
         _write(((b.overlapping(*window), path) for b, path in recording.flows()), form, several)
@@ -104,12 +109,14 @@ def flows(
 @main.command()
 @click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one binding per line.")
+@capture_filter
 @reports_errors
-def names(captures: tuple[str, ...], as_json: bool) -> None:
+def names(captures: tuple[str, ...], as_json: bool, selector: Selector | None) -> None:
     """List the name-to-address bindings seen in CAPTURES: DNS answers, and the TLS/QUIC server
-    names and HTTP Hosts of flows (bound to the flow's responder), first sighting first."""
+    names and HTTP Hosts of flows (bound to the flow's responder), first sighting first; with
+    --filter, in the records it selects."""
     for path in captures:
-        pipe = FlowPipeline()
+        pipe = FlowPipeline(selector=selector)
         seen: dict[tuple[str, str, str], int] = {}
         try:
             with open_capture(path) as source:
@@ -190,8 +197,8 @@ def _journaled(journal: Journal, since: int | None, until: int | None) -> Iterat
 
 
 def _exported(captures: tuple[str, ...], ports: frozenset[int],
-              window: tuple[int | None, int | None], as_json: bool,
-              full: bool) -> Iterator[tuple[FlowBatch, str]]:  # fmt: skip
+              window: tuple[int | None, int | None], as_json: bool, full: bool,
+              selector: Selector | None) -> Iterator[tuple[FlowBatch, str]]:  # fmt: skip
     """The export datagrams' flows, one collector for all CAPTURES (templates carry over)."""
     from agent.records.netflow import Collector, ExportStats
     from agent.records.netflow.offline import exported_flows
@@ -200,7 +207,7 @@ def _exported(captures: tuple[str, ...], ports: frozenset[int],
     for path in captures:
         collector.stats = ExportStats()
         try:
-            for batch in exported_flows(path, collector, ports):
+            for batch in exported_flows(path, collector, ports, selector):
                 yield batch.overlapping(*window), path
         finally:
             _report_exports(path, collector.stats, as_json, full)

@@ -6,17 +6,18 @@ that selects flows from either."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from agent.cli.base import warn
-from agent.errors import NothingInScope
+from agent.errors import BadFilter, NothingInScope
 from agent.files import input_name
 
 if TYPE_CHECKING:  # imported where used: `residency flows` loads none of them
+    from agent.capture.bpf import Selector
     from agent.findings.dating import Dating
     from agent.findings.document import CaptureInput
     from agent.intel.store import Store, Stored
@@ -94,6 +95,32 @@ def aws_format(fn: F) -> F:
 
     help_ = "AWS flow log format, for logs without a header line."
     return click.option("--aws-format", "fields", metavar="FIELDS", callback=check, help=help_)(fn)
+
+
+def capture_filter(fn: F) -> F:
+    """`--filter EXPR`: a capture filter in tcpdump's syntax, the language of the daemon's
+    `filter:`, run over the records before they are decoded. It is given to the command as a
+    compiled `Selector` (None without it); one that libpcap cannot compile is a usage error
+    before anything is read."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> Selector | None:
+        from agent.capture.bpf import Selector
+
+        try:
+            return None if value is None else Selector(value)
+        except BadFilter as err:
+            raise click.BadParameter(str(err)) from err
+
+    help_ = "Only the records this BPF filter (tcpdump syntax) selects, e.g. 'tcp port 443'."
+    return click.option("--filter", "selector", metavar="EXPR", callback=check, help=help_)(fn)
+
+
+def unfiltered(selector: Selector | None, journal_path: str | None,
+               record_files: Sequence[str] = ()) -> None:  # fmt: skip
+    """A capture filter selects packets: a journal or a flow record file has none to select."""
+    if selector is not None and (journal_path or record_files):
+        held = f"the journal {journal_path}" if journal_path else f"{record_files[0]} (flows)"
+        raise click.UsageError(f"--filter selects capture records: {held} holds none")
 
 
 def journal_window(fn: F) -> F:

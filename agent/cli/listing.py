@@ -123,7 +123,8 @@ def write_zeek(batches: Iterable[tuple[FlowBatch, str]], out: TextIO, as_json: b
 
 def stats_line(path: str, s: CaptureStats) -> str:
     skipped = ", ".join(f"{k} {v}" for k, v in sorted(s.skipped.items())) or "none"
-    line = f"{path}: {s.records} records read, {s.decoded} decoded, skipped: {skipped}"
+    chosen = f", {s.not_selected} not selected by the filter" if s.not_selected else ""
+    line = f"{path}: {s.records} records read{chosen}, {s.decoded} decoded, skipped: {skipped}"
     if s.anomalies:
         line += "; inside decoded records: " + ", ".join(
             f"{k} {v}" for k, v in sorted(s.anomalies.items())
@@ -135,7 +136,10 @@ def stats_line(path: str, s: CaptureStats) -> str:
 
 def stats_section(path: str, s: CaptureStats) -> str:
     """The full statistics, one fact a line, for `--stats`."""
-    lines = [f"{path}:", f"  records read       {s.records}", f"  decoded            {s.decoded}"]
+    lines = [f"{path}:", f"  records read       {s.records}"]
+    if s.not_selected:
+        lines.append(f"  not selected       {s.not_selected} (by the filter)")
+    lines.append(f"  decoded            {s.decoded}")
     lines += [f"  skipped {k:<26} {v}" for k, v in sorted(s.skipped.items())]
     lines += [f"  inside decoded: {k:<19} {v}" for k, v in sorted(s.anomalies.items())]
     lines.append(f"  cut by snaplen     {s.snaplen_cut} (counted at their wire length)")

@@ -6,12 +6,14 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from agent.chain.offline import analyze
 from agent.cli.base import NOT_RERUN, main, reports_errors, utcnow, warn
 from agent.cli.inputs import (
+    capture_filter,
     dating_of,
     distinct_names,
     journal_window,
@@ -19,6 +21,7 @@ from agent.cli.inputs import (
     ns,
     one_source,
     range_inputs,
+    unfiltered,
     warn_live_only,
     warn_ranges,
     warn_repeats,
@@ -30,6 +33,7 @@ from agent.findings.dating import Dating
 from agent.intel.store import Store
 from agent.policy.load import load_policy
 from agent.policy.model import Policy
+from agent.records.source import record_kind
 from agent.report import envelope
 from agent.report.build import Options, build
 from agent.report.chromium import find_chromium
@@ -39,6 +43,9 @@ from agent.report.pdf import print_pdf
 from agent.report.rerun import rerun
 from agent.report.sections import verdict_text
 from agent.report.sign import check, generate, key_id, load_private, load_public
+
+if TYPE_CHECKING:
+    from agent.capture.bpf import Selector
 
 
 class _MakeByDefault(click.Group):
@@ -80,20 +87,24 @@ def report() -> None:
               help="End a flow idle this long (capture time); 0: never.")  # fmt: skip
 @click.option("--dated", is_flag=True,
               help="Record when the report was made (no two runs are then the same).")  # fmt: skip
+@capture_filter
 @reports_errors
 def make(
     captures: tuple[str, ...], journal_path: str | None, since: datetime | None,
     until: datetime | None, policy_path: str, out: str, key_path: str | None,
     allow_unverified: bool, as_of: datetime | None, idle_timeout: float, dated: bool,
+    selector: Selector | None,
 ) -> None:  # fmt: skip
     """Analyse CAPTURES (or the flows a daemon's --journal holds, up to its verified head) by
     the policy and write a report for regulators. CAPTURES are one recording, read in time
     order; --since/--until select the flows that overlap [since, until), from captures or the
-    journal. The report is the same bytes for the same
+    journal; --filter selects the capture records judged (the report names it, and its
+    headline says so). The report is the same bytes for the same
     inputs. Exit 0 when written, whatever it found (its headline says); 5 when a capture is
     damaged part-way (the report covers what came before the damage); 9 when the journal
     fails verification; 12 when nothing was in scope (the report is written and says why)."""
     one_source(captures, journal_path)
+    unfiltered(selector, journal_path, [p for p in captures if selector and record_kind(p)])
     if journal_path and idle_timeout:
         raise click.UsageError("--idle-timeout is for captures: the daemon ended journaled flows")
     kind = envelope.kind_of(out)
@@ -107,7 +118,8 @@ def make(
     policy = load_policy(policy_path)
     window = (ns(since), ns(until)) if journal_path or since or until else None
     dating = dating_of(captures, journal_path, since, as_of)
-    result, watches = _analyse(captures, journal_path, window, policy, dating, idle_timeout)
+    result, watches = _analyse(captures, journal_path, window, policy, dating, idle_timeout,
+                               selector)  # fmt: skip
     warn_repeats(result.captures)
     generated = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ") if dated else None
     options = Options(allow_unverified, idle_timeout, generated, window)
@@ -129,7 +141,7 @@ def make(
 
 def _analyse(
     captures: tuple[str, ...], journal: str | None, window: tuple[int | None, int | None] | None,
-    policy: Policy, dating: Dating, idle_timeout: float,
+    policy: Policy, dating: Dating, idle_timeout: float, selector: Selector | None,
 ) -> tuple[Analysis, list[Watch]]:  # fmt: skip
     """The analysis behind a report, from captures or a journal, with the same range data as
     `analyze`: the versions in force when the traffic began."""
@@ -138,7 +150,8 @@ def _analyse(
         since, until = window or (None, None)
         return from_journal(journal, policy, store, chosen, since, until)
     warn_live_only(policy)
-    return analyze(captures, policy, store, chosen, None, idle_timeout, window), []
+    return analyze(captures, policy, store, chosen, None, idle_timeout, window,
+                   selector=selector), []  # fmt: skip
 
 
 @report.command("verify")

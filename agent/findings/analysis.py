@@ -27,3 +27,5 @@ class Analysis:
     """`--since`/`--until` as given (None: the whole of the inputs)."""
     records: RecordEvidence | None = None
     """Flow record files among the inputs (flow logs, conn.log), judged beside the captures."""
+    capture_filter: str | None = None
+    """`--filter` as given: only the capture records it selected were decoded and judged."""

@@ -79,11 +79,12 @@ def document(
     tally: Tally, policy: Policy, captures: list[CaptureInput], ranges: list[RangeInput],
     allow_unverified: bool = False, journals: list[JournalInput] | None = None,
     dating: Dating = NO_DATING, window: tuple[int | None, int | None] | None = None,
-    records: RecordEvidence | None = None,
+    records: RecordEvidence | None = None, capture_filter: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """`dating`: the traffic's start and the moment the range versions were chosen for, which
     each version's distance is measured against. `window`: the [since, until) the flows were
-    selected by, when one was given."""
+    selected by, when one was given; `capture_filter`: the `--filter` the capture records
+    were selected by."""
     inside = tally.in_scope
     read = [c for c in captures if not c.repeat]  # a repeat may have the same path, another name
     names = {c.path: c.file for c in read} | {j.path: j.file for j in journals or []}
@@ -129,6 +130,7 @@ def document(
         "access": section(tally.access, policy, names) if policy.access.protect else None,
         "inputs": {
             "captures": [_capture(c, captures) for c in captures],
+            "filter": capture_filter,
             "journals": [_journal(j) for j in journals or []],
             "policy": {"file": policy.file, "sha256": policy.sha256, "name": policy.name},
             "ranges": in_force,
@@ -222,7 +224,8 @@ def _range(r: RangeInput, dating: Dating) -> dict[str, Any]:
 def _capture(c: CaptureInput, captures: list[CaptureInput]) -> dict[str, Any]:
     s, first = c.stats, _first(c, captures)
     return {"file": c.file, "sha256": c.sha256, "size": c.size,
-            **s.as_dict(("records", "decoded", "skipped", "drops", "untrusted_names")),
+            **s.as_dict(("records", "not_selected", "decoded", "skipped", "drops",
+                         "untrusted_names")),
             "warnings": capture_warnings(c, captures), "error": capture_error(c),
             "same_as": first.file if c.repeat else None}  # fmt: skip
 

@@ -2,8 +2,8 @@
 and the report (`report.sections`) both say it with these, so they cannot disagree.
 
 Both read the same keys: `headline` (counts by verdict, `approved_weak`), `compliant`,
-`complete`, `nothing_in_scope` and `inputs.policy`, which the analysis document and the report
-document share.
+`complete`, `nothing_in_scope`, `inputs.policy` and `inputs.filter`, which the analysis document
+and the report document share.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ def kind(doc: dict[str, Any]) -> str:
 def sentence(doc: dict[str, Any]) -> str:
     """`COMPLIANT with policy P: 99.1% of in-scope bytes approved, of which 12.0% on weak
     evidence only ...`, `NOT COMPLIANT with policy P: 3 violations, 2 unverified flows; ...`
-    or `NOTHING IN SCOPE of policy P: why`; marked INCOMPLETE when a capture was damaged or
-    cut short, and said to rest on estimates when sampled flow records count."""
+    or `NOTHING IN SCOPE of policy P: why`; said to cover only what a capture filter
+    selected when one was given (never all traffic), marked INCOMPLETE when a capture was
+    damaged or cut short, and said to rest on estimates when sampled flow records count."""
     h, name = doc["headline"], policy_name(doc)
     answer = kind(doc)
     if answer == "empty":
@@ -54,6 +55,8 @@ def sentence(doc: dict[str, Any]) -> str:
                 f", {plural(h['unverified']['flows'], 'unverified flow')}; {share(h)}")  # fmt: skip
     if answer != "empty":
         line += access(doc)
+    if doc["inputs"].get("filter"):
+        line += f" (only the capture records that the filter {doc['inputs']['filter']!r} selects)"
     if not doc["complete"]:
         line += " (INCOMPLETE: a capture is damaged or cut short; see its inputs)"
     if h.get("estimated_counts"):

@@ -95,14 +95,17 @@ def _inputs(doc: dict[str, Any]) -> list[str]:
     i = doc["inputs"]
     p = i["policy"]
     lines = ["", "Data used:", f"  policy   {p['file']} sha256:{p['sha256']}"]
+    if i["filter"]:
+        lines.append(f"  filter   {i['filter']!r}: only the capture records it selects")
     for c in i["captures"]:
         if c["same_as"]:
             lines.append(f"  capture  {c['file']} sha256:{c['sha256']} (the same as "
                          f"{c['same_as']}: read once)")  # fmt: skip
             continue
         skipped = sum(c["skipped"].values())
+        chosen = f"{c['not_selected']:,} not selected, " if i["filter"] else ""
         lines.append(f"  capture  {c['file']} sha256:{c['sha256']} ({c['records']:,} records, "
-                     f"{skipped:,} not decodable)")  # fmt: skip
+                     f"{chosen}{skipped:,} not decodable)")  # fmt: skip
         if c["error"]:
             lines.append(f"    damaged: {c['error']}")
         lines.extend(f"    cut short: {w}" for w in c["warnings"])

@@ -55,7 +55,7 @@ def build(
     journals = analysis.journals
     doc = document(analysis.tally, policy, analysis.captures, analysis.ranges,
                    options.allow_unverified, journals, dating, analysis.window,
-                   analysis.records)  # fmt: skip
+                   analysis.records, analysis.capture_filter)  # fmt: skip
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": doc["tool"],
@@ -90,6 +90,7 @@ def build(
             "policy": {**doc["inputs"]["policy"], "text": policy.text},
             "captures": [{"file": c.file, "sha256": c.sha256, "size": c.size}
                          for c in analysis.captures],  # fmt: skip
+            "filter": doc["inputs"]["filter"],
             "journals": [_journal(j) for j in journals],
             "ranges": doc["inputs"]["ranges"],
             "ranges_chosen": doc["inputs"]["ranges_chosen"],

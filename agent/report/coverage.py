@@ -82,6 +82,7 @@ def coverage(
         note = DROPS_PCAPNG.format(n=sum(known), k=len(known), m=len(captures)) if known else DROPS
     return {
         "records": sum(c.stats.records for c in captures),
+        "not_selected": sum(c.stats.not_selected for c in captures),
         "decoded": sum(c.stats.decoded for c in captures),
         "skipped": dict(sorted(skipped.items())),
         "snaplen_cut": sum(c.stats.snaplen_cut for c in captures),
@@ -139,7 +140,7 @@ def _journal(j: JournalInput, w: Watch) -> dict[str, Any]:
 
 
 def _capture(c: CaptureInput, captures: list[CaptureInput]) -> dict[str, Any]:
-    keys = ("records", "decoded", "skipped", "anomalies", "snaplen_cut", "link_types",
-            "untrusted_names")  # fmt: skip
+    keys = ("records", "not_selected", "decoded", "skipped", "anomalies", "snaplen_cut",
+            "link_types", "untrusted_names")  # fmt: skip
     return {"file": c.file, **c.stats.as_dict(keys), "warnings": capture_warnings(c, captures),
             "error": capture_error(c)}  # fmt: skip

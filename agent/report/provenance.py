@@ -30,8 +30,12 @@ def bound(r: dict[str, Any]) -> str:
             f"{plural(u['flows'], 'in-scope flow')} attributed to no process;"
         ) + tail
     skipped = ", ".join(f"{k}: {v:,}" for k, v in c["skipped"].items()) or "none"
+    chosen = ""
+    if i["filter"]:
+        chosen = (f"{c['not_selected']:,} not selected by the capture filter "
+                  f'<span class="mono">{escape(i["filter"])}</span>, ')  # fmt: skip
     return head + (
-        f"{c['records']:,} records read from {plural(len(i['captures']), 'capture')}, "
+        f"{c['records']:,} records read from {plural(len(i['captures']), 'capture')}, {chosen}"
         f"{c['decoded']:,} decoded; not decodable: {escape(skipped)}; dropped by the recorder: "
         f"{_known((c['drops'] or {}).get('drops'))};"
     ) + tail
@@ -111,6 +115,9 @@ def inputs(r: dict[str, Any]) -> str:
     else:
         rows = [[_mono(x["file"]), num(x["size"]), _mono(x["sha256"])] for x in i["captures"]]
         read = "<h3>Captures</h3>" + table("captures", ["file", "bytes", "sha256"], rows, {1})
+        if i["filter"]:
+            read += (f'<p><b>Capture filter:</b> <span class="mono">{escape(i["filter"])}'
+                     "</span>: only the records it selects were decoded and judged.</p>")
     return "".join([
         '<section id="inputs"><h2>Inputs</h2>',
         f"<p><b>Tool:</b> {escape(tool['name'])} {escape(tool['version'])}.</p>", read,

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
+from agent.capture.bpf import Selector
 from agent.chain import period
 from agent.chain.offline import analyze
-from agent.errors import ReportError
+from agent.errors import BadFilter, ReportError
 from agent.findings.analysis import Analysis
 from agent.intel.store import Store, Stored, read_bytes
 from agent.journal import Head
@@ -70,7 +71,8 @@ def rerun(report: dict[str, Any], store: Store, roots: Sequence[str], now: datet
         else:
             paths = [found.paths[digest] for _, digest in captures]
             dating = period.of_captures(paths, since, as_of)
-            result = analyze(paths, policy, ranges, chosen, None, options.idle_timeout, window)
+            result = analyze(paths, policy, ranges, chosen, None, options.idle_timeout, window,
+                             selector=_selector(i.get("filter")))  # fmt: skip
             watches = []
             read = f"{len(paths)} capture{'s' * (len(paths) != 1)}"
         again = build(_named(result, i), policy, options, watches, dating)
@@ -140,6 +142,16 @@ def _ranges(
             name = stored[digest].name if digest in stored else Path(path).name
             chosen.append(scratch.add(read_bytes(path), name, now)[0])
         yield scratch, sorted(chosen, key=lambda v: v.slot)
+
+
+def _selector(expr: str | None) -> Selector | None:
+    """The capture filter the report was made with, compiled again."""
+    if expr is None:
+        return None
+    try:
+        return Selector(expr)
+    except BadFilter as err:
+        raise ReportError(f"the report's capture filter does not compile: {err}") from err
 
 
 def _window(given: Any) -> tuple[int | None, int | None] | None:

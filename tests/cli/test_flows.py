@@ -16,6 +16,7 @@ from agent.capture import open_capture
 from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.cli import main
 from agent.cli.listing import json_lines
+from tests.support import tcpdump_selected
 
 REQUIRED = {"proto", "src", "sport", "dst", "dport", "packets_fwd", "bytes_fwd", "packets_rev",
             "bytes_rev", "frame_bytes_fwd", "frame_bytes_rev", "first", "last"}  # fmt: skip
@@ -149,3 +150,79 @@ def test_standard_input_streams(pcaps: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert len(run.stdout.splitlines()) == 39
     assert b"-: 956 records read, 956 decoded" in run.stderr
+
+
+FILTERED = [
+    ("cs_http_espn.pcapng", "tcp port 80"),
+    ("rpp_wireshark_samples-test.pcapng", "udp and not port 53"),
+    ("zeek_firefox-102.13.0esr-blog-cloudflare-com.pcap", "udp[8] & 0x80 != 0"),
+    ("suri_tls-client-hello-frag-01__dump_mtu300.pcap", "tcp[tcpflags] & tcp-push != 0"),
+    ("suri_vxlan-decoder-03__vxlan.pcap", "udp port 4789 and greater 150"),
+]
+
+
+@pytest.mark.parametrize(("name", "expr"), FILTERED)
+def test_a_filter_lists_the_flows_of_what_tcpdump_selects(
+    pcaps: Path, tmp_path: Path, name: str, expr: str
+) -> None:
+    """`residency flows --filter X F` (a real process) lists the flows that the records
+    `tcpdump -r F -w - X` writes give, and counts the rest as not selected."""
+    chosen = tcpdump_selected(pcaps / name, expr, tmp_path / "selected.pcap")
+    filtered = subprocess.run([sys.executable, "-m", "agent", "flows", "--json", "--stats",
+                               "--filter", expr, str(pcaps / name)],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+    code, out, err = flows("--json", "--stats", str(tmp_path / "selected.pcap"))
+    assert filtered.returncode == code == 0, filtered.stderr
+    ours, theirs = ([json.loads(x) | {"capture": ""} for x in text.splitlines()]
+                    for text in (filtered.stdout, out))  # fmt: skip
+    assert ours == theirs and ours
+    stats = json.loads(filtered.stderr.splitlines()[-1])["stats"]
+    assert stats["records"] - stats["not_selected"] == chosen
+    assert stats["not_selected"] > 0
+    assert json.loads(err.splitlines()[-1])["stats"]["records"] == chosen
+
+
+def test_a_bad_filter_is_a_usage_error_naming_it(pcaps: Path) -> None:
+    code, out, err = flows("--filter", "tcp prot 80", str(pcaps / "zeek_get.pcap"))
+    assert code == 2 and out == ""
+    assert "bad filter 'tcp prot 80': can't parse filter expression: syntax error" in err
+    assert "offset" not in err and "Traceback" not in err
+
+
+def test_a_filter_for_another_link_type_is_one_error_line(pcaps: Path) -> None:
+    code, _, err = flows("--filter", "ether host 00:00:5e:00:53:01",
+                         str(pcaps / "tcpdump_LINKTYPE_RAW_ipv4.pcap"))  # fmt: skip
+    assert code == 2 and err.count("error:") == 1
+    assert "error: bad filter 'ether host 00:00:5e:00:53:01' on raw IP captures: " in err
+
+
+def test_a_filter_has_nothing_to_select_in_a_journal_or_flow_log(
+    pcaps: Path, flowlogs: Path
+) -> None:
+    code, _, err = flows("--filter", "tcp", "--journal", "j.sqlite")
+    assert code == 2 and "--filter selects capture records: the journal j.sqlite holds none" in err
+    log = flowlogs / "zeek-conn" / "elastic-integrations__test-conn.json.log"
+    code, _, err = flows("--filter", "tcp", str(log))
+    assert code == 2 and f"{log} (flows) holds none" in err
+
+
+def test_names_with_a_filter_are_those_of_the_selected_records(pcaps: Path) -> None:
+    capture = str(pcaps / "cs_http_espn.pcapng")
+    run = CliRunner().invoke(main, ["names", "--json", capture])
+    udp = CliRunner().invoke(main, ["names", "--json", "--filter", "not udp port 53", capture])
+    every, chosen = ([json.loads(x) for x in r.stdout.splitlines()] for r in (run, udp))
+    assert {b["source"] for b in every} == {"dns", "http"}
+    assert {b["source"] for b in chosen} == {"http"}
+    assert [b for b in every if b["source"] == "http"] == chosen
+    assert " not selected by the filter" in udp.stderr
+
+
+def test_decode_exports_selects_the_datagrams_first(pcaps: Path, tmp_path: Path) -> None:
+    """The records the filter does not select are counted before any is read as an export."""
+    capture = pcaps / "cs_http_espn.pcapng"
+    total = tcpdump_selected(capture, "", tmp_path / "all.pcap")
+    chosen = tcpdump_selected(capture, "udp port 53", tmp_path / "dns.pcap")
+    code, _, err = flows("--decode-exports", "--filter", "udp port 53", str(capture))
+    assert code == 0
+    assert f"skipped: not_export {chosen}, not_selected {total - chosen}" in err
+    assert "not_selected" not in flows("--decode-exports", str(capture))[2]

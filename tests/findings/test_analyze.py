@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 from agent.cli import main
-from tests.support import real_store
+from tests.support import real_store, tcpdump_selected
 from tests.truth import PCAPS, SHARED, truth
 
 CAPTURES = [
@@ -310,3 +310,23 @@ def test_demo_headline_matches_a_count_by_hand(tmp_path: Path) -> None:
     assert (bad["address"], bad["site"], bad["bytes_out"]) == (
         "203.0.113.80", "operator-singapore", origins["203.0.113.80"])  # fmt: skip
     assert access["headline"]["allowed"]["bytes_out"] == origins["198.51.100.150"]
+
+
+def test_a_filtered_analysis_judges_what_tcpdump_selects_and_says_so(
+    home: Path, tmp_path: Path
+) -> None:
+    capture, expr = PCAPS / "cs_http_espn.pcapng", "tcp port 80 and not host 68.71.212.158"
+    chosen = tcpdump_selected(capture, expr, tmp_path / "selected.pcap")
+    policy = ["--policy", str(home / "policy.yaml")]
+    code, out, _ = analyze(home, str(capture), *policy, "--json", "--filter", expr)
+    again, theirs, _ = analyze(home, str(tmp_path / "selected.pcap"), *policy, "--json")
+    doc, reference = json.loads(out), json.loads(theirs)
+    assert code == again
+    for key in ("headline", "breakdown", "timeline", "direction", "period"):
+        assert doc[key] == reference[key], key
+    [read] = doc["inputs"]["captures"]
+    assert doc["inputs"]["filter"] == expr and reference["inputs"]["filter"] is None
+    assert read["records"] - read["not_selected"] == chosen and read["not_selected"] > 0
+    text = analyze(home, str(capture), *policy, "--filter", expr)[1].splitlines()
+    assert text[0].endswith(f" (only the capture records that the filter {expr!r} selects)")
+    assert f"  filter   {expr!r}: only the capture records it selects" in text

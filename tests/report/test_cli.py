@@ -180,3 +180,24 @@ def test_verify_in_a_real_process(demo: Demo, keys: Path) -> None:
     out.write_bytes(out.read_bytes().replace(b'"compliant":false', b'"compliant":true '))
     bad = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     assert bad.returncode == 10 and bad.stderr.startswith("error: ")
+
+
+@pytest.mark.usefixtures("here")
+def test_a_filtered_report_says_so_and_is_rerun_with_its_filter(demo: Demo, keys: Path) -> None:
+    out = keys.parent / "report.json"
+    code, said, _ = make(demo, out, "--sign", str(keys), "--filter", "not udp")
+    assert code == 0
+    report = json.loads(out.read_bytes())["report"]
+    assert report["inputs"]["filter"] == "not udp"
+    seen, whole = report["coverage"], demo.report["coverage"]
+    assert 0 < seen["not_selected"] < seen["records"] == whole["records"]
+    assert report["headline"]["in_scope"]["flows"] < demo.report["headline"]["in_scope"]["flows"]
+    assert "(only the capture records that the filter 'not udp' selects)" in said
+    code, said, err = run(demo, "report", "verify", str(out), "--key", f"{keys}.pub")
+    assert code == 0 and "re-run from the inputs gives the same report" in said, err
+    env = json.loads(out.read_bytes())
+    env["report"]["inputs"]["filter"] = "not tcp"  # signed anew: only the re-run can tell
+    forged = sign(env, load_private(keys.read_bytes(), str(keys)))
+    out.write_bytes(json.dumps(forged, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+    code, said, err = run(demo, "report", "verify", str(out), "--key", f"{keys}.pub")
+    assert code == 10 and "signature good" in said and "re-run gives a different report" in err

@@ -5,6 +5,7 @@ data later); and how a capture that holds nothing but export datagrams is told b
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,23 +19,27 @@ from agent.records.netflow.source import EXPORT_PORTS, export_datagrams
 from agent.wire import rows as D
 from agent.wire.decode import Decoder
 
+if TYPE_CHECKING:
+    from agent.capture.bpf import Selector
+
 BATCH = 4096
 """Datagrams decoded together."""
 
 
-def exported_flows(path: str, collector: Collector,
-                   ports: Collection[int] = EXPORT_PORTS) -> Iterator[FlowBatch]:  # fmt: skip
-    """The flows the export datagrams in one capture carry, each record one (serials count
-    the flows of this file from 1)."""
+def exported_flows(path: str, collector: Collector, ports: Collection[int] = EXPORT_PORTS,
+                   selector: Selector | None = None) -> Iterator[FlowBatch]:  # fmt: skip
+    """The flows the export datagrams in one capture carry (of the capture records `selector`
+    selects), each record one (serials count the flows of this file from 1)."""
     serial = 1
-    for batch in exported_records(path, collector, ports):
+    for batch in exported_records(path, collector, ports, selector):
         yield batch.as_flows(serial)
         serial += len(batch)
 
 
 def exported_records(
-    path: str, collector: Collector, ports: Collection[int] = EXPORT_PORTS
-) -> Iterator[FlowRecordBatch]:
+    path: str, collector: Collector, ports: Collection[int] = EXPORT_PORTS,
+    selector: Selector | None = None,
+) -> Iterator[FlowRecordBatch]:  # fmt: skip
     """The records the export datagrams in one capture carry (`BATCH` datagrams decoded at a
     time); capture records that are not export datagrams are counted in the collector's
     `skipped`. A capture damaged part-way yields what came before, then raises."""
@@ -43,7 +48,7 @@ def exported_records(
     damage: CorruptCapture | None = None
     try:
         with open_capture(path) as source:
-            for d in export_datagrams(source, ports, skipped):
+            for d in export_datagrams(source, ports, skipped, selector):
                 held.append(d)
                 if len(held) >= BATCH:
                     yield from collector.collect(held)

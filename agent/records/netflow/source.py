@@ -4,7 +4,7 @@ by the project's own capture reader and decoder, with the exporter's address."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from agent.flows.text import address
 from agent.wire import rows as D
 from agent.wire.decode import Decoder
 from agent.wire.numbers import FRAG_NONE
+
+if TYPE_CHECKING:
+    from agent.capture.bpf import Selector
 
 EXPORT_PORTS = frozenset({2055, 4739, 9995, 9996})
 """NetFlow's customary collector ports and IPFIX's own (4739, RFC 7011)."""
@@ -28,15 +31,21 @@ class Datagram(NamedTuple):
 
 
 def export_datagrams(source: PacketSource, ports: Collection[int] = EXPORT_PORTS,
-                     skipped: dict[str, int] | None = None) -> Iterator[Datagram]:  # fmt: skip
+                     skipped: dict[str, int] | None = None,
+                     selector: Selector | None = None) -> Iterator[Datagram]:  # fmt: skip
     """Each whole, unfragmented UDP datagram to one of `ports` (at tunnel depth 0), in capture
-    order. Others are counted in `skipped` by reason: `not_export` (other traffic),
+    order, of the records `selector` (a capture filter) selects. Others are counted in
+    `skipped` by reason: `not_selected` (by the filter), `not_export` (other traffic),
     `fragmented` (reassembly is not done), `cut_short` (the capture kept less than the
     datagram)."""
     decoder = Decoder()
     wanted = np.array(sorted(ports), dtype=np.uint64)
     counts = skipped if skipped is not None else {}
     for batch in source.batches():
+        if selector:
+            chosen = selector.take(batch)
+            counts["not_selected"] = counts.get("not_selected", 0) + batch.size - chosen.size
+            batch = chosen
         for rows in decoder.decode(batch):
             udp = (rows[:, D.REASON] == 0) & (rows[:, D.DEPTH] == 0) & (rows[:, D.PROTO] == IP_UDP)
             hit = udp & np.isin(rows[:, D.DPORT], wanted)
