@@ -147,7 +147,7 @@ def test_lookup_places_each_demo_address(
     code, out = cli("lookup", "--json", address, home=home)
     assert code == 0
     [answer] = json_rows(out)
-    got = (answer["klass"], answer["provider"], answer["region"], answer["site"], answer["country"])
+    got = (answer["class"], answer["provider"], answer["region"], answer["site"], answer["country"])
     assert got == ("documentation", provider, region, site, country)
     if not (provider or site or country):
         assert answer["source"] is None  # in no file at all
@@ -157,7 +157,7 @@ def test_lookup_places_each_demo_address(
                                                 ("224.0.0.251", "multicast")])  # fmt: skip
 def test_the_excluded_destinations_are_special(home: Path, address: str, klass: str) -> None:
     [answer] = json_rows(cli("lookup", "--json", address, home=home)[1])
-    assert (answer["klass"], answer["provider"], answer["source"]) == (klass, None, None)
+    assert (answer["class"], answer["provider"], answer["source"]) == (klass, None, None)
 
 
 def flows_of(capture: str) -> list[dict[str, Any]]:

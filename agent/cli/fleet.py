@@ -4,7 +4,6 @@ rest of the command line never loads them."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -141,7 +140,7 @@ def verify_command(report_path: str, key_path: str, lake_uri: str, policy_path: 
     host list, and name the first field that differs (exit 10)."""
     from agent.fleet import forms
     from agent.fleet.report import report
-    from agent.fleet.verify import first_difference
+    from agent.report.difference import first_difference, shown
     from agent.report.sign import check
 
     doc = forms.read(_read(report_path), report_path)
@@ -153,10 +152,10 @@ def verify_command(report_path: str, key_path: str, lake_uri: str, policy_path: 
     req = _request(lake_uri, policy_path, keys_path, inputs.get("hosts"), since, until, shas)
     again = report(req, engine, master)
     body = {k: v for k, v in doc.items() if k not in ("signature", forms.PRINTED)}
-    where = first_difference(body, again)
-    if where:
-        raise ReportError(f"{report_path}: the re-run differs at {where}: the report says "
-                          f"{_at(body, where)}, the lake gives {_at(again, where)}")  # fmt: skip
+    diff = first_difference(body, again)
+    if diff:
+        raise ReportError(f"{report_path}: the re-run differs at {diff.path}: the report says "
+                          f"{shown(diff.want)}, the lake gives {shown(diff.got)}")  # fmt: skip
     click.echo(f"{report_path}: signature good (key sha256:{signer[:16]}); re-run on "
                f"{lake_uri} gives the same document")  # fmt: skip
 
@@ -236,18 +235,6 @@ def _ranges(store: Store, lake_: Any, since: date | None, shas: list[str] | None
     if first is None:
         return store.current()
     return store.in_force(datetime(first.year, first.month, first.day, tzinfo=UTC))
-
-
-def _at(doc: Any, where: str) -> str:
-    import re
-
-    value = doc
-    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", where):
-        try:
-            value = value[int(index)] if index else value[name]
-        except (KeyError, IndexError, TypeError):
-            return "nothing"
-    return json.dumps(value, sort_keys=True)[:200]
 
 
 def _day(when: datetime | None) -> date | None:

@@ -174,7 +174,7 @@ def _origins(t: AccessTally, kind: str, names: dict[str, str]) -> list[dict[str,
 
 def _origin(o: Origin, names: dict[str, str]) -> dict[str, Any]:
     return {
-        **o.answer.placed(), **o.count.as_dict(),
+        **o.answer.as_dict(), **o.count.as_dict(),
         "first": seconds(o.first_ns), "last": seconds(o.last_ns),
         "services": [{"rule": r, "address": addr, "protocol": p, "port": port}
                      for r, addr, p, port in sorted(o.services)],

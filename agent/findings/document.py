@@ -195,7 +195,7 @@ def _destinations(tally: Tally, kind: str, names: dict[str, str]) -> list[dict[s
 
 def _destination(d: Destination, names: dict[str, str]) -> dict[str, Any]:
     return {
-        **d.answer.placed(), "services": list(d.answer.services), **d.count.as_dict(),
+        **d.answer.as_dict(), **d.count.as_dict(),
         "first": seconds(d.first_ns), "last": seconds(d.last_ns),
         "names": [{"source": s, "name": n} for s, n in sorted(d.names)],
         "ports": [{"protocol": p, "port": port} for p, port in sorted(d.ports)],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,25 +90,17 @@ class Answer:
     """Where `country` came from: the deciding source's region table, or country data."""
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON form; by hand, as `dataclasses.asdict` deep-copies and costs the daemon a
-        quarter of its time per flow."""
-        d = {name: getattr(self, name) for name in ANSWER_FIELDS}
-        d["services"] = list(self.services)
-        return d
-
-    def placed(self) -> dict[str, Any]:
-        """Where the answer puts the address, as analysis documents write it (`class` for the
-        special class; services left to the caller: a destination lists the range's, an
-        access origin the services it reached)."""
+        """The JSON form, the one every output writes (the journal's and an alert's evidence,
+        `lookup --json`, analysis documents; an access origin puts the services it reached in
+        place of the range's): `class` for the special class. By hand, as `dataclasses.asdict`
+        deep-copies and costs the daemon a quarter of its time per flow."""
         return {
             "address": self.address, "class": self.klass, "provider": self.provider,
-            "region": self.region, "border_group": self.border_group, "country": self.country,
-            "city": self.city, "site": self.site, "prefix": self.prefix, "source": self.source,
+            "region": self.region, "border_group": self.border_group,
+            "services": list(self.services), "country": self.country, "city": self.city,
+            "site": self.site, "prefix": self.prefix, "source": self.source,
             "country_source": self.country_source,
         }  # fmt: skip
-
-
-ANSWER_FIELDS = tuple(f.name for f in fields(Answer))
 
 
 def prefix_text(first: int, last: int, plen: int) -> str:

@@ -24,6 +24,7 @@ from agent.intel.store import Store, Stored, read_bytes
 from agent.journal import Head
 from agent.policy.load import load_policy
 from agent.report.build import Options, build
+from agent.report.difference import first_difference, shown
 from agent.report.found import Found, find
 from agent.report.journal import from_journal
 from agent.report.times import ns_of
@@ -91,11 +92,12 @@ def _named(result: Analysis, inputs: dict[str, Any]) -> Analysis:
 
 
 def _compare(report: dict[str, Any], again: dict[str, Any]) -> None:
-    diff = first_difference(report, again)
+    diff = first_difference(report, again, "report")
     if diff:
         made = report["tool"]["version"]
         other = "" if made == __version__ else f" (made by residency {made}, this is {__version__})"
-        raise ReportError(f"the re-run gives a different report{other}: {diff}")
+        raise ReportError(f"the re-run gives a different report{other}: {diff.path}: the report "
+                          f"says {shown(diff.want)}, the re-run gives {shown(diff.got)}")
 
 
 def _no_impostors(inputs: dict[str, Any], found: Found) -> None:
@@ -160,33 +162,3 @@ def _window(given: Any) -> tuple[int | None, int | None] | None:
         return None
     since, until = given["since"], given["until"]
     return (None if since is None else ns_of(since), None if until is None else ns_of(until))
-
-
-def first_difference(a: Any, b: Any, path: str = "report") -> str:
-    """Where two documents first differ, for a message; "" when they are equal (`1`, `1.0` and
-    `true` differ, a name and the same `StrEnum` member do not)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b)):
-            if k not in a or k not in b:
-                return f"{path}.{k} is only in the {'re-run' if k in b else 'report'}"
-            found = first_difference(a[k], b[k], f"{path}.{k}")
-            if found:
-                return found
-        return ""
-    if isinstance(a, list) and isinstance(b, list):
-        for n, (x, y) in enumerate(zip(a, b, strict=False)):
-            found = first_difference(x, y, f"{path}[{n}]")
-            if found:
-                return found
-        if len(a) == len(b):
-            return ""
-        return f"{path} has {len(a)} entries in the report, {len(b)} in the re-run"
-    if a == b and (type(a) is type(b) or isinstance(a, str) and isinstance(b, str)):
-        return ""
-    return f"{path}: the report says {_short(a)}, the re-run gives {_short(b)}"
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
