@@ -14,7 +14,7 @@ from agent.capture.compressed import DAMAGE, decompressed
 from agent.capture.pcap import MAGICS, PcapReader
 from agent.capture.pcapng import SHB, PcapngReader
 from agent.errors import CaptureError, InputError
-from agent.files import open_input
+from agent.files import Digest, open_input, while_unchanged
 from agent.model import CaptureWarning
 from agent.wire.batch import RecordBatch
 
@@ -34,10 +34,10 @@ class PacketSource(Protocol):
 
 
 @contextmanager
-def open_capture(path: str) -> Iterator[PacketSource]:
+def open_capture(path: str, digest: Digest | None = None) -> Iterator[PacketSource]:
     """Open `path` (`-`: standard input) as pcap or pcapng, compressed or not; raise the
-    project's errors for bad input."""
-    raw = open_input(path) if path != "-" else cast(BufferedReader, sys.stdin.buffer)
+    project's errors for bad input. `digest` hashes the file's bytes as they are read."""
+    raw = open_input(path, digest) if path != "-" else cast(BufferedReader, sys.stdin.buffer)
     with raw:
         stream, compression = decompressed(cast(BinaryIO, raw), raw.peek(6)[:6])
         try:
@@ -81,6 +81,7 @@ def _peek(stream: BinaryIO, n: int) -> bytes:
     return bytes(data)
 
 
+@while_unchanged
 def first_timestamp(path: str) -> int | None:
     """The earliest timestamp in a capture's first batch (ns), None when it has no records or
     cannot be read: enough to put captures in time order, and to date the traffic before

@@ -21,13 +21,13 @@ from agent.findings.analysis import Analysis, Window
 from agent.findings.document import CaptureInput, JournalInput, RangeInput
 from agent.findings.tally import Tally
 from agent.intel.store import Store, Stored
-from agent.journal import Head, Journal, unwatched, verify_journal
 from agent.policy.judge import Judge
 from agent.policy.model import Policy
 from agent.records.source import record_kind
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: analysing captures opens no journal
     from agent.capture.bpf import Selector
+    from agent.journal import Head
 
 
 def analyze(
@@ -76,6 +76,8 @@ def analyze_journal(
     Only rows up to `head` (by default the head just verified; given, it must still be in the
     chain) are read: a live daemon keeps appending, and a report re-run later must read the
     rows it read, however the journal has grown."""
+    from agent.journal import Head, Journal, unwatched, verify_journal
+
     check = verify_journal(path, [head] if head else [])
     if not check.ok:
         raise JournalError(f"{path}: refusing to analyse a journal that fails verification: "

@@ -6,11 +6,14 @@ first flow). An edge: it opens captures and journals; `report verify` finds it t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from agent.capture.source import first_timestamp
 from agent.findings.dating import FIRST_FLOW, FIRST_PACKET, SINCE, Dating
-from agent.journal import Head, Journal
 from agent.records.source import record_kind, records_first_ns
+
+if TYPE_CHECKING:  # imported where used: analysing captures opens no journal
+    from agent.journal import Head
 
 
 def of_captures(
@@ -35,6 +38,8 @@ def of_journal(
 ) -> Dating:
     """`since_ns` when given, else the first journaled flow's first packet (no later than the
     row `head`, when given: a re-run reads what the report read)."""
+    from agent.journal import Journal
+
     if since_ns is not None:
         return Dating(since_ns, SINCE, as_of_ns)
     with Journal.open(path) as journal:

@@ -6,7 +6,9 @@ Files are put in the order of their first packet (ties, and files with no packet
 given; the latter last) and read one after the other; files that overlap in time are not merged
 packet by packet. Each file keeps its own statistics; a flow belongs to the file where it began.
 A file given twice (the same sha256) is read once, and the repeat says so. A file damaged
-part-way ends its part at the damage; the recording goes on with the next file.
+part-way ends its part at the damage; the recording goes on with the next file. A file is
+hashed as it is read (only files of one size are hashed first, to find the repeats), so a large
+capture is read once.
 
 An edge: it opens and hashes files. The chain itself is `FlowPipeline`, then `Chain`.
 """
@@ -14,14 +16,14 @@ An edge: it opens and hashes files. The chain itself is `FlowPipeline`, then `Ch
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from agent.capture import first_timestamp, open_capture
 from agent.chain.pipeline import FlowPipeline, flows_from
 from agent.errors import CorruptCapture, InputError
-from agent.files import file_sha256, file_size
+from agent.files import Digest, file_sha256, file_size
 from agent.model import COLUMN, CaptureStats, FlowBatch
 
 STDIN = "-"
@@ -38,6 +40,8 @@ class Part:
     size: int
     same_as: str = ""
     """An earlier capture with the same sha256: this one is not read."""
+    hashing: bool = False
+    """The sha256 is found as the capture is read (in `Read.part`)."""
 
 
 @dataclass(slots=True)
@@ -50,11 +54,12 @@ class Read:
 
 
 def plan(paths: Sequence[str], stdin: bool = False, hashed: bool = True) -> list[Part]:
-    """The captures in reading order, each hashed, repeats last (not to be read). Standard
-    input (`-`, where `stdin` allows it) can be neither dated nor hashed before it is read, so
-    it comes alone. Without `hashed` (listing flows, where no document names the hashes), only
-    files of a size another file has are hashed, since only they can be repeats: reading a
-    large capture twice is most of the cost of listing it."""
+    """The captures in reading order, repeats last (not to be read). Standard input (`-`,
+    where `stdin` allows it) can be neither dated nor hashed before it is read, so it comes
+    alone. Only files of a size another file has are hashed here, since only they can be
+    repeats: reading a large capture twice would be a third of analysing it. With `hashed`
+    (an analysis names its captures by their hashes), the others are hashed as they are read
+    (`Part.hashing`); without (listing flows), they are not hashed at all."""
     if stdin and list(paths) == [STDIN]:
         return [Part(STDIN, "", 0)]
     if stdin and STDIN in paths:
@@ -65,8 +70,8 @@ def plan(paths: Sequence[str], stdin: bool = False, hashed: bool = True) -> list
     first: dict[str, str] = {}
     parts, repeats = [], []
     for path in paths:
-        if not hashed and sizes[path] not in shared:
-            parts.append(Part(path, "", sizes[path]))
+        if sizes[path] not in shared:
+            parts.append(Part(path, "", sizes[path], hashing=hashed))
             continue
         digest, size = file_sha256(path)
         if digest in first:
@@ -100,8 +105,9 @@ class Recording:
             self._starts.append(pipe.table.next_serial)
             self._paths.append(part.path)
             error, read = None, 0
+            digest = Digest() if part.hashing else None
             try:
-                with open_capture(part.path) as source:
+                with open_capture(part.path, digest) as source:
                     for batch in flows_from(source, pipe, last=False):
                         yield from self._split(batch)
                         if progress:
@@ -109,6 +115,9 @@ class Recording:
                             read = pipe.stats.read_to
             except CorruptCapture as err:
                 error = err
+            if digest:  # the bytes after a damage are hashed too: the file is named whole
+                sha256, size = digest.of(part.path)
+                part = replace(part, sha256=sha256, size=size)
             self.read.append(Read(part, pipe.next_capture(), error))
         yield from self._split(pipe.finish())
 

@@ -8,18 +8,21 @@ is told the verdicts of that source's flows alone.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agent.chain.judging import Flows
 from agent.chain.recording import Progress, Recording
 from agent.findings.analysis import Window
-from agent.journal import Journal
 from agent.model import COLUMN, CaptureStats, Flow, Process
 from agent.policy.batch import Verdicts
 from agent.records.evidence import CAPTURE, RecordEvidence, SourceShare, sizes
 from agent.records.model import Counts
 from agent.records.source import read_records
+
+if TYPE_CHECKING:  # analysing captures opens no journal
+    from agent.journal import Journal
 
 JOURNAL_BATCH = 10_000
 """Journaled flows judged at a time: a journal is read in batches, never whole."""

@@ -15,15 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import platformdirs
+from typing import TYPE_CHECKING
 
 from agent.errors import RangeFileError
 from agent.files import open_input
-from agent.intel.detect import detect_kind
-from agent.intel.parse import parse
-from agent.intel.records import RangeSet
 from agent.intel.table import FORMAT, RangeTable
+
+if TYPE_CHECKING:
+    from agent.intel.records import RangeSet
 
 STALE_AFTER = timedelta(days=30)
 """A provider or country version older than this, at the time it is used for, is stale."""
@@ -34,7 +33,11 @@ UNDATED_KINDS = ("sites",)
 def home() -> Path:
     """$RESIDENCY_HOME, else the platform's user data directory."""
     env = os.environ.get("RESIDENCY_HOME")
-    return Path(env) if env else Path(platformdirs.user_data_dir("residency"))
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("residency"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,9 @@ class Store:
     def add(self, data: bytes, name: str, now: datetime) -> tuple[Stored, bool]:
         """Validate and keep `data`; -> (its record, whether it was new). Nothing is written
         unless the whole file parsed."""
+        from agent.intel.detect import detect_kind
+        from agent.intel.parse import parse
+
         rs = parse(detect_kind(data, name), data, name)
         digest = hashlib.sha256(data).hexdigest()
         known = {v.sha256: v for v in self.versions()}
@@ -123,6 +129,10 @@ class Store:
         return in_force(self.versions(), at)
 
     def load_sets(self, chosen: Iterable[Stored]) -> list[RangeSet]:
+        """The versions parsed (the parsers are loaded only for this: the compiled table is
+        usually cached)."""
+        from agent.intel.parse import parse
+
         return [parse(v.kind, (self.objects / v.sha256).read_bytes(), v.name) for v in chosen]
 
     def table(self, chosen: Sequence[Stored]) -> RangeTable:

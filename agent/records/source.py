@@ -12,7 +12,7 @@ from typing import BinaryIO, cast
 
 from agent.capture.compressed import DAMAGE, decompressed
 from agent.errors import CaptureError, CorruptCapture, CorruptRecords, InputError
-from agent.files import open_input
+from agent.files import open_input, while_unchanged
 from agent.records.batch import FlowRecordBatch
 from agent.records.detect import HEAD, detect_records
 from agent.records.join import Joined, join_batches
@@ -63,6 +63,7 @@ def read_records(paths: Sequence[str], fields: Sequence[str] | None = None) -> R
     return RecordRead(files, joined)
 
 
+@while_unchanged
 def record_kind(path: str) -> str | None:
     """The flow record kind of a file, None when it is not one (a capture, say)."""
     if path == "-":

@@ -6,6 +6,8 @@ conversations (`*.truth.json`) and, for the packets of a part, from scapy."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import tempfile
 from collections import Counter
@@ -19,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scapy.all import IP, TCP, UDP, rdpcap
 
-from agent.capture import first_timestamp
+from agent.capture import chunks, first_timestamp
 from agent.chain.offline import analyze
-from agent.chain.recording import plan
+from agent.chain.pipeline import FlowPipeline
+from agent.chain.recording import Recording, plan
 from agent.cli import main
 from agent.findings.document import document
 from agent.intel.store import Store
@@ -334,4 +337,31 @@ def test_listing_hashes_only_files_that_could_be_repeats(tmp_path: Path) -> None
     assert by_path[str(other)].sha256 == ""
     assert by_path[str(ESPN)].sha256 == by_path[str(copy)].sha256 != ""
     assert by_path[str(copy)].same_as == str(ESPN)
-    assert all(p.sha256 for p in plan([str(ESPN), str(other)]))  # analyze hashes them all
+
+
+def test_an_analysis_hashes_each_capture_as_it_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`analyze` names its captures by sha256 without reading them for it: each is hashed as it
+    is read (a compressed one as stored), with what follows a damage part-way; only files of a
+    size another file has are hashed first, to find the repeats."""
+    if not PCAPS.is_dir():
+        pytest.skip(f"needs the shared captures in {PCAPS} (CI has them)")
+    data = ESPN.read_bytes()
+    damaged, packed, copy = tmp_path / "damaged.pcapng", tmp_path / "z.pcap.gz", tmp_path / "c"
+    damaged.write_bytes(data[: len(data) // 2] + b"\xff" * 64 + data[len(data) // 2 :])
+    packed.write_bytes(gzip.compress((PCAPS / "zeek_get.pcap").read_bytes()))
+    copy.write_bytes(data)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 1 << 16)  # the damage ends the reading early
+    paths = [str(p) for p in (ESPN, damaged, packed, copy)]
+    planned = {p.path: p for p in plan(paths)}
+    assert [planned[p].hashing for p in paths] == [False, True, True, False]
+    assert not planned[str(damaged)].sha256 and planned[str(copy)].same_as == str(ESPN)
+    recording = Recording(list(planned.values()), FlowPipeline())
+    assert sum(len(b) for b, _ in recording.flows()) > 0
+    read = {r.part.path: r for r in recording.read}
+    assert read[str(damaged)].error is not None  # read up to the damage, hashed whole
+    for path in paths:
+        content = Path(path).read_bytes()
+        assert read[path].part.sha256 == hashlib.sha256(content).hexdigest()
+        assert read[path].part.size == len(content)
