@@ -12,7 +12,8 @@ drawn from the providers' own prefixes in ../shared/ranges. Measured:
 - residency decode + join: the records joined into flows (both directions) as for any flow
   record source (`agent.records.join`);
 - residency decode + join + judge: those flows judged with the shipped policy against the
-  real range files;
+  real range files and counted, as columns (`Judge.judge_batch`, `Tally.add_batch`), as
+  `analyze` judges a capture of exports;
 - plain struct loop: the message and set headers walked and `struct.iter_unpack` over each
   data set, summing the fields: a plain Python reader of the same bytes, with no checks.
 
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_lookup import load_files  # noqa: E402
 from bench_records import _prefixes, median  # noqa: E402
 
+from agent.findings.tally import Tally  # noqa: E402
 from agent.intel.detect import detect_kind  # noqa: E402
 from agent.intel.parse import parse  # noqa: E402
 from agent.intel.table import RangeTable  # noqa: E402
@@ -102,7 +104,9 @@ def decode_join(grams: list[bytes]) -> FlowBatch:
 
 
 def decode_join_judge(grams: list[bytes], judge: Judge) -> int:
-    return len(judge.judge(list(decode_join(grams).records())))
+    verdicts = judge.judge_batch(decode_join(grams))
+    Tally().add_batch(verdicts, "exports")
+    return len(verdicts)
 
 
 def main() -> None:

@@ -12,13 +12,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from agent.findings.access import AccessTally
 from agent.findings.groups import Groups, distinct
 from agent.findings.timeline import WIDTHS, Timeline
 from agent.intel.records import I64
 from agent.intel.table import Answer
-from agent.model import COLUMN, INFERRED, Flow
+from agent.model import COLUMN, DIRECTIONS, INFERRED, Flow
 from agent.policy.access import ACCESS, label
 from agent.policy.batch import Verdicts
 from agent.policy.judge import APPROVED, EXCLUDED, OUT, UNVERIFIED, VERDICTS, VIOLATION, Verdict
@@ -247,7 +248,9 @@ class Tally:
 
 
 class _Batch:
-    """One batch of outbound verdicts counted into a tally."""
+    """One batch of outbound verdicts counted into a tally: its rows grouped once into cells
+    (decision; in scope also place, timeline bin, direction, whether a process is known), each
+    count then a sum over cells."""
 
     def __init__(self, tally: Tally, v: Verdicts, where: str) -> None:
         self.t, self.v, self.where = tally, v, where
@@ -263,53 +266,79 @@ class _Batch:
         firsts = g.rows
         if rows is not None:
             size, first, last, firsts = size[rows], first[rows], last[rows], rows[g.rows]
-        counts = map(Count, g.sizes(), g.sum(size), g.min(first), g.max(last))
+        counts = map(Count, g.sizes().tolist(), g.sum(size).tolist(), g.min(first).tolist(),
+                     g.max(last).tolist())  # fmt: skip
         yield from zip(firsts.tolist(), counts, strict=True)
 
     def count(self) -> None:
         t, v, kinds = self.t, self.v, self.kinds
-        for row, c in self.counts(Groups([self.kind])):
+        scoped = np.array([d.scope not in (OUT, EXCLUDED) for d in v.decisions])[v.decision]
+        rows = np.flatnonzero(scoped)
+        cells = _Cells(self, [v.decision, *self.in_scope(rows)])
+        for row, c in cells.merged([self.kind[cells.rep]]):
             t.totals[kinds[self.kind[row]]].merge(c)
-        for row, c in self.counts(Groups([v.decision])):
+        for row, c in cells.merged([v.decision[cells.rep]]):
             d = v.decisions[v.decision[row]]
             if d.rule is not None:
                 use = t.rules.setdefault((d.rule.name, kinds[self.kind[row]]), RuleUse(d.rule))
                 use.count.merge(c)
                 if d.weak:
                     use.weak.merge(c)
-        scoped = np.array([d.scope not in (OUT, EXCLUDED) for d in v.decisions])[v.decision]
-        rows = np.flatnonzero(scoped)
         if len(rows):
-            self.in_scope(rows)
+            self.count_in_scope(cells, scoped)
 
-    def in_scope(self, rows: I64) -> None:
-        t, v, kinds, kind = self.t, self.v, self.kinds, self.kind[rows]
-        col = v.flows.columns
-        places, where = factorize([_place(a) for a in v.shapes])
-        place = places[v.addresses.shape[v.remote[rows]]]
-        for row, c in self.counts(Groups([kind, place]), rows):
-            at = places[v.addresses.shape[v.remote[row]]]
-            t.places[(kinds[self.kind[row]], *where[at])].merge(c)
-        if APPROVED in kinds:
-            weak = np.array([d.weak for d in v.decisions])[v.decision[rows]]
-            approved = rows[weak & (kind == kinds.index(APPROVED))]
-            if len(approved):
-                t.approved_weak.merge(_whole(self, approved))
+    def in_scope(self, rows: I64) -> list[I64]:
+        """The cells' columns of the rows in scope (0 for the others): place, timeline bin,
+        direction, and whether no process is known."""
+        t, v, n = self.t, self.v, len(self.v)
+        out = [np.zeros(n, np.int64) for _ in range(4)]
+        if not len(rows):
+            return out
+        reading = v.addresses.reading[v.remote[rows]]
+        used = np.zeros(len(v.addresses.alike), bool)
+        used[reading] = True
+        seen = np.flatnonzero(used)
+        codes, self.places = factorize([_place(v.alike(r)) for r in seen.tolist()])
+        place = np.zeros(len(used), np.int64)
+        place[seen] = codes
+        t.timeline.fit(self.first[rows])  # then at most MAX_BINS bins below a day
         w, sec = WIDTHS[t.timeline.level], self.first[rows] // 1_000_000_000
-        bins = np.unique(sec - (sec - w.offset) % w.seconds, return_inverse=True)[1]
-        for row, c in self.counts(Groups([bins.astype(np.int64), kind]), rows):
-            t.timeline.add(int(self.first[row]), kinds[self.kind[row]], c.flows, c.bytes)
-        how = factorize(col[COLUMN["direction"]][rows].tolist())[0]
-        for row, c in self.counts(Groups([how]), rows):
-            t.directions[col[COLUMN["direction"]][row]].merge(c)
+        start = sec - (sec - w.offset) % w.seconds
+        direction = v.flows.columns[COLUMN["direction"]][rows]
+        how = np.full(len(rows), -1, np.int64)
+        for i, name in enumerate(DIRECTIONS):
+            how[direction == name] = i
+        if (how < 0).any():  # a direction of no name known here: by its own
+            how = factorize(direction.tolist())[0] + len(DIRECTIONS)
         procs = v.processes
-        alone = rows if procs is None else rows[[procs[i] is None for i in rows.tolist()]]
-        if len(alone):
-            t.unattributed.merge(_whole(self, alone))
-        for d in np.unique(v.decision[rows]).tolist():
+        alone = np.ones(len(rows), bool) if procs is None else np.array(
+            [procs[i] is None for i in rows.tolist()], bool)  # fmt: skip
+        for column, values in zip(out, (place[reading], (start - start.min()) // w.seconds, how,
+                                        alone), strict=True):  # fmt: skip
+            column[rows] = values
+        return out
+
+    def count_in_scope(self, cells: _Cells, scoped: npt.NDArray[np.bool_]) -> None:
+        t, v, kinds = self.t, self.v, self.kinds
+        col = v.flows.columns
+        place, bins, how, alone = (c[cells.rep] for c in cells.columns[1:])
+        inside, kind = scoped[cells.rep], self.kind[cells.rep]
+        for row, c in cells.merged([kind, place], inside):
+            t.places[(kinds[self.kind[row]], *self.places[place[cells.at(row)]])].merge(c)
+        if APPROVED in kinds:
+            weak = np.array([d.weak for d in v.decisions])[v.decision[cells.rep]]
+            for _, c in cells.merged([], inside & weak & (kind == kinds.index(APPROVED))):
+                t.approved_weak.merge(c)
+        for row, c in cells.merged([bins, kind], inside):
+            t.timeline.add(int(self.first[row]), kinds[self.kind[row]], c.flows, c.bytes)
+        for row, c in cells.merged([how], inside):
+            t.directions[col[COLUMN["direction"]][row]].merge(c)
+        for _, c in cells.merged([], inside & (alone == 1)):
+            t.unattributed.merge(c)
+        for d in np.unique(v.decision[cells.rep[inside]]).tolist():
             t.contradictions.update(v.decisions[d].contradictions)
         bad = [kinds.index(k) for k in (VIOLATION, UNVERIFIED) if k in kinds]
-        dest = rows[np.isin(kind, bad)]
+        dest = np.flatnonzero(scoped & np.isin(self.kind, bad))
         if len(dest) and t.destined:
             self.destinations(dest)
 
@@ -357,12 +386,36 @@ class _Batch:
             x.extend(serials[a:b])
 
 
+class _Cells:
+    """A batch's rows grouped by equal columns, with each cell's count as arrays."""
+
+    def __init__(self, b: _Batch, columns: list[I64]) -> None:
+        g = Groups(columns)
+        self.columns = columns
+        self.rep = g.rows
+        """Each cell's first row."""
+        self.flows, self.bytes = g.sizes(), g.sum(b.size)
+        self.first, self.last = g.min(b.first), g.max(b.last)
+        self._cell = {r: i for i, r in enumerate(self.rep.tolist())}
+
+    def at(self, row: int) -> int:
+        """The cell a cell's first row begins."""
+        return self._cell[row]
+
+    def merged(self, columns: list[I64], which: npt.NDArray[np.bool_] | None = None
+               ) -> Iterator[tuple[int, Count]]:  # fmt: skip
+        """The cells (those `which` selects) grouped by equal columns (per cell): each group's
+        first row in the batch and its count."""
+        idx = np.arange(len(self.rep)) if which is None else np.flatnonzero(which)
+        if not len(idx):
+            return
+        g = Groups([c[idx] for c in columns] or [np.zeros(len(idx), np.int64)])
+        counts = map(Count, g.sum(self.flows[idx]).tolist(), g.sum(self.bytes[idx]).tolist(),
+                     g.min(self.first[idx]).tolist(), g.max(self.last[idx]).tolist())  # fmt: skip
+        yield from zip(self.rep[idx][g.rows].tolist(), counts, strict=True)
+
+
 def _place(a: Answer) -> tuple[str, ...]:
     """A `Tally.places` key's place: where the traffic ended."""
     return (a.provider or "", a.region or "", a.border_group or "", a.country or "",
             a.site or "", a.city or "")  # fmt: skip
-
-
-def _whole(b: _Batch, rows: I64) -> Count:
-    return Count(len(rows), int(b.size[rows].sum()), int(b.first[rows].min()),
-                 int(b.last[rows].max()))  # fmt: skip

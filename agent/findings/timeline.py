@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
+
+from agent.intel.records import I64
+
 MAX_BINS = 120
 """The most bars a timeline draws: 6 px each across the chart."""
 DAY = 86_400
@@ -97,6 +101,22 @@ class Timeline:
         c[1] += nbytes
         if len(self.bins) > MAX_BINS and self.level < FINEST_KEPT:
             self._coarsen()
+
+    def fit(self, first_ns: I64) -> None:
+        """Coarsen, before flows starting at `first_ns` are added, to the width adding them
+        one by one would end at: the finest whose bins, with those counted, number at most
+        MAX_BINS (widths up to a day nest, so the count at each width only grows)."""
+        sec = np.sort(first_ns // 1_000_000_000)
+        while self.level < FINEST_KEPT:
+            w = WIDTHS[self.level]
+            starts = sec - (sec - w.offset) % w.seconds  # sorted too
+            new = np.ones(len(starts), bool)
+            new[1:] = starts[1:] != starts[:-1]
+            if np.count_nonzero(new) <= MAX_BINS and len(
+                    self.bins.keys() | set(starts[new].tolist())) <= MAX_BINS:  # fmt: skip
+                return
+            self.level += 1
+            self.bins = _rebin(self.bins, WIDTHS[self.level])
 
     def _coarsen(self) -> None:
         """Sum into the next width until the bins number at most MAX_BINS again: then the

@@ -215,6 +215,26 @@ class RangeTable:
             cc_source,
         )  # fmt: skip
 
+    def readings(self, rows: I64) -> I64:
+        """Per segment row and IPv4-mapped flag (`answer`'s `row`, `mapped_v6`), what its answer
+        says but the address and the range, as columns made by `answer`'s own choices:
+        the special class (one past the names: IPv4-mapped), the deciding entry's label and
+        source, and the country entry's where that label names no country (-1: none). Rows
+        with equal readings have answers equal in every other field."""
+        a, n = self.a, len(rows)
+        mapped = rows[:, 4] != 0
+        spec = np.where(mapped, len(self.special_names), rows[:, 0])
+        ids = np.where(mapped[:, None], -1, rows[:, 1:4])
+        decider = np.full(n, -1, np.int64)
+        for i in (2, 1, 0):  # the strongest layer present decides: site, provider, country
+            decider = np.where(ids[:, i] >= 0, ids[:, i], decider)
+        labels, sources = np.append(a["e_label"], -1), np.append(a["e_source"], -1)  # [-1]: none
+        named = np.array([lab.country is not None for lab in self.labels] + [False])
+        label = labels[decider]
+        geo = np.where(named[label] | (ids[:, 2] < 0), -1, ids[:, 2])
+        return np.column_stack([spec, label, sources[decider], labels[geo],
+                                sources[geo]]).astype(np.int64)  # fmt: skip
+
     def save(self, path: Path) -> None:
         meta = {"format": FORMAT, "special": self.special_names, "sources": self.sources,
                 "labels": [asdict(lab) for lab in self.labels]}  # fmt: skip

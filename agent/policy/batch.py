@@ -11,7 +11,7 @@ long stream judges each kind of flow once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -68,8 +68,8 @@ class Verdicts:
     remote: I64
     """Per flow, its remote address (the destination, or an access's origin) in `addresses`."""
     addresses: Addresses
-    shapes: list[Answer]
-    """Per `addresses.shape` code, the answer with no address text."""
+    shape: Callable[[tuple[int, ...]], Answer]
+    """The answer with no address text for an `addresses.rows` row (`Judge.shape`)."""
     processes: Sequence[Process | None] | None = None
     known: dict[str, Answer] = field(default_factory=dict)
     """Answers made so far, by address text (the judge's, so flows share them)."""
@@ -85,16 +85,21 @@ class Verdicts:
         text = self.addresses.texts[k]
         found = self.known.get(text)
         if found is None:
-            shape: Answer = self.shapes[self.addresses.shape[k]]
+            shape = self.shape(self.addresses.rows[self.addresses.shape[k]])
             found = self.known[text] = replace(shape, address=self.addresses.unmapped[k])
         return found
+
+    def alike(self, reading: int) -> Answer:
+        """For an `addresses.reading` code, the answer (with no address text) of one range
+        that reads so: every field but the range is every such range's."""
+        return self.shape(self.addresses.rows[int(self.addresses.alike[reading])])
 
     def take(self, which: Any) -> Verdicts:
         """The verdicts an index array or boolean mask selects."""
         idx = np.arange(len(self))[which]
         procs = None if self.processes is None else [self.processes[i] for i in idx.tolist()]
         return Verdicts(self.flows.take(idx), self.decision[idx], self.decisions,
-                        self.remote[idx], self.addresses, self.shapes, procs,
+                        self.remote[idx], self.addresses, self.shape, procs,
                         self.known)  # fmt: skip
 
     def records(self) -> Iterator[Verdict]:
@@ -117,7 +122,7 @@ def judged(
     reads = judge.reads
     codes, texts = factorize(np.concatenate([col[COLUMN["src"]], col[COLUMN["dst"]]]).tolist())
     src, dst = codes[:n], codes[n:]
-    addrs = reads.addresses(judge.table, texts)
+    addrs = reads.addresses(judge.table, texts, judge.labels)
     names_code, names = factorize([(), *col[COLUMN["names"]].tolist()])
     heard_code, heard = factorize([judge.heard(x) for x in names])
     names_code = heard_code[names_code[1:]]  # code 0: no names
@@ -140,14 +145,11 @@ def judged(
     j_sport, j_dport = np.where(turn, ports[1], ports[0]), np.where(turn, ports[0], ports[1])
     day = days(col[COLUMN["first_ns"]]) if reads.dated else np.zeros(n, np.int64)
     proto = col[COLUMN["proto"]].astype(np.int64)
-    shape, where = addrs.shape[remote], addrs.where
-    group, firsts = combine([form, service, proto, shape, where[remote], where[local], j_sport,
-                             j_dport, seen, day - day.min(initial=0), *who])  # fmt: skip
-    order = np.argsort(firsts, kind="stable")
-    rank = np.empty(len(order), np.int64)
-    rank[order] = np.arange(len(order))
-    reps = firsts[order]
-    keys = list(zip(*_at(reps, form, service, proto), [addrs.rows[k] for k in _at(reps, shape)[0]],
+    read, where = addrs.read[remote], addrs.where
+    decision, reps = _in_order(combine([form, service, proto, read, where[remote], where[local],
+                                        j_sport, j_dport, seen, day - day.min(initial=0),
+                                        *who]))  # fmt: skip
+    keys = list(zip(*_at(reps, form, service, proto), [addrs.reads[k] for k in _at(reps, read)[0]],
                     *([addrs.places[k] for k in c] for c in _at(reps, where[remote],
                                                                where[local])),
                     *_at(reps, j_sport, j_dport), [heard[k] for k in _at(reps, seen)[0]],
@@ -155,19 +157,57 @@ def judged(
     if reads.interfaces or reads.processes:
         keys = [(*k, *_asked(reads, interfaces, processes, r))
                 for k, r in zip(keys, reps.tolist(), strict=True)]  # fmt: skip
-    memo = judge.decisions()
-    new = [r for k, r in zip(keys, reps.tolist(), strict=True) if k not in memo]
-    judge.answers(texts[i] for i in remote[new].tolist())  # one probe for all the new
-    made = dict(zip(new, batch.take(np.array(new, np.int64)).records(), strict=True))
-    decisions = []
-    for key, r in zip(keys, reps.tolist(), strict=True):
-        d = memo.get(key)
-        if d is None:
-            d = memo[key] = _one(judge, made[r], r, interfaces, processes)
-        decisions.append(d)
-    shapes = [judge.shape(row) for row in addrs.rows]
-    return Verdicts(flows, rank[group], decisions, remote, addrs, shapes, processes,
+    made = _Made(judge, batch, remote, texts, interfaces, processes)
+    decisions = made.decide(keys, reps)
+    noted = np.array([bool(d.note) for d in decisions], bool)[decision]
+    quoted = judge.quoting[addrs.label[remote]]
+    if (noted & quoted).any():  # each range's own note
+        ranged = np.where(noted & quoted, addrs.shape[remote] + 1, 0)
+        split, reps = _in_order(combine([decision, ranged]))
+        pairs = list(zip(*_at(reps, decision, ranged), strict=True))
+        alone = [(*keys[d], addrs.rows[k - 1] if k else None) for d, k in pairs]
+        decisions = made.decide(alone, reps, [None if k else decisions[d] for d, k in pairs])
+        decision = split
+    return Verdicts(flows, decision, decisions, remote, addrs, judge.shape, processes,
                     judge.known())
+
+
+class _Made:
+    """Decisions for judging keys: remembered (`Judge.decisions`), else made by `judge_one`
+    on the key's first flow."""
+
+    def __init__(self, judge: Judge, batch: FlowBatch, remote: I64, texts: list[str],
+                 interfaces: Sequence[str | None] | None,
+                 processes: Sequence[Process | None] | None) -> None:  # fmt: skip
+        self.judge, self.batch, self.remote, self.texts = judge, batch, remote, texts
+        self.interfaces, self.processes = interfaces, processes
+
+    def decide(self, keys: list[Any], reps: I64, known: list[Decision | None] | None = None
+               ) -> list[Decision]:  # fmt: skip
+        """The decision for each key, `reps` its first flow; `known`: those made already."""
+        memo, rows = self.judge.decisions(), reps.tolist()
+        known = known or [None] * len(keys)
+        new = [r for k, r, d in zip(keys, rows, known, strict=True) if d is None and k not in memo]
+        self.judge.answers(self.texts[i] for i in self.remote[new].tolist())  # one probe
+        made = dict(zip(new, self.batch.take(np.array(new, np.int64)).records(), strict=True))
+        out = []
+        for key, r, d in zip(keys, rows, known, strict=True):
+            if d is None:
+                d = memo.get(key)
+                if d is None:
+                    d = memo[key] = _one(self.judge, made[r], r, self.interfaces,
+                                         self.processes)
+            out.append(d)
+        return out
+
+
+def _in_order(grouped: tuple[I64, I64]) -> tuple[I64, I64]:
+    """`combine`'s codes renumbered in order of their first row, and those first rows."""
+    group, firsts = grouped
+    order = np.argsort(firsts, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[group], firsts[order]
 
 
 def _one(judge: Judge, flow: Flow, r: int, interfaces: Sequence[str | None] | None,

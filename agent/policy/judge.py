@@ -32,8 +32,11 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from agent.intel.cidr import Cidr, parse_address
 from agent.intel.lookup import lookup, unmapped
+from agent.intel.records import Label
 from agent.intel.regions import AWS, AZURE, GCP, OCI, at_home
 from agent.intel.table import Answer, RangeTable
 from agent.model import Flow, FlowBatch, Process
@@ -98,8 +101,14 @@ class Judge:
         self._answers: dict[str, Answer] = {}
         self._local = local_networks(policy)
         self.access = AccessJudge(policy)
+        self._weak = any(r.match.weak for r in (*policy.approve, *policy.exceptions,
+                                                *policy.access.allow, *policy.access.exceptions))
         self.reads = Reads(policy)
         """What the policy reads of a flow (`agent.policy.keys`)."""
+        self.labels = self.reads.labels(table)
+        """What it reads of each of the table's labels (`Reads.labels`)."""
+        self.quoting = np.array([self.quotes(x) for x in table.labels] + [False], bool)
+        """Per label (and one past: none), `quotes`."""
         self._globbed = tuple(dict.fromkeys(r.match.names for r in policy.rules if r.match.names))
         self._decided: dict[Hashable, Any] = {}
         self._claimed: dict[Hashable, Any] = {}
@@ -155,6 +164,14 @@ class Judge:
     def shape(self, row: tuple[int, ...]) -> Answer:
         """The answer for a segment row and IPv4-mapped flag, with no address text."""
         return _kept(self._shapes, row, lambda: self.table.answer("", row[:4], bool(row[4])))  # type: ignore[no-any-return]
+
+    def quotes(self, label: Label) -> bool:
+        """Whether a verdict's note can quote the range of an answer decided by this label:
+        unplaced for a region-less provider range (`unplaced`), or a weak rule overruled
+        (`overruled`). The batch judges those ranges apart where the note is made, every other
+        answer once for all the ranges that read alike."""
+        region_less = bool(label.provider and not label.region and not label.site)
+        return region_less or (self._weak and strongly_placed(label))
 
     def known(self) -> dict[str, Answer]:
         """The answers cache, emptied first when full: verdicts add to it as they are made."""
@@ -231,7 +248,7 @@ def live(exc: Exception_, day: date) -> bool:
     return (exc.since is None or exc.since <= day) and day <= exc.until
 
 
-def strongly_placed(answer: Answer) -> bool:
+def strongly_placed(answer: Answer | Label) -> bool:
     """Whether strong evidence places the destination: an operator's site, or a provider
     range that names a region. Only then can a weak rule (names, countries) be wrong."""
     return bool(answer.site or (answer.provider and answer.region))

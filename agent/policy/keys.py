@@ -6,8 +6,10 @@ policy say, and no more:
 - a port, by the interval it falls in between the ends of every port range any rule names
   (two ports in one interval are inside exactly the same ranges);
 - an address, by which of the rules' networks (and the local networks) hold it;
-- a remote address, by that and by its range-table segment row (its answer's every field but
-  the address text, which no decision reads);
+- a remote address, by that and by what the policy reads of its answer: its special class,
+  its label but the city (and the services, unless a rule asks of them), the sources that
+  decided (`RangeTable.readings`, `Reads.labels`); by its range too where a note can quote it
+  (`Judge.quotes`);
 - names, processes and interfaces by value, the last two only when some rule asks about them;
 - the day of the first packet only when the policy has dated exceptions.
 """
@@ -71,6 +73,7 @@ class Reads:
         self.nets: list[tuple[Cidr, ...]] = [self.local, *nets]
         """Every rule's networks; the first are the local networks (orientation)."""
         self.names = any(m.names is not None for m in matches)
+        self.services = any(m.services is not None for m in matches)
         self.processes = any(_asks_process(m) for m in matches)
         self.interfaces = any(m.interfaces is not None for m in matches)
         self.dated = bool(policy.exceptions or policy.access.exceptions)
@@ -78,8 +81,16 @@ class Reads:
     def ports(self, ports: I64) -> I64:
         return np.searchsorted(self.port_ends, ports, side="right").astype(np.int64)
 
-    def addresses(self, table: RangeTable, texts: Sequence[str]) -> Addresses:
-        return Addresses(self, table, texts)
+    def addresses(self, table: RangeTable, texts: Sequence[str], labels: I64) -> Addresses:
+        """`labels`: this policy's `labels` of the table."""
+        return Addresses(self, table, texts, labels)
+
+    def labels(self, table: RangeTable) -> I64:
+        """Per label of the table, and one past them for none, a code for what the policy
+        reads of it: all but the city, and the services only where a rule asks of them."""
+        read = [(x.provider, x.region, x.border_group, x.country, x.site,
+                 x.services if self.services else ()) for x in table.labels]  # fmt: skip
+        return np.append(factorize(read)[0], len(read))
 
     def process_codes(self, processes: Sequence[Process | None] | None, n: int) -> I64:
         if processes is None or not self.processes:
@@ -95,11 +106,13 @@ class Reads:
 
 class Addresses:
     """A batch's distinct address texts: where the rules' networks place each, its lookup
-    answer's segment row, and its text as the answer names it (`unmapped`)."""
+    answer's segment row, what the answer says and what the policy reads of it, and its text
+    as the answer names it (`unmapped`)."""
 
-    def __init__(self, reads: Reads, table: RangeTable, texts: Sequence[str]) -> None:
+    def __init__(self, reads: Reads, table: RangeTable, texts: Sequence[str],
+                 labels: I64) -> None:  # fmt: skip
         self.texts = list(texts)
-        self.unmapped = [unmapped(t) for t in self.texts]
+        self.unmapped = [unmapped(t) if ":" in t or "%" in t else t for t in self.texts]
         hi, lo, mapped = to_words(self.unmapped)
         inside = np.zeros((len(self.texts), len(reads.nets)), bool)
         for j, nets in enumerate(reads.nets):
@@ -112,6 +125,20 @@ class Addresses:
         rows = np.column_stack([table.locate(hi, lo), mapped]) if len(hi) else np.zeros((0, 5))
         self.shape, self.rows = _rows(rows.astype(np.int64))
         """Per address, a code for its segment row and IPv4-mapped flag; per code, those."""
+        readings = table.readings(self.rows.matrix.astype(np.int64).reshape(-1, 5))
+        self.label = readings[:, 1][self.shape]
+        """Per address, its answer's deciding label (-1: none)."""
+        reading, _ = _rows(readings)
+        self.reading = reading[self.shape]
+        """Per address, a code for what its answer says but the address and the range
+        (`RangeTable.readings`)."""
+        self.alike = np.unique(reading, return_index=True)[1].astype(np.int64)
+        """Per reading code, the first shape code that reads so."""
+        readings[:, 1], readings[:, 3] = labels[readings[:, 1]], labels[readings[:, 3]]
+        read, self.reads = _rows(readings)
+        self.read = read[self.shape]
+        """Per address, a code for what the policy reads of its answer (`Reads.labels`); per
+        code, that."""
 
 
 def _within(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64], n: Cidr) -> Any:
@@ -120,13 +147,28 @@ def _within(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64], n: Cidr) -> 
             & ((hi < lh) | ((hi == lh) & (lo <= ll))))  # fmt: skip
 
 
-def _rows(matrix: npt.NDArray[Any]) -> tuple[I64, list[tuple[int, ...]]]:
+class Distinct:
+    """The distinct rows of a small-integer matrix, each made a tuple only when asked for."""
+
+    __slots__ = ("matrix",)
+
+    def __init__(self, matrix: npt.NDArray[Any]) -> None:
+        self.matrix = matrix
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    def __getitem__(self, k: int) -> tuple[Any, ...]:
+        return tuple(self.matrix[k].tolist())
+
+
+def _rows(matrix: npt.NDArray[Any]) -> tuple[I64, Distinct]:
     """Per row of a small-integer matrix, a code for its distinct value; per code, the row."""
     if not len(matrix):
-        return np.zeros(0, np.int64), []
+        return np.zeros(0, np.int64), Distinct(matrix)
     m = matrix.astype(np.int64)
     codes, firsts = combine(list((m - m.min(axis=0)).T))
-    return codes, [tuple(r) for r in matrix[firsts].tolist()]
+    return codes, Distinct(matrix[firsts])
 
 
 def _asks_process(m: Match) -> bool:
@@ -135,7 +177,14 @@ def _asks_process(m: Match) -> bool:
 
 def combine(columns: Sequence[I64]) -> tuple[I64, I64]:
     """One code per distinct row of the columns (non-negative integers), and each code's
-    first row: a mixed-radix number, compacted whenever it would outgrow 62 bits."""
+    first row."""
+    _, first, inverse = np.unique(mixed(columns), return_index=True, return_inverse=True)
+    return inverse.astype(np.int64), first.astype(np.int64)
+
+
+def mixed(columns: Sequence[I64]) -> I64:
+    """Per row of the columns (non-negative integers), one integer equal only where the rows
+    are: a mixed-radix number, compacted whenever it would outgrow 62 bits."""
     n = len(columns[0])
     key = np.zeros(n, np.int64)
     size = 1
@@ -146,5 +195,4 @@ def combine(columns: Sequence[I64]) -> tuple[I64, I64]:
             size = int(key.max()) + 1
         key = key * width + c
         size *= width
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return inverse.astype(np.int64), first.astype(np.int64)
+    return key

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from hypothesis import strategies as st
 from agent.findings.document import canonical, document
 from agent.findings.tally import Tally
 from agent.intel.cidr import parse_cidr
-from agent.intel.table import RangeTable
+from agent.intel.lookup import lookup
+from agent.intel.table import Answer, RangeTable
 from agent.model import DIRECTIONS, Flow, FlowBatch, Process
 from agent.policy.judge import Judge, Verdict
 from agent.policy.keys import DAY_NS
@@ -189,4 +191,36 @@ def test_a_dated_exception_near_midnight(world: World, shift: int) -> None:
                     (Exception_("e", Match(), "p.yaml:2", "why", until=until),))  # fmt: skip
     expected = per_flow(Judge(policy, table), flows, [None] * len(flows), [None] * len(flows))
     assert {v.verdict for v in expected} == {"exempt", "violation"}
+    assert list(Judge(policy, table).judge_batch(FlowBatch.of(flows)).records()) == expected
+
+
+def ranges_alike(table: RangeTable, region: bool, most: int = 6) -> list[str]:
+    """An address in each of up to `most` IPv4 provider ranges whose answers differ in the
+    range (and address) alone, with a region or without."""
+    a, firsts = table.a, []
+    for i, lab in enumerate(a["e_label"].tolist()):
+        label = table.labels[lab]
+        v = int(a["e_first_hi"][i]) << 64 | int(a["e_first_lo"][i])
+        if label.provider and bool(label.region) == region and v >> 32 == 0xFFFF:
+            firsts.append(str(ipaddress.IPv4Address((v & 0xFFFF_FFFF) + 1)))
+    alike: dict[Answer, list[str]] = {}
+    for address, answer in zip(firsts, lookup(table, firsts), strict=True):
+        alike.setdefault(replace(answer, address="", prefix=""), []).append(address)
+    return max(alike.values(), key=len)[:most]
+
+
+@pytest.mark.parametrize("region", [False, True])
+def test_notes_that_quote_the_range(world: World, region: bool) -> None:
+    """Ranges that read alike but for their text are judged once, yet a note that quotes the
+    range (a region-less range unplaced; a weak rule overruled by a placed range) quotes each
+    flow's own."""
+    table, real = world
+    flow = next(f for f in real if f.proto == 6)
+    flows = [flow._replace(dst=d, serial=i) for i, d in enumerate(ranges_alike(table, region))]
+    country = lookup(table, [flows[0].dst])[0].country if region else "AQ"  # overruled or not
+    weak = (Rule("weak", Match(countries=frozenset({country})), "p.yaml:3"),)
+    policy = Policy("p.yaml", "0" * 64, "", "t", 1, (Rule("all", Match(), "p.yaml:1"),), (),
+                    weak)  # fmt: skip
+    expected = per_flow(Judge(policy, table), flows, [None] * len(flows), [None] * len(flows))
+    assert len({v.note for v in expected}) == len(flows) > 1
     assert list(Judge(policy, table).judge_batch(FlowBatch.of(flows)).records()) == expected
