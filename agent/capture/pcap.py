@@ -69,10 +69,10 @@ def walk_records(
 class PcapReader:
     """Streams a classic pcap file in batches; `warnings` collects damage that did not stop it."""
 
-    def __init__(self, path: str, stream: BinaryIO, head: bytes) -> None:
+    def __init__(self, path: str, stream: BinaryIO, head: bytes, window: int | None = None) -> None:
         if len(head) < 24:
             raise CaptureError(path, len(head), "file ends inside the pcap file header")
-        self.path, self.stream = path, stream
+        self.path, self.stream, self.window = path, stream, window
         self.big, self.nano, self.hdr_len = MAGICS[struct.unpack_from("<I", head)[0]]
         end = ">" if self.big else "<"
         _maj, _min, _zone, _sig, self.snaplen, link = struct.unpack_from(end + "HHiIII", head, 4)
@@ -82,7 +82,7 @@ class PcapReader:
         """Classic pcap records no drop counters."""
 
     def batches(self) -> Iterator[RecordBatch]:
-        with ChunkReader(self.path, self.stream, start=24) as chunk:
+        with ChunkReader(self.path, self.stream, 24, self.window) as chunk:
             yield from self._walk(chunk)
 
     def _walk(self, chunk: ChunkReader) -> Iterator[RecordBatch]:

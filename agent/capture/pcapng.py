@@ -186,8 +186,8 @@ def parse_isb(body: bytes, big: bool) -> tuple[int, int | None]:
 class PcapngReader:
     """Streams a pcapng file in batches; `warnings` collects damage that did not stop it."""
 
-    def __init__(self, path: str, stream: BinaryIO, head: bytes) -> None:
-        self.path, self.stream = path, stream
+    def __init__(self, path: str, stream: BinaryIO, head: bytes, window: int | None = None) -> None:
+        self.path, self.stream, self.window = path, stream, window
         self.big = False
         self.interfaces: list[Interface] = []
         self.section_base = 0
@@ -204,7 +204,7 @@ class PcapngReader:
         return sum(self._drops.values()) if self._drops else None
 
     def batches(self) -> Iterator[RecordBatch]:
-        with ChunkReader(self.path, self.stream, start=0) as chunk:
+        with ChunkReader(self.path, self.stream, 0, self.window) as chunk:
             yield from self._walk(chunk)
 
     def _walk(self, chunk: ChunkReader) -> Iterator[RecordBatch]:
@@ -283,7 +283,7 @@ class PcapngReader:
         off, caplen, origlen, raw, iface, where = (c[:n] for c in cols)
         linktype = np.full(n, -1, np.int64)
         ts = np.full(n, NO_TS, np.int64)
-        for i in np.unique(iface[iface >= 0]):
+        for i in np.flatnonzero(np.bincount(iface[iface >= 0])):  # np.unique imports numpy.ma
             this = (iface == i) & (raw != NO_TS)
             spec = self.interfaces[int(i)]
             linktype[iface == i] = spec.linktype

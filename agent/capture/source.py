@@ -33,15 +33,23 @@ class PacketSource(Protocol):
     def batches(self) -> Iterator[RecordBatch]: ...
 
 
+PROBE_BYTES = 1 << 18
+"""The reading window of a look at a capture's first batch (`first_timestamp`, telling a
+capture of flow exports): a whole window would read and decode 16 MiB to look at a few packets."""
+
+
 @contextmanager
-def open_capture(path: str, digest: Digest | None = None) -> Iterator[PacketSource]:
+def open_capture(
+    path: str, digest: Digest | None = None, window: int | None = None
+) -> Iterator[PacketSource]:
     """Open `path` (`-`: standard input) as pcap or pcapng, compressed or not; raise the
-    project's errors for bad input. `digest` hashes the file's bytes as they are read."""
+    project's errors for bad input. `digest` hashes the file's bytes as they are read;
+    `window`: bytes read at a time (default CHUNK_BYTES)."""
     raw = open_input(path, digest) if path != "-" else cast(BufferedReader, sys.stdin.buffer)
     with raw:
         stream, compression = decompressed(cast(BinaryIO, raw), raw.peek(6)[:6])
         try:
-            yield _reader(path, stream)
+            yield _reader(path, stream, window)
         except BrokenPipeError:
             raise  # the reader of our output went away (`| head`): not a fault of the capture
         except DAMAGE as err:
@@ -59,7 +67,7 @@ def _position(stream: BinaryIO) -> int:
         return 0
 
 
-def _reader(path: str, stream: BinaryIO) -> PacketSource:
+def _reader(path: str, stream: BinaryIO, window: int | None) -> PacketSource:
     head = _peek(stream, 24)
     if not head:
         raise CaptureError(path, 0, "empty file (0 bytes): not a capture")
@@ -68,9 +76,9 @@ def _reader(path: str, stream: BinaryIO) -> PacketSource:
     magic = struct.unpack_from("<I", head)[0]
     if magic in MAGICS:
         stream.read(24)
-        return PcapReader(path, stream, head)
+        return PcapReader(path, stream, head, window)
     if struct.unpack_from(">I", head)[0] == SHB:
-        return PcapngReader(path, stream, head)
+        return PcapngReader(path, stream, head, window)
     reason = f"unknown magic {head[:4].hex()} (not pcap or pcapng, nor a flow log)"
     raise CaptureError(path, 0, reason)
 
@@ -87,7 +95,7 @@ def first_timestamp(path: str) -> int | None:
     cannot be read: enough to put captures in time order, and to date the traffic before
     judging it (the range versions in force then)."""
     try:
-        with open_capture(path) as source:
+        with open_capture(path, window=PROBE_BYTES) as source:
             for batch in source.batches():
                 if batch.size:
                     return int(batch.ts_ns.min())

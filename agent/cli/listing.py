@@ -20,7 +20,6 @@ from agent.model import (
     clock,
     seconds,
 )  # fmt: skip
-from agent.records.zeek import CONN_HEADER, ZEEK_PROTOS, conn_json, conn_row, conn_tsv
 from agent.wire.keywords import proto_name
 
 T = TypeVar("T")
@@ -113,6 +112,8 @@ def write_table(
 def write_zeek(batches: Iterable[tuple[FlowBatch, str]], out: TextIO, as_json: bool) -> None:
     """A Zeek conn.log: TSV under its header lines, or Zeek's JSON lines. Flows of protocols
     a conn.log has no name for (GRE, an IP-in-IP carrier) are left out, as Zeek leaves them."""
+    from agent.records.zeek import CONN_HEADER, ZEEK_PROTOS, conn_json, conn_row, conn_tsv
+
     if not as_json:
         out.write(CONN_HEADER)
     line = conn_json if as_json else conn_tsv

@@ -288,7 +288,6 @@ def expire(
     j: Pos
     fid: Pos
     fr: Pos
-    slot: Pos
     why: cython.int
     with cython.nogil:
         for j in range(slots.shape[0]):  # collect first: removal moves entries around
@@ -307,10 +306,12 @@ def expire(
             if why >= 0:
                 ids[n], whys[n] = fid, why
                 n += 1
+                if flush:  # every entry goes, and nothing is looked up until all have gone:
+                    slots[j] = C.EMPTY  # no entry needs moving back
         for j in range(n):
             fid = ids[j]
-            slot = _find(slots, F, cython.address(F[fid, 0]))[0]
-            _remove(slots, F, slot)
+            if not flush:
+                _remove(slots, F, _find(slots, F, cython.address(F[fid, 0]))[0])
             _end(F, fid, whys[j], out, state)
             free[state[C.FREE_FLOWS]] = fid
             state[C.FREE_FLOWS] += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from agent.capture.compressed import DAMAGE, decompressed
 from agent.errors import CaptureError, CorruptCapture, CorruptRecords, InputError
@@ -17,10 +17,10 @@ from agent.records.batch import FlowRecordBatch
 from agent.records.detect import HEAD, detect_records
 from agent.records.join import Joined, join_batches
 from agent.records.model import CoverageGap
-from agent.records.netflow import Collector
-from agent.records.netflow.offline import export_ports, exported_records
-from agent.records.netflow.source import EXPORT_PORTS
 from agent.records.parse import parse_records
+
+if TYPE_CHECKING:  # export captures are rare: their collector loads when one is read
+    from agent.records.netflow import Collector
 
 EXPORTS = "exports"
 """The kind of a capture of export datagrams."""
@@ -55,6 +55,8 @@ class RecordRead:
 
 
 def read_records(paths: Sequence[str], fields: Sequence[str] | None = None) -> RecordRead:
+    from agent.records.netflow import Collector
+
     collector = Collector()
     files = [read_record_file(p, fields, collector) for p in paths]
     tagged = [(n, b) for n, f in enumerate(files) for b in f.batches]
@@ -76,6 +78,8 @@ def record_kind(path: str) -> str | None:
 
 
 def _exports(path: str) -> frozenset[int] | None:
+    from agent.records.netflow.offline import export_ports
+
     try:
         return export_ports(path)
     except (CaptureError, InputError):
@@ -98,6 +102,9 @@ def read_record_file(path: str, fields: Sequence[str] | None = None,
     kind = detect_records(data)
     ports = None if kind else _exports(path)
     if ports:
+        from agent.records.netflow import Collector
+        from agent.records.netflow.source import EXPORT_PORTS
+
         return _exported(path, len(data), ports | EXPORT_PORTS, collector or Collector())
     if kind is None:
         raise CorruptRecords(path, "offset 0", "not a flow record file residency reads")
@@ -111,6 +118,8 @@ def read_record_file(path: str, fields: Sequence[str] | None = None,
 
 
 def _exported(path: str, size: int, ports: frozenset[int], collector: Collector) -> RecordFile:
+    from agent.records.netflow.offline import exported_records
+
     out = RecordFile(path, EXPORTS, size, sha256=_sha256(path))
     try:
         out.batches.extend(exported_records(path, collector, ports))

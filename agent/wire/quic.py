@@ -7,11 +7,10 @@ AEAD tag, so a packet that is not a real Initial fails cleanly instead of yieldi
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from agent.wire.cursor import Cursor, DecodeError
@@ -51,17 +50,22 @@ class InitialPacket:
     length: int  # bytes of the datagram this packet used (coalesced packets may follow)
 
 
-def _expand_label(secret: bytes, label: str, length: int) -> bytes:
+@cache
+def _label_info(label: str, length: int) -> bytes:
+    """HKDF-Expand-Label's info for one output block (RFC 8446 7.1), ending in its counter."""
     full = b"tls13 " + label.encode()
-    info = length.to_bytes(2, "big") + bytes([len(full)]) + full + b"\x00"
-    return hmac.new(secret, info + b"\x01", hashlib.sha256).digest()[:length]
+    return length.to_bytes(2, "big") + bytes([len(full)]) + full + b"\x00\x01"
+
+
+def _expand_label(secret: bytes, label: str, length: int) -> bytes:
+    return hmac.digest(secret, _label_info(label, length), "sha256")[:length]
 
 
 def client_initial_keys(dcid: bytes, version: int = V1) -> InitialKeys:
     """The client's Initial key, IV and header-protection key for a Destination CID."""
     if version not in _SALT:
         raise DecodeError(LAYER, 1, f"version {version:#010x} is not QUIC v1 or v2")
-    initial = hmac.new(_SALT[version], dcid, hashlib.sha256).digest()
+    initial = hmac.digest(_SALT[version], dcid, "sha256")
     secret = _expand_label(initial, "client in", 32)
     label = _LABELS[version]
     return InitialKeys(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from agent.capture import open_capture
+from agent.capture.source import PROBE_BYTES
 from agent.errors import CorruptCapture
 from agent.model import FlowBatch
 from agent.records.batch import FlowRecordBatch
@@ -66,7 +67,7 @@ def export_ports(path: str) -> frozenset[int] | None:
     """The ports a capture's datagrams were sent to when every packet of its first batch is a
     UDP datagram that begins as NetFlow v5/v9, IPFIX or sFlow v5 does (a capture of exports,
     to be read as flow records); None for any other capture."""
-    with open_capture(path) as source:
+    with open_capture(path, window=PROBE_BYTES) as source:
         batch = next(iter(source.batches()), None)
         if batch is None or not batch.size:
             return None
