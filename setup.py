@@ -56,6 +56,7 @@ DIRECTIVES = {
     "language_level": 3,
     "boundscheck": True,  # on wherever packet bytes are read; off only in loops proved in range
     "cdivision": True,  # no kernel divides by zero or takes a negative modulus
+    "wraparound": False,  # no kernel indexes from the end: a negative index is out of bounds
     "initializedcheck": False,
     "embedsignature": True,
     "show_performance_hints": False,  # they ask to drop the bounds checks we keep on purpose

@@ -49,3 +49,8 @@ ctypedef unsigned long long[:] U64Col
 ctypedef unsigned char[:] Flags
 ctypedef long long[:, :] Table
 ctypedef unsigned long long[::1] KeyWords
+
+cdef extern from *:
+    void prefetch "__builtin_prefetch"(const void *addr) noexcept nogil
+    #   A hint that the bytes at `addr` are read soon (GCC and Clang): it reads nothing itself,
+    #   so no address it is given can fault.

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import cython
 import numpy as np
-from cython.cimports.agent.cdefs import Bytes, Col
+from cython.cimports.agent.cdefs import Bytes, Col, prefetch
 from cython.cimports.agent.wire.bytes import u32
 
 from agent.capture.chunks import MAX_CAPTURE_RECORD, ChunkReader
@@ -30,6 +30,8 @@ LARGEST_PACKET = 262144
 """libpcap's and Wireshark's largest record; a longer one means a corrupt header (unless the
 file's snaplen says more, up to what the reading window holds)."""
 BATCH_RECORDS = 65536
+PREFETCH_BYTES = cython.declare(cython.Py_ssize_t, 4096)
+"""How far ahead of the record it reads the walker asks for the file's bytes (cache lines)."""
 
 NEED_MORE = cython.declare(cython.int, 0)
 FULL = cython.declare(cython.int, 1)
@@ -47,8 +49,12 @@ def walk_records(
     """Index the whole records in `buf[pos:end]` into the output columns from row `n` on."""
     frac_ns: cython.longlong = 1 if nano else 1000
     cap: cython.longlong
+    ahead: cython.Py_ssize_t = pos
     with cython.nogil:
         while n < off.shape[0]:
+            while ahead < end and ahead < pos + PREFETCH_BYTES:  # the headers ahead, wherever
+                prefetch(cython.address(buf[ahead]))  # they fall: not in cache otherwise
+                ahead += 64
             if pos + hdr_len > end:
                 return pos, n, NEED_MORE
             cap = u32(buf, pos + 8, big)

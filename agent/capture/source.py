@@ -35,7 +35,7 @@ class PacketSource(Protocol):
 
 PROBE_BYTES = 1 << 18
 """The reading window of a look at a capture's first batch (`first_timestamp`, telling a
-capture of flow exports): a whole window would read and decode 16 MiB to look at a few packets."""
+capture of flow exports): the default window reads 8 MiB, and 8 more ahead, to show a few."""
 
 
 @contextmanager

@@ -8,7 +8,6 @@ its length prefixes. Names that are not valid host names are counted, not bound.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from typing import Any
 
@@ -144,5 +143,5 @@ def bound(msg: DnsMessage, untrusted: Counter[str]) -> Found:
                 untrusted["dns"] += 1
                 continue
             names = tuple(sorted({rr.name, *alias.get(rr.name, ())}))
-            found.append((str(ipaddress.ip_address(rr.data)), names))
+            found.append((rr.data, names))  # as `ipaddress` writes it (`parse_dns` wrote it)
     return found

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import cython
 import numpy as np
-from cython.cimports.agent.cdefs import Bytes, ICol, Pos, RowView
+from cython.cimports.agent.cdefs import Bytes, ICol, Pos, RowView, prefetch
 from cython.cimports.agent.wire import numbers as N
 from cython.cimports.agent.wire import reasons as R
 from cython.cimports.agent.wire import rows as D
@@ -23,6 +23,9 @@ from cython.cimports.agent.wire.tunnel import inner_layer
 
 from agent.wire.batch import RecordBatch
 from agent.wire.rows import N_COLUMNS, Rows
+
+PREFETCH_RECORDS = cython.declare(cython.Py_ssize_t, 8)
+"""How many records ahead the decoder asks for a record's first bytes."""
 
 
 @cython.cfunc
@@ -117,10 +120,15 @@ def decode_records(
     size: Pos = buf.shape[0]
     pos: Pos
     end: Pos
+    ahead: Pos
     if rows.shape[1] != D.N_COLUMNS:
         raise ValueError(f"rows have {rows.shape[1]} columns, not {D.N_COLUMNS}")
     with cython.nogil:
         while i < offset.shape[0] and n <= limit:
+            if i + PREFETCH_RECORDS < offset.shape[0]:  # its headers, while this one is decoded
+                ahead = offset[i + PREFETCH_RECORDS]
+                if 0 <= ahead < size:
+                    prefetch(cython.address(buf[ahead]))
             pos = offset[i]
             end = pos + caplen[i]
             if pos < 0 or end < pos or end > size:

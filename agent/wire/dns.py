@@ -21,6 +21,8 @@ MAX_LABEL = 63
 MAX_NAME = 255  # wire length, length bytes and the root label included
 
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)\Z")
+_PLAIN = re.compile(rb"[\x21-\x2d\x2f-\x5b\x5d-\x7e]*\Z")
+"""Bytes `_label_text` writes as they are: printable ASCII but for the dot and the backslash."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,11 @@ def valid_hostname(name: str) -> bool:
 
 def _label_text(raw: bytes) -> str:
     """Printable ASCII as is; anything else (and a dot or backslash inside a label) as \\DDD."""
+    raw = raw.lower()
+    if _PLAIN.match(raw):  # the usual label: nothing to escape
+        return raw.decode("ascii")
     out = []
-    for b in raw.lower():
+    for b in raw:
         if 0x21 <= b <= 0x7E and b not in (0x2E, 0x5C):
             out.append(chr(b))
         else:
