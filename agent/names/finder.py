@@ -177,9 +177,8 @@ class NameFinder:
         return True
 
     def _quic_initial(self, serial: int, datagram: bytes) -> None:
-        if datagram[0] & 0xC0 != 0xC0:
-            self._decide(serial, None)  # a short header: the handshake is over
-            return
+        """A client datagram of a flow Python holds: a short header (`pick` decides the others)
+        fails to parse as an Initial, and so decides the flow too."""
         packet = parse_initial(datagram)
         crypto = self._quic.setdefault(serial, CryptoAssembler())
         for offset, data in packet.crypto:
