@@ -36,6 +36,7 @@ KERNELS = (
     "agent/wire/http_host.py",
     "agent/names/repeat.py",
     "agent/names/pick.py",
+    "agent/findings/pretty.py",
 )
 """Compiled whole; a hand-written `.pxd` beside one declares what the others cimport from it."""
 

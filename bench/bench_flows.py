@@ -27,7 +27,6 @@ from typing import IO
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
-RANGES = ROOT.parent / "shared" / "ranges"
 FORMATS = ("pcap", "pcapng")
 
 
@@ -189,39 +188,6 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def analyze_figure(residency: list[str], path: Path, packets: int, repeat: int,
-                   dpkt: Result | None) -> None:  # fmt: skip
-    """`residency analyze --json` with the real range files (../shared/ranges, rules/sites.yaml)
-    and bench/analyze-policy.yaml, alternated with `residency flows --json` on the same capture
-    (after one untimed run of each): medians of the wall clock and of the CPU time (user +
-    system, from wait4, which moves less when other work shares the machine), and the ratios."""
-    env = {**os.environ, "RESIDENCY_HOME": tempfile.mkdtemp(prefix="bench-ranges-")}
-    for f in [*sorted(RANGES.glob("*.json")), ROOT / "rules" / "sites.yaml"]:
-        child([*residency, "ranges", "import", str(f)], env=env)
-    cmds = {
-        "analyze --json": [*residency, "analyze", "--json", "--policy",
-                           str(BENCH / "analyze-policy.yaml"), str(path)],
-        "flows --json": [*residency, "flows", "--json", str(path)],
-    }  # fmt: skip
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
-    for k in range(repeat + 1):
-        for name, cmd in cmds.items():
-            seconds, usage = child(cmd, env=env, ok=(0, 1))  # 1: the policy finds violations
-            if k:
-                times[name].append((seconds, usage.ru_utime + usage.ru_stime))
-    load = os.getloadavg()[0]
-    print(f"\n{path.name}, {packets:,} packets, median of {repeat} (load {load:.1f}):")
-    med = {n: tuple(statistics.median(x[i] for x in t) for i in (0, 1)) for n, t in times.items()}
-    for name, (wall, cpu) in med.items():
-        print(f"  residency {name:15} {wall:6.2f} s wall {packets / wall:>11,.0f} packets/s   "
-              f"{cpu:6.2f} s CPU {packets / cpu:>11,.0f} packets/s")  # fmt: skip
-    a, f = med["analyze --json"], med["flows --json"]
-    print(f"  analyze / flows: {a[0] / f[0]:.2f}x wall, {a[1] / f[1]:.2f}x CPU")
-    if dpkt is not None:
-        print(f"  analyze / dpkt loop (flows only, {dpkt.median:.2f} s): "
-              f"{a[0] / dpkt.median:.2f}x wall")  # fmt: skip
-
-
 def memory(residency: list[str], packets: int, rss_full: float, half: dict[str, Path]) -> None:
     """Peak RSS at half and full size: by default, and with flows ended after 30 s idle.
 
@@ -250,8 +216,6 @@ def main() -> None:
     ap.add_argument("--skip-dpkt", action="store_true")
     ap.add_argument("--skip-tcpdump", action="store_true")
     ap.add_argument("--regenerate", action="store_true", help="rewrite the captures first")
-    ap.add_argument("--skip-analyze", action="store_true",
-                    help="leave out `analyze` with the real ranges and a policy")  # fmt: skip
     args = ap.parse_args()
 
     paths = capture(args.packets, args.regenerate)
@@ -289,9 +253,6 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
     full = next(r for r in results if r.tool == "residency" and r.fmt == "pcap")
     memory(residency, args.packets, full.rss_mb, capture(args.packets // 2, args.regenerate))
-    if not args.skip_analyze and RANGES.is_dir():
-        dpkt = next((r for r in results if r.tool == "dpkt" and r.fmt == "pcap"), None)
-        analyze_figure(residency, paths["pcap"], args.packets, args.repeat, dpkt)
 
 
 if __name__ == "__main__":

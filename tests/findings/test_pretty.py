@@ -36,6 +36,12 @@ def test_keys_that_are_not_text(keys: list[Any]) -> None:
     assert dumps(value) == expected(value)
 
 
+@pytest.mark.parametrize("text", ["{}", "[]", "\\", '"', ",:", '{"a":[1]}', "\\\"{"])
+def test_structural_characters_inside_strings_stay_as_they_are(text: str) -> None:
+    value = {text: [text, {text: text}, {}, []]}
+    assert dumps(value) == expected(value)
+
+
 def test_what_it_cannot_write_it_refuses_as_the_encoder_does() -> None:
     for bad in ({"a": object()}, {(1, 2): 3}):
         with pytest.raises(TypeError):
